@@ -1,0 +1,43 @@
+# Two commands: `make run` starts the app (sandbox mode when no key is set), `make test` runs every test.
+# Both create or reuse the local virtual environment in .venv.
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+
+.PHONY: run test lint bench sandbox chromium clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.runtime $@
+
+run: $(VENV)/.runtime
+	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
+
+test: $(VENV)/.dev chromium
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+
+bench: $(VENV)/.dev
+	$(BIN)/python bench/render_clip.py
+	$(BIN)/python bench/poll_efficiency.py
+
+sandbox: $(VENV)/.runtime
+	$(BIN)/python -m sandbox --port 8765
+
+chromium:
+	bash scripts/ensure-chromium.sh
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
