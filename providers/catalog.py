@@ -1,0 +1,371 @@
+"""The model catalog: catalog.json read into frozen specs, so capabilities and prices are data, not code."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from providers.errors import ValidationError
+
+CATALOG_PATH = Path(__file__).with_name("catalog.json")
+
+MODES = ("t2v", "i2v", "flf")
+"""text-to-video, image-to-video (first frame), first + last frame."""
+FAMILIES = ("veo", "sora", "kling", "runway")
+PRICE_KINDS = ("per_second", "per_task", "table", "range")
+
+
+class CatalogError(ValueError):
+    """catalog.json (or an override) is malformed: a programming/config error, not user input."""
+
+
+@dataclass(frozen=True)
+class Route:
+    submit: str
+    poll: str
+    """Template with {task_id}."""
+
+
+@dataclass(frozen=True)
+class DurationRule:
+    allowed: tuple[int, ...]
+    default: int
+    approximate_within_s: int
+    """A requested duration this close to an allowed one is approximated; further away it is an error."""
+    wire_field: str | None
+    """None: the route has no duration field (veo3-fast renders a fixed length)."""
+    source: str
+
+    def nearest(self, seconds: float) -> int:
+        # Ties go to the longer clip: users rarely mind an extra second, often mind a missing one.
+        return min(self.allowed, key=lambda a: (abs(a - seconds), -a))
+
+
+@dataclass(frozen=True)
+class NumberRange:
+    min: float
+    max: float
+    default: float | None = None
+
+
+@dataclass(frozen=True)
+class ModeRule:
+    allowed: tuple[str, ...]
+    default: str
+
+
+@dataclass(frozen=True)
+class CameraControlRule:
+    kinds: tuple[str, ...]
+    modes: tuple[str, ...]
+    durations: tuple[int, ...]
+    source: str
+
+    def describe(self, model_id: str) -> str:
+        return f"{model_id} in {'/'.join(self.modes)} mode at {'/'.join(map(str, self.durations))} s"
+
+
+@dataclass(frozen=True)
+class Params:
+    negative_prompt: bool
+    cfg_scale: NumberRange | None
+    seed: NumberRange | None
+    watermark: bool
+    mode: ModeRule | None
+    flf_modes: tuple[str, ...] | None
+    """Modes in which first+last frame works (None: any)."""
+    camera_control: CameraControlRule | None
+
+
+@dataclass(frozen=True)
+class Limits:
+    prompt_max: int
+    negative_prompt_max: int | None
+    source: str
+
+
+@dataclass(frozen=True)
+class ImageRules:
+    mimes: tuple[str, ...]
+    max_bytes: int
+    min_side: int
+    min_aspect: float
+    max_aspect: float
+    urls: bool
+    """Whether the route accepts an https URL instead of bytes."""
+    upload_as: str
+    """"file" (multipart), "raw_base64" (Kling) or "data_uri" (Runway)."""
+    fit_to_size: bool
+    """Centre-crop the upload to the requested size before sending (Sora)."""
+    source: str
+
+
+@dataclass(frozen=True)
+class PriceRow:
+    usd: float
+    mode: str | None = None
+    duration_s: int | None = None
+    size: str | None = None
+
+    def matches(self, mode: str | None, duration_s: int | None, size: str | None) -> bool:
+        return all(
+            want is None or want == got
+            for want, got in ((self.mode, mode), (self.duration_s, duration_s), (self.size, size))
+        )
+
+
+@dataclass(frozen=True)
+class PriceRule:
+    kind: str
+    """per_second | per_task | table | range."""
+    source: str
+    as_of: str
+    usd_per_second: float | None = None
+    usd: float | None = None
+    low_usd: float | None = None
+    high_usd: float | None = None
+    per: str = "task"
+    """For kind=range: "task" or "second"."""
+    size_multipliers: tuple[tuple[str, float], ...] = ()
+    table: tuple[PriceRow, ...] = ()
+
+    def multiplier(self, size: str | None) -> float:
+        return dict(self.size_multipliers).get(size or "", 1.0)
+
+
+@dataclass(frozen=True)
+class RenderPrior:
+    p50_s: float
+    p90_s: float
+    first_poll_after_s: float
+    deadline_s: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Availability:
+    available: bool
+    reason: str
+    since: str
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    id: str
+    family: str
+    display_name: str
+    wire_model: str
+    encoding: str
+    """"multipart" (Veo, Sora) or "json" (Kling, Runway)."""
+    routes: tuple[tuple[str, Route], ...]
+    content_path: str | None
+    headers: tuple[tuple[str, str], ...]
+    modes: tuple[str, ...]
+    durations: DurationRule
+    aspect_ratios: tuple[tuple[str, str], ...]
+    """Canonical ratio ("16:9") -> the model's spelling ("1280x720", "1280:720", "16x9", "16:9")."""
+    default_ratio: str
+    sizes: tuple[tuple[str, tuple[int, int] | None], ...]
+    """The model's size spelling -> pixels (None where the resolution is undocumented)."""
+    size_option: bool
+    """Whether the user may pick an exact size (e.g. 1920x1080) beyond the ratio default."""
+    ratio_notes: tuple[tuple[str, str], ...]
+    audio: bool
+    params: Params
+    limits: Limits
+    images: ImageRules
+    price: PriceRule
+    render: RenderPrior
+    availability: Availability
+
+    def route(self, mode: str) -> Route:
+        return dict(self.routes)[mode]
+
+    def header_dict(self) -> dict[str, str]:
+        return dict(self.headers)
+
+    def ratio_map(self) -> dict[str, str]:
+        return dict(self.aspect_ratios)
+
+    def size_px(self, wire_size: str | None) -> tuple[int, int] | None:
+        return dict(self.sizes).get(wire_size or "")
+
+    def ratio_note(self, ratio: str) -> str:
+        return dict(self.ratio_notes).get(ratio, "")
+
+    def option_names(self) -> tuple[str, ...]:
+        """The per-model extras (ModelOptions keys) this model understands."""
+        p = self.params
+        names = [
+            ("mode", p.mode is not None),
+            ("cfg_scale", p.cfg_scale is not None),
+            ("camera_control", p.camera_control is not None),
+            ("watermark", p.watermark),
+            ("size", self.size_option),
+            ("image_fit", self.images.fit_to_size),
+        ]
+        return tuple(n for n, present in names if present)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    _models: tuple[ModelSpec, ...]
+    source_path: str = ""
+
+    def models(self) -> tuple[ModelSpec, ...]:
+        return self._models
+
+    def ids(self) -> tuple[str, ...]:
+        return tuple(m.id for m in self._models)
+
+    def available(self) -> tuple[ModelSpec, ...]:
+        return tuple(m for m in self._models if m.availability.available)
+
+    def get(self, model_id: str) -> ModelSpec:
+        for m in self._models:
+            if m.id == model_id:
+                return m
+        allowed = ", ".join(self.ids())
+        raise ValidationError("model", f"unknown model {model_id!r}", allowed=allowed, model=model_id)
+
+
+def load_catalog(path: str | Path | None = None, overrides: dict[str, dict[str, Any]] | None = None) -> Catalog:
+    """Read catalog.json; `overrides` ({model_id: {"available": True, "price": {...}}}) come from Settings."""
+    p = Path(path) if path is not None else CATALOG_PATH
+    raw = json.loads(p.read_text(encoding="utf-8"))
+    entries = raw.get("models")
+    if not isinstance(entries, list) or not entries:
+        raise CatalogError(f"{p}: 'models' must be a non-empty list")
+    entries = [_apply_override(e, (overrides or {}).get(e.get("id", ""))) for e in entries]
+    known = {e.get("id") for e in entries}
+    for model_id in overrides or {}:
+        if model_id not in known:
+            raise ValidationError("model", f"override for unknown model {model_id!r}",
+                                  allowed=", ".join(sorted(str(k) for k in known)), model=model_id)
+    specs = tuple(_spec(e) for e in entries)
+    ids = [s.id for s in specs]
+    if len(set(ids)) != len(ids):
+        raise CatalogError(f"{p}: duplicate model ids")
+    return Catalog(specs, str(p))
+
+
+def _apply_override(entry: dict[str, Any], override: dict[str, Any] | None) -> dict[str, Any]:
+    if not override:
+        return entry
+    merged = copy.deepcopy(entry)
+    for key, value in override.items():
+        if key == "available":
+            merged["availability"] = {**merged.get("availability", {}), "available": bool(value)}
+        elif key == "price" and isinstance(value, dict) and "kind" in value:
+            merged["price"] = dict(value)  # a new rule replaces the old one whole: kinds don't mix
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def _req(d: dict[str, Any], key: str, where: str) -> Any:
+    if key not in d:
+        raise CatalogError(f"catalog: {where}: missing {key!r}")
+    return d[key]
+
+
+def _range(d: dict[str, Any] | None) -> NumberRange | None:
+    if d is None:
+        return None
+    return NumberRange(float(d["min"]), float(d["max"]), None if d.get("default") is None else float(d["default"]))
+
+
+def _spec(e: dict[str, Any]) -> ModelSpec:
+    mid = str(_req(e, "id", "model"))
+    w = f"model {mid}"
+    family = _req(e, "family", w)
+    if family not in FAMILIES:
+        raise CatalogError(f"catalog: {w}: family {family!r} not in {FAMILIES}")
+    modes = tuple(_req(e, "modes", w))
+    routes = tuple((k, Route(v["submit"], v["poll"])) for k, v in _req(e, "routes", w).items())
+    if bad := [m for m in modes if m not in MODES or m not in dict(routes)]:
+        raise CatalogError(f"catalog: {w}: modes {bad} lack a route or are not in {MODES}")
+    d = _req(e, "durations", w)
+    durations = DurationRule(tuple(int(x) for x in d["allowed"]), int(d["default"]),
+                             int(d.get("approximate_within_s", 0)), d.get("wire_field"), d.get("source", ""))
+    if durations.default not in durations.allowed:
+        raise CatalogError(f"catalog: {w}: default duration not allowed")
+    pr = _req(e, "params", w)
+    cc = pr.get("camera_control")
+    mode = pr.get("mode")
+    params = Params(
+        negative_prompt=bool(pr.get("negative_prompt")),
+        cfg_scale=_range(pr.get("cfg_scale")),
+        seed=_range(pr.get("seed")),
+        watermark=bool(pr.get("watermark")),
+        mode=ModeRule(tuple(mode["allowed"]), mode["default"]) if mode else None,
+        flf_modes=tuple(pr["flf_modes"]) if pr.get("flf_modes") else None,
+        camera_control=CameraControlRule(tuple(cc["kinds"]), tuple(cc["modes"]),
+                                         tuple(int(x) for x in cc["durations"]), cc.get("source", ""))
+        if cc else None,
+    )
+    lim = _req(e, "limits", w)
+    im = _req(e, "images", w)
+    ratios = _req(e, "aspect_ratios", w)
+    if e.get("default_ratio") not in ratios:
+        raise CatalogError(f"catalog: {w}: default_ratio not among aspect_ratios")
+    return ModelSpec(
+        id=mid,
+        family=family,
+        display_name=e.get("display_name", mid),
+        wire_model=e.get("wire_model", mid),
+        encoding=_req(e, "encoding", w),
+        routes=routes,
+        content_path=e.get("content_path"),
+        headers=tuple((e.get("headers") or {}).items()),
+        modes=modes,
+        durations=durations,
+        aspect_ratios=tuple(ratios.items()),
+        default_ratio=e["default_ratio"],
+        sizes=tuple((k, tuple(v) if v else None) for k, v in (e.get("sizes") or {}).items()),  # type: ignore[misc]
+        size_option=bool(e.get("size_option")),
+        ratio_notes=tuple((e.get("ratio_notes") or {}).items()),
+        audio=bool(e.get("audio")),
+        params=params,
+        limits=Limits(int(lim["prompt_max"]), lim.get("negative_prompt_max"), lim.get("source", "")),
+        images=ImageRules(tuple(im["mimes"]), int(im["max_bytes"]), int(im["min_side"]), float(im["min_aspect"]),
+                          float(im["max_aspect"]), bool(im.get("urls")), im["upload_as"],
+                          bool(im.get("fit_to_size")), im.get("source", "")),
+        price=_price(_req(e, "price", w), w),
+        render=RenderPrior(**{k: _req(e, "render", w)[k] for k in
+                              ("p50_s", "p90_s", "first_poll_after_s", "deadline_s", "source")}),
+        availability=Availability(bool(e["availability"]["available"]), e["availability"].get("reason", ""),
+                                  e["availability"].get("since", "")),
+    )
+
+
+def _price(p: dict[str, Any], where: str) -> PriceRule:
+    kind = p.get("kind")
+    if kind not in PRICE_KINDS:
+        raise CatalogError(f"catalog: {where}: price kind {kind!r} not in {PRICE_KINDS}")
+    if not p.get("source") or not p.get("as_of"):
+        raise CatalogError(f"catalog: {where}: every price needs a source and an as_of date")
+    needed = {"per_second": ("usd_per_second",), "per_task": ("usd",), "range": ("low_usd", "high_usd"),
+              "table": ("table",)}[kind]
+    for key in needed:
+        if p.get(key) is None:
+            raise CatalogError(f"catalog: {where}: price kind {kind} needs {key!r}")
+    rows = tuple(PriceRow(float(r["usd"]), r.get("mode"), r.get("duration_s"), r.get("size"))
+                 for r in p.get("table") or ())
+    return PriceRule(
+        kind=kind,
+        source=p["source"],
+        as_of=p["as_of"],
+        usd_per_second=p.get("usd_per_second"),
+        usd=p.get("usd"),
+        low_usd=p.get("low_usd"),
+        high_usd=p.get("high_usd"),
+        per=p.get("per", "task"),
+        size_multipliers=tuple((p.get("size_multipliers") or {}).items()),
+        table=rows,
+    )
