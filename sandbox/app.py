@@ -1,0 +1,483 @@
+"""The sandbox's HTTP surface: CometAPI's video routes for four families, plus /_sandbox control routes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from . import dialects, wire
+from .config import SandboxConfig
+from .faults import Fault, FaultRegistry
+from .files import UrlSigner, denied, file_response
+from .lifecycle import Phase, phase_at
+from .render import ClipCache, ClipSpec
+from .store import Task, TaskStore
+from .validate import Invalid, kling_request, runway_request, videos_request
+
+# Faults that replace the answer; on submit they refuse before a task exists unless params say created=True.
+_REPLACING = ("http_429", "http_500", "http_502", "http_503", "http_504", "http_524", "html_error_page",
+              "kling_1102", "kling_1303")
+
+_HTML_PAGE = """<!DOCTYPE html>
+<html><head><title>{status} Bad Gateway | api.cometapi.com | Cloudflare</title></head>
+<body><h1>Error {status}</h1><p>Bad gateway. The web server reported a bad gateway error.</p>
+<p>Cloudflare Ray ID: {ray}</p></body></html>"""
+
+
+class RequestLog:
+    """Every request that reached the app, so tests can count polls and prove nothing was submitted twice."""
+
+    def __init__(self) -> None:
+        self._records: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def add(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            self._records.append(record)
+
+    def all(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(r) for r in self._records]
+
+    def reset(self) -> None:
+        with self._lock:
+            self._records.clear()
+
+
+class _LogMiddleware:
+    def __init__(self, app: ASGIApp, log: RequestLog) -> None:
+        self.app, self.log = app, log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        logged = False
+
+        def record(status: int) -> None:
+            self.log.add({
+                "time": time.time(), "method": scope["method"], "path": scope["path"], "status": status,
+                "task_id": state.get("task_id"), "family": state.get("family"), "route": state.get("route"),
+                "fault": state.get("fault"),
+            })
+
+        async def send_logged(message: Message) -> None:
+            nonlocal logged
+            if message["type"] == "http.response.start" and not logged:
+                logged = True
+                record(message["status"])  # before the client can see the answer
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_logged)
+        finally:
+            if not logged:
+                record(500)
+
+
+class Sandbox:
+    """One simulator instance: config, task store, faults, request log and clip cache behind a Starlette app."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.store = TaskStore(config.data_dir)
+        self.faults = FaultRegistry(config.seed)
+        self.log = RequestLog()
+        self.clips = ClipCache(config.data_dir / "clips")
+        self.signer = UrlSigner(self.store.secret())
+        self._rng = random.Random(config.seed)
+        self.inputs_dir = config.data_dir / "inputs"
+        routes = [
+            Route("/v1/videos", self.videos_create, methods=["POST"]),
+            Route("/v1/videos/{task_id}", self.videos_poll, methods=["GET"]),
+            Route("/v1/videos/{task_id}/content", self.videos_content, methods=["GET"]),
+            Route("/v1/videos/{task_id}/remix", self.sora_remix, methods=["POST"]),
+            Route("/v1/video/generations/{task_id}", self.legacy_poll, methods=["GET"]),
+            Route("/kling/v1/videos/{action}", self.kling_create, methods=["POST"]),
+            Route("/kling/v1/videos/{action}/{task_id}", self.kling_poll, methods=["GET"]),
+            Route("/runwayml/v1/image_to_video", self.runway_create, methods=["POST"]),
+            Route("/runwayml/v1/tasks/{task_id}", self.runway_poll, methods=["GET"]),
+            Route("/files/{token}.mp4", self.download, methods=["GET", "HEAD"]),
+            Route("/_sandbox/health", self.health, methods=["GET"]),
+            Route("/_sandbox/config", self.config_route, methods=["GET", "POST"]),
+            Route("/_sandbox/faults", self.faults_route, methods=["GET", "POST", "DELETE"]),
+            Route("/_sandbox/faults/{fault_id:int}", self.fault_delete, methods=["DELETE"]),
+            Route("/_sandbox/requests", self.requests_route, methods=["GET", "DELETE"]),
+        ]
+        starlette = Starlette(routes=routes, exception_handlers={HTTPException: self._http_exception})
+        self.app: ASGIApp = _LogMiddleware(starlette, self.log)
+
+    async def _http_exception(self, request: Request, exc: Exception) -> Response:
+        # A wrong path answers with an HTML page, as CometAPI's edge does, not a JSON 404.
+        status = getattr(exc, "status_code", 404)
+        return HTMLResponse(f"<html><body><h1>{status}</h1><p>Not Found</p></body></html>", status_code=status)
+
+    # ---- helpers -----------------------------------------------------------------------------------------
+
+    def _authorized(self, request: Request) -> Response | None:
+        header = request.headers.get("authorization", "")
+        if header != f"Bearer {self.config.api_key}":
+            return wire.envelope(401, "Invalid token")
+        return None
+
+    def _base_url(self, request: Request) -> str:
+        return self.config.public_base_url or str(request.base_url).rstrip("/")
+
+    def _phase(self, task: Task) -> Phase:
+        return phase_at(task, time.time(), self.config.time_scale, self.config.queue_fraction)
+
+    def _url(self, request: Request, task: Task, phase: Phase) -> tuple[str | None, int | None]:
+        if phase.state != "succeeded":
+            return None, None
+        return self.signer.sign(self._base_url(request), task.id, self.config.url_ttl_s)
+
+    def _new_task(self, task_id: str, family: str, model: str, action: str, params: dict[str, Any]) -> Task:
+        lo, hi = self.config.render_range(model, family)
+        task = Task(task_id, family, model, action, params, time.time(), self._rng.uniform(lo, hi),
+                    self.faults.take_task_faults(family))
+        self.store.add(task)
+        return task
+
+    @staticmethod
+    def _mark(request: Request, route: str, family: str | None = None, task_id: str | None = None,
+              fault: Fault | None = None) -> None:
+        request.state.route = route
+        if family:
+            request.state.family = family
+        if task_id:
+            request.state.task_id = task_id
+        if fault is not None and fault.kind != "pass":
+            request.state.fault = fault.kind
+
+    def _fault_response(self, fault: Fault, route: str) -> Response:
+        p = fault.params
+        if fault.kind == "http_429":
+            seconds = p.get("retry_after", 2)
+            fmt = p.get("retry_after_format", "seconds")
+            headers = {
+                "seconds": {"Retry-After": str(seconds)},
+                "date": {"Retry-After": formatdate(time.time() + float(seconds), usegmt=True)},
+                "ms": {"retry-after-ms": str(int(float(seconds) * 1000))},
+                "none": {},
+            }[fmt]
+            if p.get("body") == "task":
+                return wire.task_error(429, "rate_limit", "upstream is overloaded, please try again later", headers)
+            return wire.envelope(429, "upstream is overloaded, please try again later", headers=headers)
+        if fault.kind.startswith("http_"):
+            status = int(fault.kind[5:])
+            code = "invalid_request" if p.get("invalid_request") else ""
+            return wire.envelope(status, p.get("message", f"upstream error (HTTP {status})"), code=code)
+        if fault.kind == "html_error_page":
+            status = int(p.get("status", 502))
+            return HTMLResponse(_HTML_PAGE.format(status=status, ray=wire.request_id()[-16:]), status_code=status)
+        if fault.kind == "kling_1102":
+            return wire.kling_error(429, 1102, "Account balance is in arrears; please recharge")
+        if fault.kind == "kling_1303":
+            return wire.kling_error(429, 1303, "parallel task over resource pack limit")
+        raise ValueError(f"fault kind {fault.kind} does not replace a response")
+
+    async def _finish(self, fault: Fault | None, response: Response) -> Response:
+        """Apply a fault that alters (rather than replaces) a real answer."""
+        if fault is None:
+            return response
+        if fault.kind == "slow":
+            await asyncio.sleep(float(fault.params.get("delay_s", 30)))
+        elif fault.kind == "malformed_json":
+            body = bytes(response.body)
+            return Response(body[: max(1, len(body) // 2)], status_code=response.status_code,
+                            media_type="application/json")
+        elif fault.kind in _REPLACING:
+            return self._fault_response(fault, "submit")
+        return response
+
+    async def _submit(self, request: Request, family: str, create: Callable[[], Task],
+                      answer: Callable[[Task], dict[str, Any]]) -> Response:
+        fault = self.faults.take_response_fault("submit", family)
+        self._mark(request, "submit", family, fault=fault)
+        if fault is not None and fault.kind in _REPLACING and not fault.params.get("created"):
+            return self._fault_response(fault, "submit")
+        task = await run_in_threadpool(create)
+        request.state.task_id = task.id
+        return await self._finish(fault, wire.json_response(answer(task)))
+
+    async def _poll(self, request: Request, task: Task | None, family: str | None,
+                    answer: Callable[[Task, Phase], dict[str, Any]]) -> Response:
+        self._mark(request, "poll", family or (task.family if task else None), request.path_params.get("task_id"))
+        if task is None:
+            return wire.task_not_exist()
+        polls = self.store.count_poll(task)
+        not_exist = task.faults.get("task_not_exist")
+        if not_exist is not None and polls <= int(not_exist.get("polls", 1)):
+            request.state.fault = "task_not_exist"
+            return wire.task_not_exist()
+        fault = self.faults.take_response_fault("poll", task.family, task.id)
+        self._mark(request, "poll", fault=fault)
+        if fault is not None and fault.kind in _REPLACING:
+            return self._fault_response(fault, "poll")
+        return await self._finish(fault, wire.json_response(answer(task, self._phase(task))))
+
+    # ---- /v1/videos (Veo, Sora) --------------------------------------------------------------------------
+
+    async def videos_create(self, request: Request) -> Response:
+        if (refused := self._authorized(request)) is not None:
+            return refused
+        async with request.form(max_files=10, max_part_size=16 * 1024 * 1024) as form:
+            fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+            uploads = [(k, await v.read()) for k, v in form.multi_items() if not isinstance(v, str)]
+        files = [(k, data) for k, data in uploads if k == "input_reference"]
+        try:
+            family, params = await run_in_threadpool(
+                videos_request, fields, files, self.config.shapes["veo"], self.inputs_dir)
+        except Invalid as exc:
+            self._mark(request, "submit")
+            return wire.envelope(400, str(exc))
+        model = fields["model"]
+        if family == "sora" and self.config.sora_id_style == "video":
+            new_id = wire.sora_video_id()
+        else:
+            new_id = wire.task_id()
+        shape = self.config.shapes[family]
+        return await self._submit(
+            request, family, lambda: self._new_task(new_id, family, model, "videos", params),
+            lambda task: dialects.video_object(task, self._phase(task), shape, None, None))
+
+    async def videos_poll(self, request: Request) -> Response:
+        if (refused := self._authorized(request)) is not None:
+            return refused
+        task = self.store.get(request.path_params["task_id"])
+        if task is not None and task.family not in ("veo", "sora"):
+            task = None
+
+        def answer(t: Task, phase: Phase) -> dict[str, Any]:
+            url, expires = self._url(request, t, phase)
+            return dialects.video_object(t, phase, self.config.shapes[t.family], url, expires)
+
+        return await self._poll(request, task, None, answer)
+
+    async def legacy_poll(self, request: Request) -> Response:
+        if (refused := self._authorized(request)) is not None:
+            return refused
+        task = self.store.get(request.path_params["task_id"])
+
+        def answer(t: Task, phase: Phase) -> dict[str, Any]:
+            return dialects.legacy_generation(t, phase, self._url(request, t, phase)[0])
+
+        return await self._poll(request, task, None, answer)
+
+    async def sora_remix(self, request: Request) -> Response:
+        if (refused := self._authorized(request)) is not None:
+            return refused
+        source = self.store.get(request.path_params["task_id"])
+        self._mark(request, "submit", "sora")
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return wire.envelope(400, "request body must be JSON {\"prompt\": ...}")
+        prompt = body.get("prompt") if isinstance(body, dict) else None
+        if not isinstance(prompt, str) or not prompt.strip():
+            return wire.envelope(400, "prompt is required")
+        if source is None or source.family != "sora":
+            return wire.task_not_exist()
+        if self._phase(source).state != "succeeded":
+            return wire.envelope(400, f"video {source.id} is not completed; only completed videos can be remixed",
+                                 type_="invalid_request_error")
+        params = {**source.params, "prompt": prompt, "remixed_from": source.id}
+        new_id = wire.sora_video_id() if self.config.sora_id_style == "video" else wire.task_id()
+        return await self._submit(
+            request, "sora", lambda: self._new_task(new_id, "sora", source.model, "remix", params),
+            lambda task: dialects.video_object(task, self._phase(task), self.config.shapes["sora"], None, None))
+
+    async def videos_content(self, request: Request) -> Response:
+        if (refused := self._authorized(request)) is not None:
+            return refused
+        task_id = request.path_params["task_id"]
+        task = self.store.get(task_id)
+        self._mark(request, "content", task.family if task else None, task_id)
+        if task is None or task.family not in ("veo", "sora"):
+            return wire.envelope(404, f"Video with id {task_id} not found", type_="invalid_request_error")
+        variant = request.query_params.get("variant", "video")
+        if variant != "video":
+            return wire.envelope(400, f"variant: {variant!r} not supported; allowed: video",
+                                 type_="invalid_request_error")
+        if self._phase(task).state != "succeeded":
+            return wire.envelope(400, f"Video {task_id} is not ready: content is available once status is completed",
+                                 type_="invalid_request_error")
+        return await self._serve_clip(request, task, "content")
+
+    # ---- Kling ---------------------------------------------------------------------------------------------
+
+    async def kling_create(self, request: Request) -> Response:
+        if (refused := self._authorized(request)) is not None:
+            return refused
+        action = request.path_params["action"]
+        if action not in ("text2video", "image2video"):
+            raise HTTPException(404)
+        try:
+            try:
+                body = await request.json()
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise Invalid("request body must be valid JSON") from exc
+            params = await run_in_threadpool(kling_request, body, action, self.inputs_dir)
+        except Invalid as exc:
+            self._mark(request, "submit", "kling")
+            return wire.envelope(400, str(exc))
+        return await self._submit(
+            request, "kling", lambda: self._new_task(wire.kling_task_id(), "kling", params["model"], action, params),
+            dialects.kling_submit)
+
+    async def kling_poll(self, request: Request) -> Response:
+        if (refused := self._authorized(request)) is not None:
+            return refused
+        task = self.store.get(request.path_params["task_id"])
+        if task is not None and (task.family != "kling" or task.action != request.path_params["action"]):
+            task = None
+
+        def answer(t: Task, phase: Phase) -> dict[str, Any]:
+            return dialects.kling_poll(t, phase, self._url(request, t, phase)[0])
+
+        return await self._poll(request, task, "kling", answer)
+
+    # ---- Runway --------------------------------------------------------------------------------------------
+
+    async def runway_create(self, request: Request) -> Response:
+        if (refused := self._authorized(request)) is not None:
+            return refused
+        try:
+            try:
+                body = await request.json()
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise Invalid("request body must be valid JSON") from exc
+            params = await run_in_threadpool(
+                runway_request, body, request.headers.get("x-runway-version"), self.inputs_dir)
+        except Invalid as exc:
+            self._mark(request, "submit", "runway")
+            return wire.envelope(400, str(exc))
+        return await self._submit(
+            request, "runway",
+            lambda: self._new_task(wire.runway_task_id(), "runway", params["model"], "image_to_video", params),
+            lambda task: {"id": task.id})
+
+    async def runway_poll(self, request: Request) -> Response:
+        if (refused := self._authorized(request)) is not None:
+            return refused
+        task = self.store.get(request.path_params["task_id"])
+        if task is not None and task.family != "runway":
+            task = None
+
+        def answer(t: Task, phase: Phase) -> dict[str, Any]:
+            url = self._url(request, t, phase)[0]
+            shape = self.config.shapes["runway"]
+            return dialects.runway_wrapped(t, phase, url) if shape == "wrapped" else dialects.runway_bare(t, phase, url)
+
+        return await self._poll(request, task, "runway", answer)
+
+    # ---- files ---------------------------------------------------------------------------------------------
+
+    async def download(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        self._mark(request, "download", task_id=token)
+        refusal = self.signer.check(token, request.query_params.get("expires"), request.query_params.get("sig"))
+        if refusal:
+            return denied(refusal)
+        task = self.store.get(token)
+        if task is None or self._phase(task).state != "succeeded":
+            return Response(b"<Error><Code>NoSuchKey</Code></Error>", status_code=404, media_type="application/xml")
+        self._mark(request, "download", task.family, task.id)
+        return await self._serve_clip(request, task, "download")
+
+    def clip_spec(self, task: Task) -> ClipSpec:
+        p = task.params
+        width, height, seconds = p["width"], p["height"], float(p["render_seconds"])
+        ignored = task.faults.get("settings_ignored")
+        if ignored is not None:
+            # The API still reports what was asked; the file really is smaller and shorter.
+            scale_to = 480 if min(width, height) <= 720 else 720
+            ratio = scale_to / min(width, height)
+            width = int(ignored.get("width") or round(width * ratio / 2) * 2)
+            height = int(ignored.get("height") or round(height * ratio / 2) * 2)
+            seconds = float(ignored.get("seconds") or max(1, int(seconds) * 5 // 8))
+        return ClipSpec(model=task.model, prompt=p.get("prompt") or "", width=width, height=height, seconds=seconds,
+                        fps=self.config.fps, audio=bool(p.get("audio")), image_path=p.get("image_path"))
+
+    def clip_path(self, task: Task) -> Path:
+        if self.config.prerendered_clip is not None:
+            return self.config.prerendered_clip
+        return self.clips.get(self.clip_spec(task))
+
+    async def _serve_clip(self, request: Request, task: Task, route: str) -> Response:
+        fault = self.faults.take_response_fault(route, task.family, task.id)
+        self._mark(request, route, fault=fault)
+        if fault is not None and fault.kind in _REPLACING:
+            return self._fault_response(fault, route)
+        path = await run_in_threadpool(self.clip_path, task)
+        if fault is not None and fault.kind == "slow":
+            await asyncio.sleep(float(fault.params.get("delay_s", 30)))
+        content_type = "video/mp4"
+        truncate = None
+        if fault is not None and fault.kind == "wrong_content_type":
+            content_type = fault.params.get("content_type", "text/plain; charset=utf-8")
+        if fault is not None and fault.kind == "truncated_download":
+            truncate = float(fault.params.get("fraction", 0.5))
+        response = file_response(path, request.headers.get("range"), content_type, truncate)
+        if request.method == "HEAD":
+            response.body = b""
+        return response
+
+    # ---- /_sandbox control -------------------------------------------------------------------------------------
+
+    async def health(self, request: Request) -> Response:
+        return wire.json_response({"ok": True})
+
+    async def config_route(self, request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                changes = await request.json()
+                if not isinstance(changes, dict):
+                    raise ValueError("body must be a JSON object")
+                self.config.update(changes)
+            except (ValueError, TypeError) as exc:
+                return wire.json_response({"error": str(exc)}, 400)
+        return wire.json_response(self.config.to_json())
+
+    async def faults_route(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self.faults.clear()
+        elif request.method == "POST":
+            try:
+                spec = await request.json()
+                if not isinstance(spec, dict):
+                    raise ValueError("body must be a JSON object {route, kind, ...}")
+                params = spec.pop("params", {}) or {}
+                fault = self.faults.add(**spec, **params)
+            except (ValueError, TypeError) as exc:
+                return wire.json_response({"error": str(exc)}, 400)
+            return wire.json_response(fault.to_json(), 201)
+        return wire.json_response([f.to_json() for f in self.faults.list()])
+
+    async def fault_delete(self, request: Request) -> Response:
+        found = self.faults.remove(request.path_params["fault_id"])
+        return wire.json_response({"deleted": found}, 200 if found else 404)
+
+    async def requests_route(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self.log.reset()
+            return wire.json_response([])
+        return wire.json_response(self.log.all())
+
+

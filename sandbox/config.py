@@ -1,0 +1,122 @@
+"""The sandbox's knobs (speed, response shapes, render times, URL lifetime), changeable while it runs."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+FAMILIES = ("veo", "sora", "kling", "runway")
+
+SHAPES: dict[str, tuple[str, ...]] = {
+    # current: Gen-B docs (completed + video_url); gen_a: tutorial (succeeded + output[0], 16x9 sizes, 8 s);
+    # no_url: completed with metadata.url only; content_only: completed with no URL at all (use /content).
+    "veo": ("current", "gen_a", "no_url", "content_only"),
+    # current: Gen-B retrieve with video_url; content_only: the older CDOC sample without one.
+    "sora": ("current", "content_only"),
+    "kling": ("native",),
+    # wrapped: new-api TaskDto (Gen-A, live-validated); bare: Runway's own task object (Gen-B).
+    "runway": ("wrapped", "bare"),
+}
+
+DEFAULT_SHAPES = {"veo": "current", "sora": "current", "kling": "native", "runway": "wrapped"}
+
+# Simulated seconds (lo, hi) drawn uniformly per task; looked up by model, then family, then "*";
+# SandboxConfig.render_times overrides are consulted first, so {"*": (1, 2)} makes every model fast.
+DEFAULT_RENDER_TIMES: dict[str, tuple[float, float]] = {
+    "sora-2": (30, 90),
+    "sora-2-pro": (45, 120),
+    "veo3-fast": (40, 120),
+    "veo3.1-fast": (40, 120),
+    "veo3": (60, 180),
+    "veo3-pro": (60, 180),
+    "veo3.1": (60, 180),
+    "kling": (60, 300),
+    "runway": (20, 90),
+    "*": (30, 120),
+}
+
+
+@dataclass
+class SandboxConfig:
+    """Settings of one sandbox instance. Fields other than data_dir may change at runtime."""
+
+    api_key: str = "sk-sandbox"
+    time_scale: float = 1.0  # real seconds per simulated second (0.01 = 100x faster)
+    data_dir: Path = Path("data/sandbox")
+    shapes: dict[str, str] = field(default_factory=dict)
+    render_times: dict[str, tuple[float, float]] = field(default_factory=dict)
+    queue_fraction: float = 0.2  # share of the render time spent queued before progress starts
+    url_ttl_s: float = 3600.0  # lifetime of signed result URLs, in real seconds
+    sora_id_style: str = "video"  # "video" → video_<32 hex>; "task" → task_<32 alnum>
+    fps: int = 24
+    prerendered_clip: Path | None = None  # serve this file for every download (benchmarks)
+    public_base_url: str | None = None  # base of result URLs; default: the Host the client used
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir)
+        merged = dict(DEFAULT_SHAPES)
+        merged.update(self.shapes)
+        self.shapes = merged
+        # Only overrides live here; render_range() falls back to DEFAULT_RENDER_TIMES.
+        self.render_times = {k: (float(v[0]), float(v[1])) for k, v in self.render_times.items()}
+        if self.prerendered_clip is not None:
+            self.prerendered_clip = Path(self.prerendered_clip)
+        self.validate()
+
+    def validate(self) -> None:
+        for family, shape in self.shapes.items():
+            if family not in SHAPES:
+                raise ValueError(f"shapes: unknown family {family!r}; allowed: {', '.join(FAMILIES)}")
+            if shape not in SHAPES[family]:
+                raise ValueError(f"shapes[{family!r}]: {shape!r} not allowed; allowed: {', '.join(SHAPES[family])}")
+        if self.time_scale <= 0:
+            raise ValueError(f"time_scale must be > 0, got {self.time_scale}")
+        if self.sora_id_style not in ("video", "task"):
+            raise ValueError(f"sora_id_style must be 'video' or 'task', got {self.sora_id_style!r}")
+        for key, (lo, hi) in self.render_times.items():
+            if lo < 0 or hi < lo:
+                raise ValueError(f"render_times[{key!r}] must be 0 <= lo <= hi, got ({lo}, {hi})")
+
+    def render_range(self, model: str, family: str) -> tuple[float, float]:
+        """Overrides first (model, family, "*"), then the defaults in the same order."""
+        for table in (self.render_times, DEFAULT_RENDER_TIMES):
+            for key in (model, family, "*"):
+                if key in table:
+                    return table[key]
+        return DEFAULT_RENDER_TIMES["*"]
+
+    def to_json(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["data_dir"] = str(self.data_dir)
+        out["prerendered_clip"] = str(self.prerendered_clip) if self.prerendered_clip else None
+        out["render_times"] = {k: list(v) for k, v in self.render_times.items()}
+        return out
+
+    _RUNTIME = ("api_key", "time_scale", "shapes", "render_times", "queue_fraction", "url_ttl_s", "sora_id_style",
+                "fps", "prerendered_clip", "public_base_url", "seed")
+
+    def update(self, changes: dict[str, Any]) -> None:
+        """Apply a partial update (as from POST /_sandbox/config); shapes and render_times merge."""
+        unknown = set(changes) - set(self._RUNTIME)
+        if unknown:
+            raise ValueError(f"cannot change {', '.join(sorted(unknown))}; changeable: {', '.join(self._RUNTIME)}")
+        before = dataclasses.replace(self)
+        try:
+            for key, value in changes.items():
+                if key == "shapes":
+                    self.shapes = {**self.shapes, **value}
+                elif key == "render_times":
+                    parsed = {k: (float(v[0]), float(v[1])) for k, v in value.items()}
+                    self.render_times = {**self.render_times, **parsed}
+                elif key == "prerendered_clip":
+                    self.prerendered_clip = Path(value) if value else None
+                else:
+                    setattr(self, key, value)
+            self.validate()
+        except (ValueError, TypeError, IndexError):
+            for f in dataclasses.fields(self):
+                setattr(self, f.name, getattr(before, f.name))
+            raise

@@ -1,0 +1,119 @@
+"""Fault injection rules: which requests or new tasks misbehave, how, and how often."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+ROUTES = ("submit", "poll", "content", "download", "any")
+
+# Faults that change one HTTP response.
+RESPONSE_KINDS = (
+    "pass",  # a no-op step, so scripted sequences can let a request through
+    "http_429", "http_500", "http_502", "http_503", "http_504", "http_524",
+    "malformed_json", "html_error_page", "slow", "truncated_download", "wrong_content_type",
+    "kling_1102", "kling_1303",
+)
+# Faults decided once per new task at submit time and carried by the task.
+TASK_KINDS = ("task_not_exist", "content_policy", "stuck_in_queue", "settings_ignored")
+KINDS = RESPONSE_KINDS + TASK_KINDS
+
+
+@dataclass
+class Fault:
+    id: int
+    route: str
+    kind: str
+    family: str | None = None
+    count: int | None = None  # remaining firings; None = unlimited
+    probability: float | None = None
+    task_id: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    fired: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "route": self.route, "kind": self.kind, "family": self.family, "count": self.count,
+                "probability": self.probability, "task_id": self.task_id, "params": self.params, "fired": self.fired}
+
+
+class FaultRegistry:
+    """Ordered fault rules. The first rule that matches and fires decides; `count` rules are used up in order,
+    which is how a scripted sequence is written (add them in the order they should happen)."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._faults: list[Fault] = []
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._rng = random.Random(seed)
+
+    def add(self, route: str = "any", kind: str = "pass", family: str | None = None, count: int | None = None,
+            probability: float | None = None, task_id: str | None = None, **params: Any) -> Fault:
+        if route not in ROUTES:
+            raise ValueError(f"route: {route!r} not allowed; allowed: {', '.join(ROUTES)}")
+        if kind not in KINDS:
+            raise ValueError(f"kind: {kind!r} not allowed; allowed: {', '.join(KINDS)}")
+        if family not in (None, "veo", "sora", "kling", "runway"):
+            raise ValueError(f"family: {family!r} not allowed; allowed: veo, sora, kling, runway or null")
+        if count is not None and (not isinstance(count, int) or count < 1):
+            raise ValueError(f"count must be a positive integer, got {count!r}")
+        if probability is not None and not 0 <= probability <= 1:
+            raise ValueError(f"probability must be within [0, 1], got {probability!r}")
+        fault = Fault(next(self._ids), route, kind, family, count, probability, task_id, dict(params))
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def script(self, route: str, kinds: list[str | None], family: str | None = None, **params: Any) -> list[Fault]:
+        """A sequence of one-shot faults; None lets that request through untouched."""
+        return [self.add(route, kind or "pass", family, count=1, **params) for kind in kinds]
+
+    def remove(self, fault_id: int) -> bool:
+        with self._lock:
+            before = len(self._faults)
+            self._faults = [f for f in self._faults if f.id != fault_id]
+            return len(self._faults) != before
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def list(self) -> list[Fault]:
+        with self._lock:
+            return list(self._faults)
+
+    def take_response_fault(self, route: str, family: str | None, task_id: str | None = None) -> Fault | None:
+        return self._take(route, family, task_id, RESPONSE_KINDS)
+
+    def take_task_faults(self, family: str) -> dict[str, Any]:
+        """At submit: each task-level kind fires at most once for the new task."""
+        chosen: dict[str, Any] = {}
+        for kind in TASK_KINDS:
+            fault = self._take("submit", family, None, (kind,), any_route=True)
+            if fault is not None:
+                chosen[kind] = dict(fault.params)
+        return chosen
+
+    def _take(self, route: str, family: str | None, task_id: str | None, kinds: tuple[str, ...],
+              any_route: bool = False) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.kind not in kinds:
+                    continue
+                if not any_route and fault.route not in (route, "any"):
+                    continue
+                if fault.family is not None and fault.family != family:
+                    continue
+                if fault.task_id is not None and fault.task_id != task_id:
+                    continue
+                if fault.probability is not None and self._rng.random() >= fault.probability:
+                    continue
+                fault.fired += 1
+                if fault.count is not None:
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self._faults.remove(fault)
+                return fault
+        return None

@@ -1,0 +1,102 @@
+"""Signed, expiring result URLs and byte-range file responses, like a provider's CDN."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import time
+from email.utils import formatdate
+from pathlib import Path
+
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+
+class UrlSigner:
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    def _sig(self, token: str, expires: int) -> str:
+        return hmac.new(self._secret, f"{token}:{expires}".encode(), hashlib.sha256).hexdigest()[:32]
+
+    def sign(self, base_url: str, token: str, ttl_s: float) -> tuple[str, int]:
+        expires = math.ceil(time.time() + ttl_s)
+        return f"{base_url}/files/{token}.mp4?expires={expires}&sig={self._sig(token, expires)}", expires
+
+    def check(self, token: str, expires: str | None, sig: str | None) -> str | None:
+        """None when the URL is good; otherwise the reason it is refused."""
+        if not expires or not sig or not expires.isdigit():
+            return "SignatureDoesNotMatch"
+        if not hmac.compare_digest(self._sig(token, int(expires)), sig):
+            return "SignatureDoesNotMatch"
+        if time.time() > int(expires):
+            return "AccessDenied"
+        return None
+
+
+def denied(reason: str) -> Response:
+    message = "Request has expired" if reason == "AccessDenied" else "The request signature does not match"
+    body = f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{reason}</Code><Message>{message}</Message></Error>'
+    return Response(body, status_code=403, media_type="application/xml")
+
+
+class TruncatedResponse(Response):
+    """Declares the full Content-Length, sends only part of the body, then drops the connection."""
+
+    def __init__(self, content: bytes, full_length: int, headers: dict[str, str], status_code: int = 200) -> None:
+        super().__init__(content, status_code=status_code, headers=headers)
+        self.headers["content-length"] = str(full_length)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body, "more_body": True})
+        # Returning without the final body message makes uvicorn close the socket mid-response.
+
+
+def _parse_range(header: str, size: int) -> tuple[int, int] | None | str:
+    """(start, end inclusive), None to ignore the header, or "unsatisfiable"."""
+    if not header.startswith("bytes=") or "," in header:
+        return None
+    first, _, last = header[6:].strip().partition("-")
+    try:
+        if first == "":
+            n = int(last)
+            if n <= 0:
+                return "unsatisfiable"
+            return max(0, size - n), size - 1
+        start = int(first)
+        end = int(last) if last else size - 1
+    except ValueError:
+        return None
+    if start >= size or end < start:
+        return "unsatisfiable"
+    return start, min(end, size - 1)
+
+
+def file_response(path: Path, range_header: str | None, content_type: str = "video/mp4",
+                  truncate_fraction: float | None = None) -> Response:
+    data = path.read_bytes()
+    size = len(data)
+    stat = path.stat()
+    headers = {
+        "Accept-Ranges": "bytes",
+        "ETag": '"' + hashlib.sha256(f"{path.name}:{stat.st_mtime_ns}:{size}".encode()).hexdigest()[:16] + '"',
+        "Last-Modified": formatdate(stat.st_mtime, usegmt=True),
+        "Content-Type": content_type,
+    }
+    status, start, end = 200, 0, size - 1
+    if range_header:
+        parsed = _parse_range(range_header, size)
+        if parsed == "unsatisfiable":
+            return Response(b"", 416, headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"})
+        if isinstance(parsed, tuple):
+            status, (start, end) = 206, parsed
+            headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    body = data[start:end + 1]
+    if truncate_fraction is not None:
+        keep = max(1, min(len(body) - 1, int(len(body) * truncate_fraction)))
+        return TruncatedResponse(body[:keep], len(body), headers, status)
+    response = Response(body, status_code=status, headers=headers)
+    response.headers["content-type"] = content_type
+    return response

@@ -1,0 +1,40 @@
+"""Where a task stands at a given moment: derived from its submit time, so a restart resumes it exactly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .store import Task
+
+
+@dataclass(frozen=True)
+class Phase:
+    state: str  # queued | running | succeeded | failed
+    progress: float  # 0..1
+    started_at: float | None  # real Unix time the render left the queue
+    finished_at: float | None
+    failure: dict | None = None  # {"message": str | None, "code": str} when failed
+
+
+def phase_at(task: Task, now: float, time_scale: float, queue_fraction: float) -> Phase:
+    elapsed = max(0.0, (now - task.created_at) / time_scale)  # simulated seconds
+    render = max(task.render_s, 1e-6)
+    queue_s = render * queue_fraction
+    start_real = task.created_at + queue_s * time_scale
+    end_real = task.created_at + render * time_scale
+    policy = task.faults.get("content_policy")
+    if policy is not None and policy.get("when", "immediate") == "immediate":
+        return Phase("failed", 0.0, None, task.created_at, _failure(policy))
+    if "stuck_in_queue" in task.faults:
+        return Phase("queued", 0.0, None, None)
+    if elapsed < queue_s:
+        return Phase("queued", 0.0, None, None)
+    if elapsed < render:
+        return Phase("running", (elapsed - queue_s) / max(render - queue_s, 1e-6), start_real, None)
+    if policy is not None:
+        return Phase("failed", 1.0, start_real, end_real, _failure(policy))
+    return Phase("succeeded", 1.0, start_real, end_real)
+
+
+def _failure(policy: dict) -> dict:
+    return {"message": policy.get("message"), "code": policy.get("code", "content_policy_violation")}

@@ -1,0 +1,279 @@
+"""Each injected fault reaches a plain httpx client exactly as configured."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+
+import av
+import httpx
+import pytest
+from sandbox_helpers import KEY, client, poll_path, result_url, submit_kling, submit_runway, submit_video
+
+from sandbox.pytest_plugin import wait_until
+
+DONE = {"render_times": {"*": (0, 0)}}
+
+
+@pytest.mark.parametrize("fmt, header", [("seconds", "retry-after"), ("date", "retry-after"), ("ms", "retry-after-ms")])
+def test_429_carries_retry_after_in_each_format(sandbox, fmt, header):
+    sandbox.faults.add(route="submit", kind="http_429", count=1, retry_after=7, retry_after_format=fmt)
+    with client(sandbox.base_url) as c:
+        refused = submit_video(c)
+        accepted = submit_video(c)
+    assert refused.status_code == 429 and accepted.status_code == 200
+    assert refused.json()["error"]["type"] == "comet_api_error"
+    value = refused.headers[header]
+    if fmt == "seconds":
+        assert value == "7"
+    elif fmt == "ms":
+        assert value == "7000"
+    else:
+        delay = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        assert 4 <= delay <= 8
+    submits = [r for r in sandbox.requests() if r["route"] == "submit"]
+    assert [r["status"] for r in submits] == [429, 200]
+    assert submits[0]["task_id"] is None  # refused: no task was created
+
+
+@pytest.mark.parametrize("kind", ["http_500", "http_502", "http_503", "http_504", "http_524"])
+def test_server_errors_on_poll_then_recovery(make_sandbox, kind):
+    srv = make_sandbox(**DONE)
+    with client(srv.base_url) as c:
+        task_id = submit_video(c).json()["id"]
+        srv.faults.add(route="poll", kind=kind, count=1)
+        failed = c.get(poll_path("sora", task_id))
+        recovered = c.get(poll_path("sora", task_id))
+    assert failed.status_code == int(kind[5:])
+    assert failed.json()["error"]["message"].endswith(")")  # "... (request id: ...)"
+    assert recovered.status_code == 200 and recovered.json()["status"] == "completed"
+
+
+def test_submit_500_after_the_task_was_created_is_ambiguous(sandbox):
+    sandbox.faults.add(route="submit", kind="http_500", count=1, created=True)
+    with client(sandbox.base_url) as c:
+        answer = submit_video(c)
+    assert answer.status_code == 500
+    (record,) = [r for r in sandbox.requests() if r["route"] == "submit"]
+    assert record["task_id"] is not None  # the server did create (and would charge for) a task
+
+
+def test_scripted_sequence_is_consumed_in_order(make_sandbox):
+    srv = make_sandbox(**DONE)
+    with client(srv.base_url) as c:
+        task_id = submit_video(c).json()["id"]
+        srv.faults.script("poll", ["http_503", None, "http_502", "malformed_json"])
+        statuses = [c.get(poll_path("sora", task_id)).status_code for _ in range(5)]
+    assert statuses == [503, 200, 502, 200, 200]
+    assert [r["fault"] for r in srv.requests() if r["route"] == "poll"] == [
+        "http_503", None, "http_502", "malformed_json", None]
+
+
+def test_probability_one_always_fires_and_zero_never(sandbox):
+    with client(sandbox.base_url) as c:
+        rule = sandbox.faults.add(route="submit", kind="http_503", probability=1.0)
+        assert all(submit_video(c).status_code == 503 for _ in range(3))
+        sandbox.faults.remove(rule.id)
+        sandbox.faults.add(route="submit", kind="http_503", probability=0.0)
+        assert all(submit_video(c).status_code == 200 for _ in range(3))
+
+
+def test_family_filter_spares_other_families(sandbox):
+    sandbox.faults.add(route="submit", family="kling", kind="kling_1303")
+    with client(sandbox.base_url) as c:
+        kling = submit_kling(c)
+        sora = submit_video(c)
+    assert kling.status_code == 429 and kling.json()["code"] == 1303
+    assert sora.status_code == 200
+
+
+def test_kling_billing_arrears_code(sandbox):
+    sandbox.faults.add(route="submit", kind="kling_1102", count=1)
+    with client(sandbox.base_url) as c:
+        answer = submit_kling(c)
+    assert answer.status_code == 429 and answer.json()["code"] == 1102
+
+
+def test_malformed_json_on_submit_still_creates_the_task(sandbox):
+    sandbox.faults.add(route="submit", kind="malformed_json", count=1)
+    with client(sandbox.base_url) as c:
+        answer = submit_runway(c)
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
+    with pytest.raises(ValueError):
+        answer.json()
+    assert [r["task_id"] is not None for r in sandbox.requests()] == [True]
+
+
+def test_html_error_page(sandbox):
+    sandbox.faults.add(route="poll", kind="html_error_page", count=1, status=502)
+    with client(sandbox.base_url) as c:
+        task_id = submit_video(c).json()["id"]
+        page = c.get(poll_path("sora", task_id))
+    assert page.status_code == 502 and page.headers["content-type"].startswith("text/html")
+    assert "<html>" in page.text
+
+
+def test_slow_answer_outlasts_the_client_timeout(sandbox):
+    sandbox.faults.add(route="poll", kind="slow", count=1, delay_s=2)
+    with client(sandbox.base_url) as c:
+        task_id = submit_video(c).json()["id"]
+        with pytest.raises(httpx.ReadTimeout):
+            c.get(poll_path("sora", task_id), timeout=0.3)
+
+
+def test_task_not_exist_for_the_first_polls_of_each_new_task(make_sandbox):
+    srv = make_sandbox(**DONE)
+    srv.faults.add(route="poll", kind="task_not_exist", polls=2)
+    with client(srv.base_url) as c:
+        for _ in range(2):
+            task_id = submit_runway(c).json()["id"]
+            answers = [c.get(poll_path("runway", task_id)) for _ in range(3)]
+            assert [a.status_code for a in answers] == [400, 400, 200]
+            assert answers[0].json() == {"code": "task_not_exist", "message": "task_not_exist", "data": None}
+
+
+def test_fresh_task_is_known_when_no_fault_is_configured(sandbox):
+    with client(sandbox.base_url) as c:
+        task_id = submit_kling(c).json()["data"]["task_id"]
+        assert c.get(poll_path("kling", task_id)).status_code == 200
+
+
+@pytest.mark.parametrize("family", ["sora", "kling", "runway"])
+@pytest.mark.parametrize("message", ["Your request was blocked by our moderation system.", None])
+def test_content_policy_immediately_with_and_without_message(make_sandbox, family, message):
+    srv = make_sandbox(shapes={"runway": "bare"}, render_times={"*": (1e6, 1e6)})
+    srv.faults.add(route="submit", kind="content_policy", count=1, when="immediate", message=message)
+    with client(srv.base_url) as c:
+        submit = {"sora": submit_video, "kling": submit_kling, "runway": submit_runway}[family]
+        created = submit(c).json()
+        task_id = created.get("id") or created["data"]["task_id"]
+        body = c.get(poll_path(family, task_id)).json()
+    if family == "sora":
+        assert body["status"] == "failed"
+        assert (body["error"] or {}).get("message") == message
+    elif family == "kling":
+        assert body["data"]["task_status"] == "failed"
+        assert body["data"]["task_status_msg"] == (message or "")
+    else:
+        assert body["status"] == "FAILED" and body["failureCode"].startswith("SAFETY")
+        assert body.get("failure") == message
+
+
+def test_content_policy_after_a_full_render(make_sandbox):
+    srv = make_sandbox(render_times={"*": (40, 40)})  # 0.4 s real
+    srv.faults.add(route="submit", kind="content_policy", when="after_render", message="blocked")
+    seen: list[str] = []
+    with client(srv.base_url) as c:
+        task_id = submit_video(c).json()["id"]
+
+        def failed() -> bool:
+            body = c.get(poll_path("sora", task_id)).json()
+            seen.append(body["status"])
+            return body["status"] == "failed"
+
+        wait_until(failed, 5)
+        final = c.get(poll_path("sora", task_id)).json()
+    assert "in_progress" in seen or "queued" in seen
+    assert final["progress"] == 100 and final["error"]["message"] == "blocked"
+
+
+def test_stuck_in_queue_never_starts(make_sandbox):
+    srv = make_sandbox(**DONE)
+    srv.faults.add(route="submit", kind="stuck_in_queue", count=1)
+    with client(srv.base_url) as c:
+        stuck = submit_kling(c).json()["data"]["task_id"]
+        normal = submit_kling(c).json()["data"]["task_id"]
+        assert c.get(poll_path("kling", stuck)).json()["data"]["task_status"] == "submitted"
+        assert c.get(poll_path("kling", normal)).json()["data"]["task_status"] == "succeed"
+
+
+def test_truncated_download_breaks_mid_body(make_sandbox):
+    srv = make_sandbox(**DONE)
+    srv.faults.add(route="download", kind="truncated_download", count=1, fraction=0.3)
+    with client(srv.base_url) as c:
+        url = result_url("sora", c.get(poll_path("sora", submit_video(c).json()["id"])).json())
+        with pytest.raises(httpx.RemoteProtocolError):
+            httpx.get(url)
+        assert httpx.get(url).status_code == 200  # the next download is whole
+
+
+def test_wrong_content_type_on_content_route(make_sandbox):
+    srv = make_sandbox(**DONE)
+    srv.faults.add(route="content", kind="wrong_content_type", count=1, content_type="application/json")
+    with client(srv.base_url) as c:
+        task_id = submit_video(c, "veo3.1-fast").json()["id"]
+        wrong = c.get(f"/v1/videos/{task_id}/content")
+    assert wrong.status_code == 200 and wrong.headers["content-type"] == "application/json"
+    assert wrong.content[4:8] == b"ftyp"
+
+
+def test_settings_ignored_delivers_a_smaller_shorter_clip(make_sandbox, tmp_path):
+    srv = make_sandbox(**DONE)
+    srv.faults.add(route="submit", kind="settings_ignored", count=1)
+    with client(srv.base_url) as c:
+        body = c.get(poll_path("veo", submit_video(c, "veo3.1", seconds="8", size="1920x1080").json()["id"])).json()
+        assert body["size"] == "1920x1080" and body["seconds"] == "8"  # the API claims it did what was asked
+        path = tmp_path / "clip.mp4"
+        path.write_bytes(httpx.get(result_url("veo", body)).content)
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        assert (video.codec_context.width, video.codec_context.height) == (1280, 720)
+        assert container.duration / 1e6 == pytest.approx(5, abs=0.1)
+
+
+def test_faults_over_http(sandbox):
+    control = httpx.Client(base_url=sandbox.base_url)
+    created = control.post("/_sandbox/faults", json={"route": "poll", "kind": "http_504", "count": 2})
+    assert created.status_code == 201
+    bad = control.post("/_sandbox/faults", json={"route": "poll", "kind": "http_999"})
+    assert bad.status_code == 400 and "kind" in bad.json()["error"]
+    assert [f["kind"] for f in control.get("/_sandbox/faults").json()] == ["http_504"]
+    with client(sandbox.base_url) as c:
+        task_id = submit_video(c).json()["id"]
+        assert c.get(poll_path("sora", task_id)).status_code == 504
+        control.delete("/_sandbox/faults")
+        assert c.get(poll_path("sora", task_id)).status_code == 200
+    log = control.get("/_sandbox/requests").json()
+    assert [r["status"] for r in log if r["route"] == "poll"] == [504, 200]
+
+
+def test_proxy_reset_after_the_request_reached_the_server(sandbox, fault_proxy):
+    proxy = fault_proxy(sandbox.port)
+    proxy.reset_next_n(1, match="POST /v1/videos")
+    with client(proxy.base_url) as c:
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            submit_video(c)
+        assert submit_video(c).status_code == 200
+    submits = [r for r in sandbox.requests() if r["route"] == "submit"]
+    assert len(submits) == 2  # the reset one was received and created a task: an ambiguous submit
+
+
+def test_proxy_reset_before_upstream_never_reaches_the_server(sandbox, fault_proxy):
+    proxy = fault_proxy(sandbox.port)
+    proxy.reset_next_n(1, match="POST /kling", before_upstream=True)
+    with client(proxy.base_url) as c:
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            submit_kling(c)
+    assert sandbox.requests() == []
+
+
+def test_proxy_hang_receives_but_never_answers(sandbox, fault_proxy):
+    proxy = fault_proxy(sandbox.port)
+    proxy.hang_next_n(1, match="GET /v1/videos/")
+    with client(proxy.base_url) as c:
+        task_id = submit_video(c).json()["id"]
+        with pytest.raises(httpx.ReadTimeout):
+            c.get(poll_path("sora", task_id), timeout=0.5)
+        assert c.get(poll_path("sora", task_id)).status_code == 200
+    polls = [r for r in sandbox.requests() if r["route"] == "poll"]
+    assert len(polls) == 2  # the hung poll did reach the server
+    assert proxy.seen[0].startswith("POST /v1/videos ")
+
+
+def test_unauthorized_without_the_key(sandbox):
+    answer = httpx.post(f"{sandbox.base_url}/v1/videos", data={"model": "sora-2", "prompt": "x"},
+                        headers={"Authorization": "Bearer sk-wrong"})
+    assert answer.status_code == 401
+    assert answer.json()["error"]["message"].startswith("Invalid token (request id: ")
+    assert httpx.get(f"{sandbox.base_url}/runwayml/v1/tasks/x").status_code == 401
+    assert KEY["Authorization"] == "Bearer sk-sandbox"
