@@ -1,7 +1,30 @@
-"""Dailies: the entry point builds the navigation and the shared frame; pages do the rest."""
+"""Dailies: the entry point builds the navigation and the shared frame (sidebar); pages do the rest."""
+
+from __future__ import annotations
+
+import logging
 
 import streamlit as st
 
+from components.runtime import get_runtime
+from components.sidebar import render_sidebar
+from providers.redact import RedactingFilter
+
 st.set_page_config(page_title="Dailies", page_icon=":material/movie:", layout="wide")
-st.title("Dailies")
-st.caption("A screening room for AI video models. The playground arrives with the next change.")
+# Records from every library pass through the root handlers: scrub keys and signed-URL tokens there.
+for handler in logging.getLogger().handlers:
+    if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+        handler.addFilter(RedactingFilter())
+
+runtime = get_runtime()
+
+pages = [
+    st.Page("pages/generate.py", title="Generate", icon=":material/movie_edit:", default=True),
+    st.Page("pages/compare.py", title="Compare", icon=":material/view_column:"),
+    st.Page("pages/costs.py", title="Costs", icon=":material/payments:"),
+    st.Page("pages/history.py", title="History", icon=":material/history:"),
+    st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
+]
+nav = st.navigation(pages)
+render_sidebar(runtime)
+nav.run()

@@ -1,0 +1,1 @@
+"""Streamlit-only building blocks: the shared runtime, key lookup and reusable widgets."""

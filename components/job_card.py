@@ -1,0 +1,119 @@
+"""How one job looks: its state while running, its clip when done, and plain words when it failed."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from jobs.ledger import ATTENTION_STATES, Job, JobState
+from providers.catalog import Catalog
+from providers.errors import KIND_INFO, ErrorKind
+
+STATE_LABELS = {
+    JobState.WAITING: ("Waiting for a slot", "gray"),
+    JobState.SUBMITTING: ("Submitting", "blue"),
+    JobState.QUEUED: ("Queued at provider", "blue"),
+    JobState.RUNNING: ("Rendering", "blue"),
+    JobState.SUCCEEDED: ("Downloading", "violet"),
+    JobState.DOWNLOADED: ("Ready", "green"),
+    JobState.FAILED: ("Failed", "red"),
+    JobState.CANCELED: ("Stopped", "gray"),
+    JobState.STALE: ("Stale — still resumable", "orange"),
+    JobState.SUBMIT_UNKNOWN: ("Submit outcome unknown", "orange"),
+    JobState.EXPIRED: ("Result link expired", "red"),
+}
+# The tutorial's symptom table, in the user's words.
+SYMPTOM_ADVICE = {
+    JobState.STALE: "Stuck for longer than this model normally takes: resume it, or try another model.",
+    JobState.SUBMIT_UNKNOWN: "The request may have reached the provider. Check your CometAPI console before "
+                             "re-running; the app never resends on its own.",
+    JobState.EXPIRED: "The clip was rendered but its link expired before it could be fetched again.",
+}
+
+
+def model_name(catalog: Catalog, model_id: str) -> str:
+    try:
+        return catalog.get(model_id).display_name
+    except Exception:  # noqa: BLE001 - a model removed from the catalog still has history
+        return model_id
+
+
+def _elapsed(job: Job) -> str:
+    start = job.submitted_at or job.created_at or time.time()
+    end = job.downloaded_at or job.detected_at or (time.time() if job.state.active else job.updated_at) or start
+    return f"{max(0.0, end - start):.0f} s"
+
+
+def state_badge(job: Job) -> None:
+    label, color = STATE_LABELS.get(job.state, (job.state.value, "gray"))
+    st.badge(label, color=color)
+
+
+def render_active(job: Job, catalog: Catalog, eta_s: float | None) -> None:
+    st.markdown(f"**{model_name(catalog, job.model_id)}** · take {job.take + 1}")
+    state_badge(job)
+    progress = job.progress if job.progress is not None else 0
+    eta = f" · ETA ≈ {max(0.0, eta_s):.0f} s" if eta_s is not None else ""
+    st.progress(min(100, max(0, progress)) / 100, text=f"{progress}% · {_elapsed(job)} elapsed{eta}")
+    if job.needs_key:
+        st.warning("Needs attention: re-enter the API key in Settings to resume this job.")
+
+
+def render_failure(job: Job) -> None:
+    kind = ErrorKind(job.error_kind) if job.error_kind in ErrorKind._value2member_map_ else None
+    info = KIND_INFO[kind] if kind else None
+    title = info.title if info else STATE_LABELS.get(job.state, (job.state.value, ""))[0]
+    body = job.error_message or "The provider gave no reason."
+    if kind == ErrorKind.CONTENT_POLICY or (job.state == JobState.FAILED and not job.error_message):
+        body += " A failure with no message is usually a content filter: rephrase the prompt."
+    charged = job.charged or (info.charged.value if info else "unknown")
+    advice = SYMPTOM_ADVICE.get(job.state) or (info.advice if info else "")
+    st.error(f"**{title}.** {body}\n\nCharged: **{charged}**. {advice}", icon=":material/error:")
+
+
+def mismatches(job: Job) -> list[str]:
+    """Settings the model did not honour, read from the probed clip (only what was actually requested)."""
+    meta = job.clip_meta
+    honoured = meta.get("honoured") or {}
+    wanted = meta.get("requested") or {}
+    got = meta.get("probe") or {}
+    out = []
+    if honoured.get("duration") is False:
+        out.append(f"duration: asked {wanted.get('duration_s')} s, got {got.get('duration_s', 0):.1f} s")
+    if honoured.get("size") is False:
+        size = wanted.get("size") or ["?", "?"]
+        out.append(f"resolution: asked {size[0]}x{size[1]}, got {got.get('width')}x{got.get('height')}")
+    if honoured.get("audio") is False:
+        out.append(f"audio: asked {'sound' if wanted.get('has_audio') else 'silent'}, got "
+                   f"{'sound' if got.get('has_audio') else 'silent'}")
+    return out
+
+
+def render_done(job: Job, catalog: Catalog) -> None:
+    st.markdown(f"**{model_name(catalog, job.model_id)}** · take {job.take + 1}")
+    if job.clip_url:
+        st.video(job.clip_url, muted=True, loop=True)
+    probe = job.clip_meta.get("probe") or {}
+    facts = []
+    if probe:
+        facts.append(f"{probe.get('duration_s', 0):.1f} s · {probe.get('width')}x{probe.get('height')}"
+                     f" · {probe.get('fps', 0):.0f} fps" + (" · sound" if probe.get("has_audio") else ""))
+    if job.est_high_usd is not None:
+        facts.append(f"est. ${job.est_high_usd:.2f}" + (" (simulated)" if job.backend == "sandbox" else ""))
+    facts.append(f"render {_elapsed(job)}")
+    st.caption(" · ".join(facts))
+    for text in mismatches(job):
+        st.warning(f"Setting not honoured — {text}", icon=":material/rule:")
+
+
+def render_job(job: Job, catalog: Catalog) -> None:
+    if job.state == JobState.DOWNLOADED:
+        render_done(job, catalog)
+        return
+    st.markdown(f"**{model_name(catalog, job.model_id)}** · take {job.take + 1}")
+    state_badge(job)
+    if job.state in (JobState.FAILED, JobState.EXPIRED, *ATTENTION_STATES) or job.error_kind:
+        render_failure(job)
+    elif job.state == JobState.CANCELED:
+        st.caption(job.note or "Tracking stopped.")

@@ -1,0 +1,140 @@
+"""One card per catalog model: a toggle, exactly the parameters that model has, and what it will receive.
+
+Cards are generated from the catalog, so a model added to catalog.json gets its form for free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from components.code_view import render_code_view
+from jobs.runner import Runner
+from providers.catalog import ModelSpec
+from providers.client import Backend
+from providers.errors import DailiesError, ValidationErrors
+from providers.mapping import CAMERA_AXES, CAMERA_PRESETS, prepare
+from providers.recipe import ModelOptions, Recipe
+from providers.submission import Submission
+
+DEFAULT_MODELS = ("veo3.1-fast", "kling-v1-6")
+CARDS_PER_ROW = 3
+
+
+@dataclass(frozen=True)
+class CardResult:
+    spec: ModelSpec
+    options: ModelOptions
+    submission: Submission | None
+    errors: dict[str, str]
+
+
+def _options(spec: ModelSpec, image_fit: str) -> ModelOptions:
+    """Widgets for exactly the parameters this model has; keys are "<model>:<option>"."""
+    p, k = spec.params, spec.id
+    values: dict[str, Any] = {}
+    if p.mode is not None:
+        values["mode"] = st.selectbox("Mode", p.mode.allowed, index=p.mode.allowed.index(p.mode.default),
+                                      key=f"{k}:mode", help="std is cheaper and faster; pro renders finer detail.")
+    if p.cfg_scale is not None:
+        default = p.cfg_scale.default if p.cfg_scale.default is not None else 0.5
+        values["cfg_scale"] = st.slider("cfg_scale (prompt adherence)", float(p.cfg_scale.min),
+                                        float(p.cfg_scale.max), float(default), 0.05, key=f"{k}:cfg_scale")
+    if p.camera_control is not None:
+        camera = st.selectbox("Camera control", ["none", "one axis", *CAMERA_PRESETS], key=f"{k}:camera",
+                              help=f"Documented for {p.camera_control.describe(k)}.")
+        if camera == "one axis":
+            # One axis and one slider: two non-zero axes cannot be entered.
+            a1, a2 = st.columns(2)
+            axis = a1.selectbox("Axis", CAMERA_AXES, key=f"{k}:camera_axis")
+            amount = a2.slider("Amount", -10.0, 10.0, 5.0, 0.5, key=f"{k}:camera_amount")
+            values["camera_control"] = {"type": "simple", "config": {axis: amount}}
+        elif camera != "none":
+            values["camera_control"] = {"type": camera}
+    if spec.size_option:
+        sizes = list(dict(spec.sizes))
+        values["size"] = st.selectbox("Size", ["from aspect ratio", *sizes], key=f"{k}:size")
+        if values["size"] == "from aspect ratio":
+            values.pop("size")
+    if p.watermark:
+        values["watermark"] = st.checkbox("Watermark", value=False, key=f"{k}:watermark")
+    if spec.images.fit_to_size:
+        values["image_fit"] = image_fit
+    return ModelOptions.from_dict(values)
+
+
+def _report_table(sub: Submission) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"field": line.field, "action": str(line.action), "requested": _short(line.requested),
+          "sent": _short(line.sent), "note": line.note} for line in sub.report])
+
+
+def _short(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def _eta_text(runner: Runner, spec: ModelSpec, backend: Backend) -> str:
+    rt = runner.render_time(spec.id)
+    scale = backend.time_scale if backend.sandbox else 1.0
+    where = f"from {rt.samples} of your runs" if rt.samples else "catalog estimate"
+    return f"Expected wait ≈ {_dur(rt.p50_s * scale)} (p90 {_dur(rt.p90_s * scale)}, {where})"
+
+
+def _dur(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def _card(spec: ModelSpec, recipe: Recipe, image_fit: str, runner: Runner, backend: Backend) -> CardResult | None:
+    available = spec.availability.available
+    on = st.toggle(spec.display_name, value=available and spec.id in DEFAULT_MODELS, key=f"use:{spec.id}",
+                   disabled=not available,
+                   help=None if available else f"Unavailable: {spec.availability.reason} ({spec.availability.since})")
+    st.caption(f"`{spec.id}` · {spec.family.title()}" + (" · sound" if spec.audio else ""))
+    if not available:
+        st.caption(f":orange[Off — {spec.availability.reason}]")
+        return None
+    if not on:
+        return None
+    with st.expander("Parameters", expanded=False):
+        options = _options(spec, image_fit)
+    errors: dict[str, str] = {}
+    sub: Submission | None = None
+    try:
+        sub = prepare(recipe, spec.id, options, runner.catalog)
+    except ValidationErrors as e:
+        errors = e.by_field()
+    except DailiesError as e:
+        errors = {"model": e.message}
+    if not recipe.prompt.strip():
+        # One hint above the cards says "write a prompt"; repeating it on every card is noise.
+        errors.pop("prompt", None)
+    if errors:
+        for message in errors.values():
+            st.error(message, icon=":material/error:")
+    if sub is None and not errors:
+        errors = {"prompt": "prompt: write a prompt first"}
+    if sub is not None:
+        st.markdown(f"**{sub.cost.display}** · {_eta_text(runner, spec, backend)}")
+        st.caption(f"Price: {sub.cost.rule} — {sub.cost.source}, as of {sub.cost.as_of}")
+        with st.expander("What this model will receive"):
+            st.dataframe(_report_table(sub), hide_index=True, width="stretch")
+        with st.expander("View code"):
+            render_code_view(sub, backend.base_url if backend.sandbox else "https://api.cometapi.com")
+    return CardResult(spec=spec, options=options, submission=sub, errors=errors)
+
+
+def render_model_cards(recipe: Recipe, image_fit: str, runner: Runner, backend: Backend) -> list[CardResult]:
+    results: list[CardResult] = []
+    specs = list(runner.catalog.models())
+    for start in range(0, len(specs), CARDS_PER_ROW):
+        cols = st.columns(CARDS_PER_ROW, border=True)
+        for col, spec in zip(cols, specs[start:start + CARDS_PER_ROW], strict=False):
+            with col:
+                result = _card(spec, recipe, image_fit, runner, backend)
+                if result is not None:
+                    results.append(result)
+    return results

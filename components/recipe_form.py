@@ -1,0 +1,93 @@
+"""The recipe form: prompt, negative prompt, first/last frame, duration, ratio, seed, takes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from providers import images
+from providers.catalog import Catalog
+from providers.errors import ValidationError
+from providers.recipe import ImageInput, Recipe
+
+MAX_UPLOAD_BYTES = 20 * 2**20
+PREVIEW_SIZES = {"16:9": (1280, 720), "9:16": (720, 1280), "1:1": (960, 960), "4:3": (960, 720),
+                 "3:4": (720, 960), "3:2": (1080, 720), "2:3": (720, 1080)}
+
+
+@dataclass(frozen=True)
+class RecipeInput:
+    recipe: Recipe
+    takes: int
+    image_fit: str
+    errors: dict[str, str]
+    """Form-level errors by field (e.g. an upload that is not an image)."""
+
+
+def _ratios(catalog: Catalog) -> list[str]:
+    seen: dict[str, None] = {}
+    for spec in catalog.models():
+        for ratio in spec.ratio_map():
+            seen.setdefault(ratio, None)
+    return list(seen)
+
+
+def _image(label: str, key: str, errors: dict[str, str]) -> ImageInput | None:
+    upload = st.file_uploader(label, type=["png", "jpg", "jpeg", "webp"], key=key,
+                              help="PNG, JPEG or WebP, at most 20 MB.")
+    if upload is None:
+        return None
+    data = upload.getvalue()
+    if len(data) > MAX_UPLOAD_BYTES:
+        errors[key] = f"{key}: {len(data) / 2**20:.1f} MB is over the 20 MB limit"
+        return None
+    mime = images.sniff_mime(data)
+    if mime is None:
+        errors[key] = f"{key}: not a PNG, JPEG or WebP image (allowed: PNG, JPEG, WebP)"
+        return None
+    return ImageInput(data=data, mime=mime, name=upload.name)
+
+
+def _preview(img: ImageInput, ratio: str | None, fit: str) -> None:
+    w, h = PREVIEW_SIZES.get(ratio or "16:9", (1280, 720))
+    try:
+        fitted = images.fit_image(img.data or b"", w, h, mode=fit)
+    except ValidationError as e:
+        st.error(e.message)
+        return
+    st.image(fitted, caption=f"Fitted to {w}x{h} ({fit}) — what ratio-exact models receive", width=240)
+
+
+def render_recipe_form(catalog: Catalog) -> RecipeInput:
+    errors: dict[str, str] = {}
+    prompt = st.text_area("Prompt", key="prompt", height=110,
+                          placeholder="A paper airplane glides across a sunlit desk, slow dolly-in")
+    negative = st.text_input("Negative prompt", key="negative_prompt",
+                             help="Only Kling has a negative prompt; other models drop it (see each card).")
+    c1, c2, c3, c4 = st.columns(4)
+    duration = c1.number_input("Duration (s)", min_value=1, max_value=20, value=None, step=1, key="duration",
+                               placeholder="model default")
+    ratio = c2.selectbox("Aspect ratio", _ratios(catalog), index=0, key="aspect_ratio")
+    random_seed = c3.checkbox("Random seed", value=True, key="seed_random")
+    seed = None if random_seed else int(c3.number_input("Seed", min_value=0, max_value=4294967295, value=42,
+                                                        step=1, key="seed"))
+    takes = int(c4.number_input("Takes per model", min_value=1, max_value=4, value=1, step=1, key="takes"))
+    with st.expander("Images (first / last frame)", expanded=False):
+        fit = st.radio("Fit to the target size", ["crop", "pad"], horizontal=True, key="image_fit",
+                       help="Sora needs an image of exactly the clip's size; Kling image-to-video ignores the "
+                            "ratio and follows the image. Centre-crop or pad decides what they receive.")
+        i1, i2 = st.columns(2)
+        with i1:
+            first = _image("First frame", "first_frame", errors)
+            if first:
+                _preview(first, ratio, fit)
+        with i2:
+            last = _image("Last frame", "last_frame", errors)
+            if last:
+                _preview(last, ratio, fit)
+    for message in errors.values():
+        st.error(message, icon=":material/error:")
+    recipe = Recipe(prompt=prompt or "", negative_prompt=negative or "", first_frame=first, last_frame=last,
+                    duration_s=int(duration) if duration else None, aspect_ratio=ratio, seed=seed)
+    return RecipeInput(recipe=recipe, takes=takes, image_fit=fit, errors=errors)

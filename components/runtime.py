@@ -1,0 +1,105 @@
+"""The process-wide engine (ledger, clip store, runner, sandbox) shared by every browser session."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import streamlit as st
+
+from jobs import settings
+from jobs.clipstore import ClipStore
+from jobs.ledger import Ledger
+from jobs.prefs import Prefs, load_prefs, prefs_path, save_prefs
+from jobs.runner import Runner
+from providers.catalog import Catalog, load_catalog
+from sandbox import SandboxConfig, SandboxServer
+
+log = logging.getLogger(__name__)
+
+SANDBOX_KEY = "sk-sandbox"
+STATIC_ROOT = settings.PROJECT_ROOT / "static"
+
+
+@dataclass
+class Runtime:
+    data_dir: Path
+    ledger: Ledger
+    clips: ClipStore
+    runner: Runner
+    prefs: Prefs
+    sandbox: SandboxServer | None = None
+    sandbox_url: str | None = None
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.runner.catalog
+
+    def save_prefs(self, prefs: Prefs) -> None:
+        """Persist, then apply what can change while running (catalog overrides, sandbox speed)."""
+        save_prefs(prefs_path(self.data_dir), prefs)
+        self.prefs = prefs
+        self.runner.catalog = load_catalog(overrides=prefs.model_overrides)
+        self.runner.concurrency_cap = prefs.concurrency_cap
+        if self.sandbox is not None:
+            self.sandbox.update_config(time_scale=prefs.sandbox_time_scale)
+
+    def ensure_sandbox(self) -> str:
+        """Start (or find) the local simulator on its fixed port, so restarts find their tasks again."""
+        if self.sandbox_url:
+            return self.sandbox_url
+        port = int(os.environ.get("DAILIES_SANDBOX_PORT", "8765"))
+        existing = f"http://127.0.0.1:{port}"
+        if port and _sandbox_answers(existing):
+            self.sandbox_url = existing
+            return existing
+        config = SandboxConfig(time_scale=self.prefs.sandbox_time_scale, data_dir=self.data_dir / "sandbox")
+        self.sandbox = SandboxServer(config, port=port).start()
+        self.sandbox_url = self.sandbox.base_url
+        return self.sandbox_url
+
+    def close(self) -> None:
+        self.runner.stop()
+        if self.sandbox is not None:
+            self.sandbox.stop()
+        self.ledger.close()
+
+
+def _sandbox_answers(base_url: str) -> bool:
+    try:
+        return httpx.get(f"{base_url}/_sandbox/config", timeout=0.5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def clips_url_prefix(clips_dir: Path) -> str:
+    """Streamlit serves only static/ next to app.py, at /app/static/..."""
+    try:
+        rel = clips_dir.resolve().relative_to(STATIC_ROOT.resolve())
+    except ValueError:
+        log.warning("clips dir %s is outside static/: the browser cannot play its clips", clips_dir)
+        rel = Path("clips")
+    return "/app/static/" + rel.as_posix()
+
+
+@st.cache_resource(on_release=lambda rt: rt.close(), show_spinner=False)
+def get_runtime() -> Runtime:
+    data_dir = settings.data_dir()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    prefs = load_prefs(prefs_path(data_dir))
+    scale = os.environ.get("DAILIES_SANDBOX_TIME_SCALE", "").strip()
+    if scale:  # tests and demos pick the sandbox speed without touching saved preferences
+        prefs.sandbox_time_scale = float(scale)
+    clips_dir = settings.clips_dir()
+    clips_dir.mkdir(parents=True, exist_ok=True)
+    ledger = Ledger(settings.ledger_path())
+    clips = ClipStore(clips_dir, url_prefix=clips_url_prefix(clips_dir))
+    catalog = load_catalog(overrides=prefs.model_overrides)
+    runner = Runner(ledger, clips, catalog, concurrency_cap=prefs.concurrency_cap).start()
+    runtime = Runtime(data_dir=data_dir, ledger=ledger, clips=clips, runner=runner, prefs=prefs)
+    atexit.register(runtime.close)
+    return runtime

@@ -1,0 +1,78 @@
+"""User preferences the app keeps between restarts (budget, base URL, overrides). Never the API key."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_BASE_URL = "https://api.cometapi.com"
+PERIODS = ("day", "week", "month")
+
+
+@dataclass
+class Prefs:
+    budget_usd: float = 25.0
+    """Live spend allowed per period. Sandbox spend never counts."""
+    budget_period: str = "month"
+    base_url: str = DEFAULT_BASE_URL
+    model_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Catalog overrides by model id, e.g. {"sora-2": {"available": true}} or a "price" rule."""
+    sandbox_time_scale: float = 0.1
+    """Real seconds per simulated second in sandbox mode (0.1: a 60 s render takes 6 s)."""
+    concurrency_cap: int = 4
+
+    def validate(self) -> list[str]:
+        problems = []
+        if self.budget_usd < 0:
+            problems.append(f"budget_usd: must be 0 or more, got {self.budget_usd}")
+        if self.budget_period not in PERIODS:
+            problems.append(f"budget_period: {self.budget_period!r} not allowed; allowed: {', '.join(PERIODS)}")
+        if not self.base_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            problems.append("base_url: must start with https:// (plain http only on loopback)")
+        if not 0 < self.sandbox_time_scale <= 10:
+            problems.append(f"sandbox_time_scale: must be in (0, 10], got {self.sandbox_time_scale}")
+        if not 1 <= self.concurrency_cap <= 32:
+            problems.append(f"concurrency_cap: must be 1 to 32, got {self.concurrency_cap}")
+        return problems
+
+
+def prefs_path(data_dir: Path) -> Path:
+    return data_dir / "prefs.json"
+
+
+def load_prefs(path: Path) -> Prefs:
+    try:
+        raw = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return Prefs()
+    known = {f.name for f in dataclasses.fields(Prefs)}
+    prefs = Prefs(**{k: v for k, v in raw.items() if k in known})
+    return prefs if not prefs.validate() else Prefs()
+
+
+def save_prefs(path: Path, prefs: Prefs) -> None:
+    problems = prefs.validate()
+    if problems:
+        raise ValueError("; ".join(problems))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(dataclasses.asdict(prefs), indent=2, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def period_start(period: str, now: dt.datetime | None = None) -> float:
+    """Unix time at which the current budget period began (local calendar)."""
+    now = now or dt.datetime.now().astimezone()
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "day":
+        start = day
+    elif period == "week":
+        start = day - dt.timedelta(days=day.weekday())
+    else:
+        start = day.replace(day=1)
+    return start.timestamp()

@@ -1,0 +1,95 @@
+"""Generate: one recipe, several models, each with its mapping, cost and wait shown before spending."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+
+import streamlit as st
+
+from components.keys import current_backend
+from components.model_cards import render_model_cards
+from components.queue import CACHE_KEY, render_queue
+from components.recipe_form import render_recipe_form
+from components.runtime import get_runtime
+from jobs.ledger import BudgetExceeded
+from jobs.prefs import period_start
+from providers.errors import DailiesError, ValidationErrors
+
+# A second click on the same form within this window is the same request (double click, rerun).
+DUPLICATE_WINDOW_S = 5.0
+
+rt = get_runtime()
+backend = current_backend(rt)
+
+st.title("Generate")
+form = render_recipe_form(rt.catalog)
+st.subheader("Models")
+cards = render_model_cards(form.recipe, form.image_fit, rt.runner, backend)
+
+ready = [c for c in cards if c.submission is not None and not c.errors]
+blocked = [c for c in cards if c.errors]
+low = sum(c.submission.cost.low_usd for c in ready if c.submission) * form.takes
+high = sum(c.submission.cost.high_usd for c in ready if c.submission) * form.takes
+
+refusal: str | None = None
+if not form.recipe.prompt.strip():
+    refusal = "Write a prompt first (the Prompt field)."
+elif not cards:
+    refusal = "Pick at least one model."
+elif form.errors:
+    refusal = "Fix the recipe errors above."
+elif blocked:
+    refusal = "Fix the errors on: " + ", ".join(c.spec.display_name for c in blocked) + " (or switch them off)."
+budget_note = ""
+if backend.sandbox:
+    budget_note = "Sandbox: simulated cost, never counted against the budget."
+else:
+    since = period_start(rt.prefs.budget_period)
+    remaining = rt.prefs.budget_usd - rt.ledger.spend_total("live", since=since)
+    budget_note = f"Budget left this {rt.prefs.budget_period}: ${remaining:.2f}"
+    if refusal is None and high > remaining + 1e-9:
+        refusal = (f"This run could cost up to ${high:.2f}, more than the ${remaining:.2f} left in this "
+                   f"{rt.prefs.budget_period}'s budget. Raise the budget in Settings or pick fewer takes.")
+
+total = f"${high:.2f}" if abs(high - low) < 1e-9 else f"${low:.2f}–${high:.2f}"
+c1, c2 = st.columns([3, 1], vertical_alignment="center")
+c1.markdown(f"**Total: {total}** for {len(ready)} model(s) × {form.takes} take(s). {budget_note}")
+if refusal:
+    c1.warning(refusal, icon=":material/block:")
+clicked = c2.button("Generate", type="primary", key="generate", disabled=refusal is not None, width="stretch")
+
+
+def _request_id(signature: str) -> str:
+    """One client request id per form submission: a repeat within the window reuses it (idempotent)."""
+    last = st.session_state.get("_last_submit")
+    now = time.time()
+    if last and last[0] == signature and now - last[2] < DUPLICATE_WINDOW_S:
+        return last[1]
+    request_id = uuid.uuid4().hex
+    st.session_state["_last_submit"] = (signature, request_id, now)
+    return request_id
+
+
+if clicked and refusal is None:
+    choices = [(c.spec.id, c.options) for c in ready]
+    signature = hashlib.sha256((form.recipe.to_json() + repr(choices) + str(form.takes)).encode()).hexdigest()
+    try:
+        ids = rt.runner.submit_run(
+            form.recipe, choices, backend, takes=form.takes, request_id=_request_id(signature),
+            budget_limit_usd=None if backend.sandbox else rt.prefs.budget_usd,
+            budget_period_start=None if backend.sandbox else period_start(rt.prefs.budget_period))
+    except ValidationErrors as e:
+        for message in e.by_field().values():
+            st.error(message)
+    except BudgetExceeded as e:
+        st.error(f"Refused by the budget: {e}")
+    except DailiesError as e:
+        st.error(f"{e.title}: {e.message}")
+    else:
+        st.session_state.pop(CACHE_KEY, None)
+        st.toast(f"Submitted {len(ids)} take(s).", icon=":material/rocket_launch:")
+
+st.divider()
+render_queue(rt)

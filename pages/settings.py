@@ -1,0 +1,99 @@
+"""Settings: where the key comes from (masked), budget, base URL, model switches, sandbox controls."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import streamlit as st
+
+from components.keys import FORCE_SANDBOX, forget_session_key, key_status, set_session_key
+from components.runtime import get_runtime
+from jobs import settings as paths
+from jobs.prefs import PERIODS
+from sandbox.faults import KINDS as FAULT_KINDS
+
+rt = get_runtime()
+st.title("Settings")
+
+st.subheader("API key")
+status = key_status()
+if status.source:
+    st.success(f"Key found in **{status.source}**: `{status.masked}`", icon=":material/key:")
+else:
+    st.info("No key: the app runs against the local sandbox. Add `COMETAPI_KEY` to `.streamlit/secrets.toml` "
+            "or the environment, or enter one for this browser session.", icon=":material/science:")
+with st.form("key_form", clear_on_submit=True):
+    entered = st.text_input("Enter a key for this browser session only", type="password", key="key_input",
+                            help="Kept in this session's memory; never written to disk, logs or the ledger.")
+    if st.form_submit_button("Use this key") and entered.strip():
+        set_session_key(entered)
+        st.rerun()
+if status.source == "session" and st.button("Forget the session key"):
+    forget_session_key()
+    st.rerun()
+st.toggle("Use the sandbox even when a key is set (demos, rehearsals)", key=FORCE_SANDBOX)
+
+st.subheader("Spending")
+prefs = rt.prefs
+with st.form("prefs_form"):
+    c1, c2 = st.columns(2)
+    budget = c1.number_input("Budget (USD)", min_value=0.0, value=float(prefs.budget_usd), step=5.0)
+    period = c2.selectbox("Budget period", PERIODS, index=PERIODS.index(prefs.budget_period))
+    base_url = st.text_input("CometAPI base URL", value=prefs.base_url,
+                             disabled=bool(os.environ.get("COMETAPI_BASE_URL")),
+                             help="COMETAPI_BASE_URL in the environment wins over this.")
+    st.caption("Models: switch on or off, and override a price (USD per second, or per task for per-task models).")
+    overrides = {k: dict(v) for k, v in prefs.model_overrides.items()}
+    for spec in rt.catalog.models():
+        m1, m2, m3 = st.columns([2, 1, 1])
+        on = m1.checkbox(spec.display_name, value=spec.availability.available, key=f"avail:{spec.id}",
+                         help=spec.availability.reason)
+        per = "second" if spec.price.kind == "per_second" else "task"
+        current = spec.price.usd_per_second if per == "second" else spec.price.usd
+        price = m2.number_input(f"$ per {per}", min_value=0.0, value=float(current or 0.0), step=0.01,
+                                format="%.3f", key=f"price:{spec.id}", disabled=spec.price.kind not in
+                                ("per_second", "per_task"))
+        m3.caption(f"{spec.price.source} ({spec.price.as_of})")
+        entry = overrides.setdefault(spec.id, {})
+        entry["available"] = on
+        if spec.price.kind in ("per_second", "per_task") and current is not None and abs(price - current) > 1e-9:
+            field = "usd_per_second" if per == "second" else "usd"
+            entry["price"] = {"kind": spec.price.kind, field: price, "source": "override in Settings",
+                              "as_of": "today"}
+    if st.form_submit_button("Save"):
+        new = dataclasses.replace(prefs, budget_usd=budget, budget_period=period, base_url=base_url.strip(),
+                                  model_overrides={k: v for k, v in overrides.items() if v})
+        problems = new.validate()
+        if problems:
+            for p in problems:
+                st.error(p)
+        else:
+            rt.save_prefs(new)
+            st.success("Saved.")
+
+st.subheader("Storage")
+st.markdown(f"Data directory: `{paths.data_dir()}` · ledger `{paths.ledger_path().name}` · "
+            f"clips in `{paths.clips_dir()}`")
+
+st.subheader("Sandbox")
+speed = st.select_slider("Render speed (real seconds per simulated second)",
+                         options=[0.01, 0.05, 0.1, 0.25, 0.5, 1.0], value=prefs.sandbox_time_scale, key="sb_speed")
+if speed != prefs.sandbox_time_scale:
+    rt.save_prefs(dataclasses.replace(prefs, sandbox_time_scale=speed))
+if rt.sandbox is None:
+    st.caption("The sandbox starts when the app runs without a key" +
+               (f"; it is at {rt.sandbox_url}." if rt.sandbox_url else "."))
+else:
+    st.caption(f"Running in this process at {rt.sandbox.base_url}.")
+    f1, f2, f3 = st.columns(3)
+    route = f1.selectbox("Route", ["submit", "poll", "download", "content", "any"], key="fault_route")
+    kind = f2.selectbox("Fault", FAULT_KINDS, key="fault_kind")
+    count = f3.number_input("Times", min_value=1, max_value=100, value=1, key="fault_count")
+    b1, b2 = st.columns(2)
+    if b1.button("Inject fault"):
+        rt.sandbox.faults.add(route=route, kind=kind, count=int(count))
+        st.success(f"Next {count} {route} request(s): {kind}.")
+    if b2.button("Clear faults"):
+        rt.sandbox.faults.clear()
+        st.success("Faults cleared.")
