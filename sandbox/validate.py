@@ -21,6 +21,10 @@ VEO_RESOLVED = {  # Gen-A echoes the resolved provider id instead of the alias
 VEO_SECONDS = ("4", "6", "8")
 VEO_SIZES = ("1280x720", "720x1280", "1920x1080", "3840x2160")
 VEO_GEN_A_SIZES = {"16x9": (1280, 720), "9x16": (720, 1280)}
+# Gen-A documents the legacy aliases (veo3-fast validated 2026-03-12) with size=16x9 and a fixed 8 s;
+# Gen-B documents veo3.1 / veo3.1-fast with seconds and WxH sizes. Models differ, so the request form
+# follows the model, whichever response shape the sandbox is set to.
+VEO_GEN_A_MODELS = ("veo3", "veo3-fast", "veo3-pro")
 SORA_SECONDS = ("4", "8", "12")
 SORA_SIZES = ("720x1280", "1280x720", "1024x1792", "1792x1024")
 
@@ -97,7 +101,7 @@ def videos_request(form: dict[str, str], files: list[tuple[str, bytes]], veo_sha
         raise Invalid("prompt is required")
     family = "veo" if model in VEO_MODELS else "sora"
     params: dict[str, Any] = {"prompt": prompt}
-    if family == "veo" and veo_shape == "gen_a":
+    if family == "veo" and (veo_shape == "gen_a" or model in VEO_GEN_A_MODELS):
         size = _choice("size", form.get("size", "16x9"), tuple(VEO_GEN_A_SIZES))
         params.update(size=size, seconds="", width=VEO_GEN_A_SIZES[size][0], height=VEO_GEN_A_SIZES[size][1],
                       render_seconds=8)

@@ -79,6 +79,17 @@ def test_videos_validation_names_the_field(sandbox, form, field):
     assert answer.json()["error"]["message"].startswith(field)
 
 
+def test_legacy_veo_alias_takes_the_gen_a_form_whatever_the_response_shape(sandbox):
+    with client(sandbox.base_url) as c:
+        legacy = submit_video(c, "veo3-fast", size="16x9")
+        current_size_on_legacy = submit_video(c, "veo3-fast", size="1280x720")
+        gen_b = submit_video(c, "veo3.1-fast", size="1280x720", seconds="8")
+    assert legacy.status_code == 200 and legacy.json()["size"] == "16x9"
+    assert current_size_on_legacy.status_code == 400
+    assert current_size_on_legacy.json()["error"]["message"].startswith("size")
+    assert gen_b.status_code == 200 and gen_b.json()["size"] == "1280x720"
+
+
 def test_veo_takes_two_reference_images_and_sora_one(sandbox):
     with client(sandbox.base_url) as c:
         assert submit_video(c, "veo3.1", files=[png_bytes(), png_bytes()]).status_code == 200
