@@ -1,0 +1,51 @@
+"""AppTest fixtures: the real app in sandbox mode, with its own data dir and clips namespace."""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """Environment for one app instance; releases the runtime (runner + sandbox) afterwards."""
+    clips = ROOT / "static" / "clips" / f"test-{uuid.uuid4().hex[:12]}"
+    data = tmp_path / "data"
+    monkeypatch.setenv("DAILIES_DATA_DIR", str(data))
+    monkeypatch.setenv("DAILIES_CLIPS_DIR", str(clips))
+    monkeypatch.setenv("DAILIES_SANDBOX_PORT", "0")
+    monkeypatch.setenv("DAILIES_SANDBOX_TIME_SCALE", "0.005")
+    monkeypatch.delenv("COMETAPI_KEY", raising=False)
+    monkeypatch.delenv("COMETAPI_BASE_URL", raising=False)
+    monkeypatch.chdir(ROOT)
+    st.cache_resource.clear()
+    yield data
+    st.cache_resource.clear()
+    shutil.rmtree(clips, ignore_errors=True)
+
+
+@pytest.fixture
+def app(app_env: Path) -> AppTest:
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+
+
+def run_until(at: AppTest, pred: Callable[[AppTest], bool], timeout: float = 30.0) -> AppTest:
+    """Rerun (each run stands in for a fragment tick) until `pred` holds; fail with the last state."""
+    deadline = time.monotonic() + timeout
+    while True:
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        if pred(at):
+            return at
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met in {timeout} s; errors: {[e.value for e in at.error]}")
+        time.sleep(0.05)  # pacing between reruns, not a race guard: pred decides

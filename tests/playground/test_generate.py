@@ -1,0 +1,95 @@
+"""The Generate page as a user meets it: cards, validation next to each field, budget, submit to clip."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import run_until
+from streamlit.testing.v1 import AppTest
+
+from jobs.ledger import Ledger
+
+
+def texts(elements) -> list[str]:
+    return [str(e.value) for e in elements]
+
+
+def generate_button(at: AppTest):
+    return at.button(key="generate")
+
+
+def test_page_renders_in_sandbox_mode_with_unavailable_models_visible_but_disabled(app: AppTest) -> None:
+    app.run()
+    assert not app.exception
+    assert any("local simulator" in t for t in texts(app.sidebar.caption))
+    sora = app.toggle(key="use:sora-2")
+    assert sora.disabled and not sora.value
+    assert "shuts down upstream" in (sora.help or "")
+    assert app.toggle(key="use:veo3.1-fast").value and app.toggle(key="use:kling-v1-6").value
+    assert generate_button(app).disabled  # no prompt yet
+    assert any("Write a prompt first" in t for t in texts(app.warning))
+
+
+def test_validation_messages_name_the_field_and_allowed_values(app: AppTest) -> None:
+    app.run()
+    app.text_area(key="prompt").set_value("A fox runs through snow")
+    app.number_input(key="duration").set_value(7)
+    app.run()
+    errors = texts(app.error)
+    assert any("duration 7 s" in e and "5 or 10" in e for e in errors), errors
+    assert generate_button(app).disabled
+    app.text_area(key="prompt").set_value("x" * 501)
+    app.number_input(key="duration").set_value(5)
+    app.run()
+    assert any("prompt" in e and "500" in e for e in texts(app.error))
+    assert generate_button(app).disabled
+
+
+def test_text_only_recipe_with_runway_is_refused_until_runway_is_deselected(app: AppTest) -> None:
+    app.run()
+    app.text_area(key="prompt").set_value("Waves roll onto a beach at dusk")
+    app.toggle(key="use:gen4_turbo").set_value(True)
+    app.run()
+    assert any("first_frame" in e for e in texts(app.error))
+    assert generate_button(app).disabled
+    assert any("Runway Gen-4 Turbo" in w for w in texts(app.warning))
+    app.toggle(key="use:gen4_turbo").set_value(False)
+    app.run()
+    assert not generate_button(app).disabled
+
+
+def test_live_run_over_budget_is_refused_with_the_reason(app: AppTest, app_env, monkeypatch) -> None:
+    app_env.mkdir(parents=True, exist_ok=True)
+    (app_env / "prefs.json").write_text(json.dumps({"budget_usd": 0.2, "budget_period": "month"}))
+    monkeypatch.setenv("COMETAPI_KEY", "sk-live-test-key-123456")
+    monkeypatch.setenv("COMETAPI_BASE_URL", "https://api.cometapi.com")
+    app.run()
+    assert any("Live" in str(m.value) for m in app.sidebar.markdown)
+    app.text_area(key="prompt").set_value("A lighthouse in a storm")
+    app.run()
+    assert generate_button(app).disabled
+    refusal = [w for w in texts(app.warning) if "budget" in w]
+    assert refusal and "$0.20" in refusal[0], texts(app.warning)
+    # The key never reaches the page.
+    page_text = " ".join(texts(app.markdown) + texts(app.caption) + texts(app.sidebar.markdown))
+    assert "sk-live-test-key-123456" not in page_text
+
+
+def test_submit_shows_running_jobs_then_two_playing_clips_and_a_double_click_submits_once(
+        app: AppTest, app_env) -> None:
+    app.run()
+    app.text_area(key="prompt").set_value("A paper airplane glides across a desk")
+    app.run()
+    generate_button(app).click()
+    app.run()
+    generate_button(app).click()  # a double click on the same form
+    app.run()
+    assert not app.exception
+    ledger = Ledger(app_env / "ledger.sqlite3")
+    assert ledger.count_jobs() == 2, "two models, one take each: the second click must not submit again"
+    run_until(app, lambda at: len(at.get("video")) == 2, timeout=60)
+    urls = [v.proto.url for v in app.get("video")]
+    assert all(u.startswith("/app/static/clips/test-") and u.endswith(".mp4") for u in urls), urls
+    assert len(set(urls)) == 2
+    assert {j.state.value for j in ledger.list_jobs()} == {"downloaded"}
+    ledger.close()
