@@ -1,0 +1,93 @@
+"""Kling's native envelope under `/kling/v1`: `code`/`message`/`data`, `succeed`, millisecond timestamps.
+
+`code != 0` is an error whose Kling code decides the kind (auth, billing, validation, content policy,
+rate limit, outage: providers/taxonomy.py). If CometAPI ever answers with the vanilla new-api
+OpenAI-video object instead of the envelope, that shape is accepted too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from providers import taxonomy
+from providers.errors import MalformedResponse
+from providers.families import openai_videos
+from providers.families._common import (
+    body_error,
+    decode_json,
+    envelope_error,
+    failure_fields,
+    first_url,
+    guarded,
+    obj,
+    task_id,
+    text,
+    timestamp,
+)
+from providers.status import TaskState, TaskStatus
+
+
+@guarded
+def parse_submit(status_code: int, headers: Mapping[str, str], body: bytes) -> TaskStatus:
+    return _parse(status_code, headers, body, submit=True)
+
+
+@guarded
+def parse_poll(status_code: int, headers: Mapping[str, str], body: bytes) -> TaskStatus:
+    return _parse(status_code, headers, body, submit=False)
+
+
+def _kling_code(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value.strip()) < 12:
+        return int(value.strip())
+    return None
+
+
+def _parse(status_code: int, headers: Mapping[str, str], body: bytes, *, submit: bool) -> TaskStatus:
+    if not 200 <= status_code < 300:
+        raise envelope_error(status_code, headers, body)
+    data = decode_json(status_code, body)
+    if not isinstance(data, dict):
+        raise MalformedResponse(f"expected a JSON object (HTTP {status_code})", status_code=status_code)
+    code = _kling_code(data.get("code"))
+    if code is None:
+        if "code" not in data and ("object" in data or "id" in data):
+            return openai_videos.parse_video_object(status_code, headers, data, submit=submit)
+        err = body_error(status_code, headers, data)
+        if err is not None:
+            raise err
+        raise MalformedResponse(f"no Kling `code` in the response (HTTP {status_code})", status_code=status_code)
+    if code != 0:
+        raise envelope_error(status_code, headers, body, classify_as=status_code if status_code >= 400 else 400)
+
+    inner = data.get("data")
+    if not isinstance(inner, dict):
+        raise MalformedResponse(f"Kling response without `data` (HTTP {status_code})", status_code=status_code)
+    tid = task_id(inner.get("task_id"))
+    if tid is None:
+        raise MalformedResponse(f"no task id in the response (HTTP {status_code})", status_code=status_code)
+    state = taxonomy.task_state(inner.get("task_status"))
+    if state is None:
+        if not submit:
+            raise MalformedResponse(f"no task status in the response (HTTP {status_code})", status_code=status_code)
+        state = TaskState.QUEUED
+
+    videos = obj(inner.get("task_result")).get("videos")
+    url = first_url(videos)
+    message = text(inner.get("task_status_msg"))
+    updated = timestamp(inner.get("updated_at"))
+    return TaskStatus(
+        task_id=tid,
+        state=state,
+        progress=100 if state is TaskState.SUCCEEDED else None,
+        video_url=url if state is TaskState.SUCCEEDED else None,
+        created_at=timestamp(inner.get("created_at")),
+        finished_at=updated if state.terminal else None,
+        raw=data,
+        **failure_fields(state is TaskState.FAILED, message, None),
+    )

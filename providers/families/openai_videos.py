@@ -1,0 +1,107 @@
+"""Veo and Sora on `/v1/videos`: every documented generation of the OpenAI-style video object.
+
+Accepted: Gen-A (`size` 16x9, queued/in_progress), Gen-B (`completed` + optional `video_url`, else
+`metadata.url`, else the caller falls back to `/content`), the tutorial's `succeeded` + `output[0]`,
+the legacy new-api wrapper `{"code":"success","data":{...}}`, Sora's `error` object and
+`expires_at`, and new-api's tolerant status vocabulary (see providers/taxonomy.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from providers import taxonomy
+from providers.errors import MalformedResponse
+from providers.families._common import (
+    body_error,
+    decode_json,
+    envelope_error,
+    failure_fields,
+    first_url,
+    guarded,
+    is_success_wrapper,
+    obj,
+    progress,
+    task_id,
+    text,
+    timestamp,
+)
+from providers.status import TaskState, TaskStatus
+
+
+@guarded
+def parse_submit(status_code: int, headers: Mapping[str, str], body: bytes) -> TaskStatus:
+    return _parse(status_code, headers, body, submit=True)
+
+
+@guarded
+def parse_poll(status_code: int, headers: Mapping[str, str], body: bytes) -> TaskStatus:
+    return _parse(status_code, headers, body, submit=False)
+
+
+def _parse(status_code: int, headers: Mapping[str, str], body: bytes, *, submit: bool) -> TaskStatus:
+    if not 200 <= status_code < 300:
+        raise envelope_error(status_code, headers, body)
+    data = decode_json(status_code, body)
+    if not isinstance(data, dict):
+        raise MalformedResponse(f"expected a JSON object (HTTP {status_code})", status_code=status_code)
+    return parse_video_object(status_code, headers, data, submit=submit)
+
+
+def parse_video_object(status_code: int, headers: Mapping[str, str], data: dict[str, Any], *,
+                       submit: bool) -> TaskStatus:
+    """An already-decoded video object (also used by Kling when CometAPI answers in this dialect)."""
+    inner = data
+    if is_success_wrapper(data):
+        inner = data["data"]
+    else:
+        err = body_error(status_code, headers, data)
+        if err is not None:
+            raise err
+    tid = task_id(inner.get("id")) or task_id(inner.get("task_id"))
+    if tid is None:
+        raise MalformedResponse(f"no task id in the response (HTTP {status_code})", status_code=status_code)
+    state = taxonomy.task_state(inner.get("status"))
+    if state is None:
+        if not submit:
+            raise MalformedResponse(f"no task status in the response (HTTP {status_code})", status_code=status_code)
+        state = TaskState.QUEUED
+
+    meta = obj(inner.get("metadata"))
+    result = obj(inner.get("result"))
+    url = (
+        text(inner.get("video_url"), 4096)
+        or first_url(inner.get("output"))
+        or text(inner.get("url"), 4096)
+        or text(meta.get("url"), 4096)
+        or first_url(meta.get("urls"))
+        or text(result.get("video_url"), 4096)
+        or text(result.get("url"), 4096)
+    )
+
+    raw_error = inner.get("error")
+    message: str | None = None
+    code: str | None = None
+    if isinstance(raw_error, dict):
+        message = text(raw_error.get("message"))
+        code = text(raw_error.get("code"), 80)
+    else:
+        message = text(raw_error)
+    if state is TaskState.FAILED:
+        message = message or text(inner.get("fail_reason"))
+
+    pct = progress(inner.get("progress"))
+    if state is TaskState.SUCCEEDED:
+        pct = 100
+    return TaskStatus(
+        task_id=tid,
+        state=state,
+        progress=pct,
+        video_url=url if state is TaskState.SUCCEEDED else None,
+        created_at=timestamp(inner.get("created_at")),
+        finished_at=timestamp(inner.get("completed_at")) or timestamp(inner.get("finish_time")),
+        expires_at=timestamp(inner.get("expires_at")),
+        raw=data,
+        **failure_fields(state is TaskState.FAILED, message, code),
+    )
