@@ -77,8 +77,10 @@ st.markdown(f"Data directory: `{paths.data_dir()}` · ledger `{paths.ledger_path
             f"clips in `{paths.clips_dir()}`")
 
 st.subheader("Sandbox")
-speed = st.select_slider("Render speed (real seconds per simulated second)",
-                         options=[0.01, 0.05, 0.1, 0.25, 0.5, 1.0], value=prefs.sandbox_time_scale, key="sb_speed")
+speeds = sorted({0.01, 0.05, 0.1, 0.25, 0.5, 1.0, prefs.sandbox_time_scale})
+speed = st.select_slider("Render speed (real seconds per simulated second)", options=speeds,
+                         value=prefs.sandbox_time_scale, key="sb_speed",
+                         help="1.0 renders in real provider time; 0.1 is ten times faster.")
 if speed != prefs.sandbox_time_scale:
     rt.save_prefs(dataclasses.replace(prefs, sandbox_time_scale=speed))
 if rt.sandbox is None:

@@ -1,0 +1,55 @@
+"""Settings: the key is only ever shown masked; preferences persist; sandbox faults can be switched on."""
+
+from __future__ import annotations
+
+import json
+
+from streamlit.testing.v1 import AppTest
+
+SECRET = "sk-this-is-a-secret-key-9876"
+
+
+def all_text(at: AppTest) -> str:
+    parts = []
+    for kind in ("markdown", "caption", "success", "info", "warning", "error", "text", "code"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    parts += [str(e.value) for e in at.sidebar.markdown]
+    return " ".join(parts)
+
+
+def test_key_entered_for_the_session_is_masked_and_switches_to_live(app: AppTest) -> None:
+    app.switch_page("pages/settings.py").run()
+    assert not app.exception
+    assert "No key" in all_text(app)
+    app.text_input(key="key_input").set_value(SECRET)
+    app.button[0].click()  # the form's submit button
+    app.run()
+    assert not app.exception
+    text = all_text(app)
+    assert "session" in text and "sk-…9876" in text
+    assert SECRET not in text
+    assert any("Live" in str(m.value) for m in app.sidebar.markdown)
+
+
+def test_saved_budget_and_model_switch_persist_without_the_key(app: AppTest, app_env) -> None:
+    app.switch_page("pages/settings.py").run()
+    budget = next(n for n in app.number_input if n.label == "Budget (USD)")
+    budget.set_value(7.5)
+    app.checkbox(key="avail:sora-2").check()
+    save = next(b for b in app.button if b.label == "Save")
+    save.click()
+    app.run()
+    assert not app.exception
+    saved = json.loads((app_env / "prefs.json").read_text())
+    assert saved["budget_usd"] == 7.5
+    assert saved["model_overrides"]["sora-2"]["available"] is True
+    assert "sk-" not in (app_env / "prefs.json").read_text()
+    app.switch_page("pages/generate.py").run()
+    assert not app.toggle(key="use:sora-2").disabled
+
+
+def test_every_page_renders(app: AppTest) -> None:
+    for page in ("pages/generate.py", "pages/compare.py", "pages/costs.py", "pages/history.py",
+                 "pages/settings.py"):
+        app.switch_page(page).run()
+        assert not app.exception, (page, [e.value for e in app.exception])
