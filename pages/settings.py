@@ -51,13 +51,17 @@ with st.form("prefs_form"):
                          help=spec.availability.reason)
         per = "second" if spec.price.kind == "per_second" else "task"
         current = spec.price.usd_per_second if per == "second" else spec.price.usd
-        price = m2.number_input(f"$ per {per}", min_value=0.0, value=float(current or 0.0), step=0.01,
-                                format="%.3f", key=f"price:{spec.id}", disabled=spec.price.kind not in
-                                ("per_second", "per_task"))
+        if spec.price.kind in ("per_second", "per_task"):
+            price = m2.number_input(f"$ per {per}", min_value=0.0, value=float(current or 0.0), step=0.01,
+                                    format="%.3f", key=f"price:{spec.id}")
+        else:
+            price = current = None
+            m2.caption(f"{spec.price.kind}: ${spec.price.low_usd or 0:.2f}–${spec.price.high_usd or 0:.2f} "
+                       f"per {spec.price.per}")
         m3.caption(f"{spec.price.source} ({spec.price.as_of})")
         entry = overrides.setdefault(spec.id, {})
         entry["available"] = on
-        if spec.price.kind in ("per_second", "per_task") and current is not None and abs(price - current) > 1e-9:
+        if price is not None and current is not None and abs(price - current) > 1e-9:
             field = "usd_per_second" if per == "second" else "usd"
             entry["price"] = {"kind": spec.price.kind, field: price, "source": "override in Settings",
                               "as_of": "today"}

@@ -28,7 +28,9 @@ def test_key_entered_for_the_session_is_masked_and_switches_to_live(app: AppTest
     text = all_text(app)
     assert "session" in text and "sk-…9876" in text
     assert SECRET not in text
-    assert any("Live" in str(m.value) for m in app.sidebar.markdown)
+    app.switch_page("pages/generate.py").run()
+    assert "Budget left this" in all_text(app)  # live mode: the budget applies
+    assert SECRET not in all_text(app)
 
 
 def test_saved_budget_and_model_switch_persist_without_the_key(app: AppTest, app_env) -> None:
