@@ -1,0 +1,292 @@
+"""`python -m jobs`: run recipes across models headless, into the same ledger the app reads.
+
+Examples:
+  COMETAPI_KEY=sk-... python -m jobs run --model veo3.1-fast --model kling-v1-6 --prompt "a red kite at dawn"
+  python -m jobs run --sandbox --model sora-2 --csv prompts.csv --takes 2
+  python -m jobs resume          # finish whatever an earlier process left in the ledger
+  python -m jobs list --state failed
+
+Base URL and key come from COMETAPI_BASE_URL / COMETAPI_KEY (live or a standalone sandbox); with
+no key, --sandbox starts a sandbox in this process. Exit status: 0 when every job ended with a
+verified clip, 1 when any failed, expired, went stale, stayed unknown or was stopped, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from jobs import settings
+from jobs.clipstore import ClipStore
+from jobs.keys import SANDBOX_KEY, backend_from_env, mask
+from jobs.ledger import BudgetExceeded, Job, JobState, Ledger
+from jobs.runner import Runner
+from providers.catalog import load_catalog
+from providers.client import Backend
+from providers.errors import DailiesError
+from providers.recipe import ModelOptions, Recipe
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_SANDBOX_SCALE = 0.02
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m jobs", description=__doc__.split("\n\n", 1)[0],
+        epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ledger", type=Path, default=None,
+                        help="ledger file (default: $DAILIES_DATA_DIR/ledger.sqlite3)")
+    parser.add_argument("--clips", type=Path, default=None,
+                        help="clips folder (default: $DAILIES_CLIPS_DIR or static/clips)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="submit a recipe (or a CSV of prompts) to one or more models and wait")
+    run.add_argument("--model", action="append", required=True, metavar="MODEL_ID",
+                     help="model id, repeatable (e.g. veo3.1-fast, sora-2, kling-v1-6, gen4_turbo)")
+    run.add_argument("--prompt", help="the prompt (or use --csv)")
+    run.add_argument("--csv", type=Path, help="CSV with a 'prompt' column; optional negative_prompt, duration, "
+                                               "ratio, seed, model columns (a row's model replaces --model)")
+    run.add_argument("--negative-prompt", default="")
+    run.add_argument("--duration", type=int, default=None, help="seconds (the model's nearest allowed value)")
+    run.add_argument("--ratio", default=None, help="aspect ratio, e.g. 16:9, 9:16, 1:1")
+    run.add_argument("--seed", type=int, default=None)
+    run.add_argument("--takes", type=int, default=1, help="takes per model (default 1)")
+    run.add_argument("--budget", type=float, default=None, metavar="USD",
+                     help="refuse the run if its upper cost estimate would pass this (today's spend included)")
+    run.add_argument("--no-wait", action="store_true", help="submit and exit; the app or `resume` finishes them")
+    _engine_args(run)
+
+    resume = sub.add_parser("resume", help="drive every unfinished job in the ledger to the end")
+    _engine_args(resume)
+
+    lst = sub.add_parser("list", help="print jobs from the ledger")
+    lst.add_argument("--state", action="append", choices=[s.value for s in JobState])
+    lst.add_argument("--model", default=None)
+    lst.add_argument("--limit", type=int, default=30)
+    return parser
+
+
+def _engine_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sandbox", action="store_true",
+                   help="use the sandbox: COMETAPI_BASE_URL if set (key sk-sandbox), else one started in-process")
+    p.add_argument("--time-scale", type=float, default=None,
+                   help=f"sandbox clock (real s per simulated s; default {DEFAULT_SANDBOX_SCALE} in-process, "
+                        "1.0 for an external sandbox unless given)")
+    p.add_argument("--timeout", type=float, default=None, help="give up waiting after this many seconds")
+    p.add_argument("--concurrency", type=int, default=4, help="tasks in flight per account (default 4)")
+    p.add_argument("--workers", type=int, default=4, help="HTTP threads (default 4)")
+    p.add_argument("--lease-ttl", type=float, default=60.0, help=argparse.SUPPRESS)
+    p.add_argument("--quiet", action="store_true", help="only the summary")
+
+
+def _recipes(args: argparse.Namespace) -> list[tuple[Recipe, list[str]]]:
+    if args.csv is None:
+        if not args.prompt:
+            raise DailiesError("prompt: give --prompt or --csv")
+        return [(Recipe(prompt=args.prompt, negative_prompt=args.negative_prompt, duration_s=args.duration,
+                        aspect_ratio=args.ratio, seed=args.seed), list(args.model))]
+    out: list[tuple[Recipe, list[str]]] = []
+    with open(args.csv, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames or "prompt" not in reader.fieldnames:
+            raise DailiesError(f"csv: {args.csv} needs a 'prompt' column (found: {', '.join(reader.fieldnames or [])})")
+        for line, row in enumerate(reader, start=2):
+            def num(name: str, default: int | None, row: dict[str, Any] = row, line: int = line) -> int | None:
+                raw = (row.get(name) or "").strip()
+                if not raw:
+                    return default
+                try:
+                    return int(raw)
+                except ValueError:
+                    raise DailiesError(f"csv line {line}: {name} must be a whole number, got {raw!r}") from None
+            prompt = (row.get("prompt") or "").strip()
+            if not prompt:
+                raise DailiesError(f"csv line {line}: prompt is empty")
+            models = [m.strip() for m in (row.get("model") or "").split(";") if m.strip()] or list(args.model)
+            out.append((Recipe(prompt=prompt, negative_prompt=(row.get("negative_prompt") or args.negative_prompt),
+                               duration_s=num("duration", args.duration),
+                               aspect_ratio=(row.get("ratio") or "").strip() or args.ratio,
+                               seed=num("seed", args.seed)), models))
+    if not out:
+        raise DailiesError(f"csv: {args.csv} has no rows")
+    return out
+
+
+class _Engine:
+    """The backend, runner and (optionally) an in-process sandbox for one CLI invocation."""
+
+    def __init__(self, args: argparse.Namespace, out: TextIO) -> None:
+        self.out = out
+        self.sandbox_server: Any = None
+        self.backend = self._backend(args)
+        ledger_path = args.ledger or settings.ledger_path()
+        self.ledger = Ledger(ledger_path)
+        self.clips = ClipStore(args.clips or settings.clips_dir())
+        overrides = {m: {"available": True} for m in ("sora-2", "sora-2-pro")} if self.backend.sandbox else None
+        self.catalog = load_catalog(overrides=overrides)
+        self.runner = Runner(self.ledger, self.clips, self.catalog, workers=args.workers,
+                             concurrency_cap=args.concurrency, lease_ttl_s=args.lease_ttl,
+                             rescan_interval_s=min(30.0, max(1.0, args.lease_ttl / 2)))
+
+    def _backend(self, args: argparse.Namespace) -> Backend:
+        env_backend = backend_from_env(sandbox=True if args.sandbox else None,
+                                       time_scale=args.time_scale or 1.0)
+        if env_backend is not None:
+            return env_backend
+        if not args.sandbox:
+            raise DailiesError("COMETAPI_KEY: not set. Export COMETAPI_KEY (and COMETAPI_BASE_URL for another "
+                               "host), or pass --sandbox to run against a local simulator.")
+        from sandbox.config import SandboxConfig
+        from sandbox.server import SandboxServer
+        scale = args.time_scale or DEFAULT_SANDBOX_SCALE
+        data = settings.data_dir() / "sandbox"
+        self.sandbox_server = SandboxServer(SandboxConfig(time_scale=scale, data_dir=data), port=0).start()
+        print(f"sandbox started at {self.sandbox_server.base_url} (time scale {scale})", file=self.out, flush=True)
+        return Backend(self.sandbox_server.base_url, SANDBOX_KEY, sandbox=True, time_scale=scale)
+
+    def close(self) -> None:
+        self.runner.stop()
+        self.ledger.close()
+        if self.sandbox_server is not None:
+            self.sandbox_server.stop()
+
+
+def _line(job: Job) -> str:
+    progress = f" {job.progress}%" if job.progress is not None and job.state in (JobState.RUNNING,) else ""
+    detail = ""
+    if job.state == JobState.DOWNLOADED:
+        detail = f"  {job.clip_path}"
+    elif job.needs_key:
+        detail = "  needs attention: re-enter the key"
+    elif job.error_message:
+        detail = f"  [{job.error_kind}] {job.error_message}"
+    stamp = time.strftime("%H:%M:%S")
+    return f"[{stamp}] {job.model_id:<18} take {job.take} {job.id[:8]} {job.state.value}{progress}{detail}"
+
+
+def _watch(engine: _Engine, job_ids: Sequence[str] | None, *, timeout: float | None, quiet: bool,
+           stop: threading.Event) -> list[Job]:
+    """Print a line whenever a job changes; return the jobs once none is active (or on timeout / Ctrl-C)."""
+    runner, out = engine.runner, engine.out
+    end = None if timeout is None else time.monotonic() + timeout
+    seen: dict[str, tuple[str, int | None, bool]] = {}
+
+    def current() -> list[Job]:
+        if job_ids is not None:
+            return runner.snapshot(job_ids)
+        fp = engine.backend.key_fingerprint
+        return [j for j in engine.ledger.list_jobs(states=[s.value for s in JobState if s.active], newest_first=False)
+                if j.key_fingerprint == fp] + [j for j in runner.snapshot(list(seen)) if not j.state.active]
+
+    while True:
+        jobs = current()
+        for job in jobs:
+            key = (job.state.value, job.progress if job.state == JobState.RUNNING else None, job.needs_key)
+            if seen.get(job.id) != key:
+                seen[job.id] = key
+                if not quiet:
+                    print(_line(job), file=out, flush=True)
+        active = [j for j in jobs if j.state.active and not j.needs_key]
+        if not active or stop.is_set():
+            return jobs
+        if end is not None and time.monotonic() >= end:
+            print(f"timed out with {len(active)} job(s) still active; `python -m jobs resume` continues them",
+                  file=out, flush=True)
+            return jobs
+        counter = runner.change_counter
+        runner.wait_for(lambda c=counter: runner.change_counter != c or stop.is_set(), 1.0)
+
+
+def _summary(jobs: Sequence[Job], out: TextIO) -> int:
+    counts: dict[str, int] = {}
+    for job in jobs:
+        counts[job.state.value] = counts.get(job.state.value, 0) + 1
+    spent = sum((j.est_high_usd or 0.0) for j in jobs if j.state in (JobState.DOWNLOADED, JobState.SUCCEEDED))
+    parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    print(f"{len(jobs)} job(s): {parts or 'none'}; up to ${spent:.2f} for the clips", file=out, flush=True)
+    bad = [j for j in jobs if j.state != JobState.DOWNLOADED]
+    for job in bad:
+        print("  " + _line(job), file=out)
+    return EXIT_OK if not bad else EXIT_FAILED
+
+
+def _list(args: argparse.Namespace, out: TextIO) -> int:
+    ledger = Ledger(args.ledger or settings.ledger_path())
+    try:
+        for job in ledger.list_jobs(states=args.state, model_id=args.model, limit=args.limit):
+            cost = f"${job.est_high_usd:.2f}" if job.est_high_usd is not None else "-"
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(job.created_at or 0))
+            print(f"{when}  {job.id[:8]}  {job.backend:<7} {job.model_id:<18} {job.state.value:<14} {cost:>7}  "
+                  f"{(job.recipe.get('prompt') or '')[:50]}", file=out)
+    finally:
+        ledger.close()
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "list":
+        return _list(args, out)
+    stop = threading.Event()
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    try:
+        return _engine_command(args, out, stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _engine_command(args: argparse.Namespace, out: TextIO, stop: threading.Event) -> int:
+    try:
+        engine = _Engine(args, out)
+    except DailiesError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        print(f"backend {engine.backend.base_url} key {mask(engine.backend.api_key)} "
+              f"({'sandbox' if engine.backend.sandbox else 'live'}); ledger {engine.ledger.path}", file=out, flush=True)
+        engine.runner.set_key(engine.backend)
+        if args.command == "resume":
+            engine.runner.start()
+            return _summary(_watch(engine, None, timeout=args.timeout, quiet=args.quiet, stop=stop), out)
+        try:
+            recipes = _recipes(args)
+        except (DailiesError, OSError) as exc:
+            print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
+            return EXIT_USAGE
+        period_start = time.mktime(time.localtime()[:3] + (0, 0, 0, 0, 0, -1))
+        job_ids: list[str] = []
+        if not args.no_wait:
+            engine.runner.start()
+        for recipe, models in recipes:
+            try:
+                job_ids += engine.runner.submit_run(recipe, [(m, ModelOptions()) for m in models], engine.backend,
+                                                    takes=args.takes, budget_limit_usd=args.budget,
+                                                    budget_period_start=period_start)
+            except (DailiesError, BudgetExceeded) as exc:
+                print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
+                return EXIT_USAGE
+        print(f"submitted {len(job_ids)} job(s)", file=out, flush=True)
+        if args.no_wait:
+            engine.ledger.release(engine.runner.owner)  # the next runner picks them up without waiting
+            return EXIT_OK
+        return _summary(_watch(engine, job_ids, timeout=args.timeout, quiet=args.quiet, stop=stop), out)
+    finally:
+        engine.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+

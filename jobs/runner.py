@@ -1,0 +1,919 @@
+"""Drives every job from intent row to verified clip: one scheduler thread, a small HTTP pool, the ledger as truth.
+
+One runner per process. The scheduler thread keeps a heap of due work (submit, poll, download) and
+waits on a condition until the next item is due; the work itself runs on a fixed thread pool, so a
+hundred tasks in flight cost a hundred heap entries, not a hundred threads. Every decision is written
+to the ledger first; memory only holds what can be rebuilt from it (poll schedules, retry counters).
+
+A process that dies leaves its leases to expire (or, on this host, is seen dead by pid); the next
+runner resumes every active job, and turns a job caught mid-submit into `submit_unknown`, never a
+second POST.
+"""
+
+from __future__ import annotations
+
+import atexit
+import concurrent.futures
+import contextlib
+import heapq
+import itertools
+import json
+import logging
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from jobs.keys import KeyRing
+from jobs.ledger import SLOT_STATES, Job, JobState, Ledger, LedgerError
+from jobs.schedule import PollPolicy, PollSchedule, RenderTime, learn_render_time, submit_retry_delay
+from providers import http
+from providers.catalog import Catalog
+from providers.client import Backend, CometClient
+from providers.errors import (
+    KIND_INFO,
+    Charged,
+    DailiesError,
+    ErrorKind,
+    ProviderError,
+    SubmitUnknown,
+    TaskNotFoundYet,
+    TransientError,
+)
+from providers.mapping import prepare
+from providers.recipe import ModelOptions, Recipe
+from providers.status import TaskState, TaskStatus
+from providers.submission import Submission
+
+log = logging.getLogger(__name__)
+
+JOB_NAMESPACE = uuid.UUID("6f1c9b1e-2f7a-4d7e-9a43-5d7b0c1e9a10")
+
+NOT_FOUND_GRACE_S = 30.0
+"""Provider seconds after submit in which `task_not_exist` means "not stored yet" (P1)."""
+NOT_FOUND_GRACE_POLLS = 3
+NO_URL_RETRIES = 3
+"""Kling/Runway: "succeeded" without a URL yet is polled again this many times (P6)."""
+URL_REFRESHES = 2
+"""Fresh-URL re-polls after a 403/404/410 on the result URL before the job is `expired` (D8)."""
+DOWNLOAD_INVALID_RETRIES = 2
+DOWNLOAD_TRANSIENT_RETRIES = 5
+SUBMIT_NETWORK_RETRIES = 6
+# Submit answers that prove no task was created (or that it was refused outright): failed, not unknown.
+DEFINITE_REFUSALS = frozenset({ErrorKind.VALIDATION, ErrorKind.AUTH, ErrorKind.BILLING, ErrorKind.CONTENT_POLICY,
+                               ErrorKind.MODEL_UNAVAILABLE, ErrorKind.NOT_FOUND})
+STOPPED_NOTE = "Tracking stopped; the provider task may still finish and be charged (no CometAPI route cancels it)."
+SUBMIT_CRASH_NOTE = ("The engine stopped while this submit was in flight: the task may exist and be charged. "
+                     "Check the provider's console before running it again; it is never resent automatically.")
+
+
+class ClipSink(Protocol):
+    def download(self, open_stream: Callable[[], Any], name_hint: str) -> Any: ...
+
+
+class SubmitRefused(DailiesError):
+    """submit_run refused before anything was written (budget, unknown model, no key)."""
+
+
+@dataclass
+class _Track:
+    """What the runner remembers about one job between heap entries (rebuildable from the ledger)."""
+
+    job_id: str
+    time_scale: float
+    schedule: PollSchedule | None = None
+    submitted_mono: float | None = None
+    deadline_mono: float | None = None
+    not_found: int = 0
+    no_url: int = 0
+    url_refreshes: int = 0
+    invalid_downloads: int = 0
+    transient_downloads: int = 0
+    submit_attempts: int = 0
+    urls: list[str] = field(default_factory=list)
+    fallback_done: bool = False
+
+
+def _owner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _dead_local_owner(owner: str | None) -> bool:
+    """A lease held by a process on this host that no longer exists: no need to wait for it to expire."""
+    if not owner:
+        return False
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    return pid != os.getpid() and not _pid_alive(pid)
+
+
+def submission_mapping_json(sub: Submission) -> str:
+    """What the ledger keeps of a mapping: the report, and what was requested (to compare with the clip)."""
+    return json.dumps({
+        "report": [{"field": m.field, "action": str(m.action), "requested": m.requested, "sent": m.sent,
+                    "note": m.note} for m in sub.report],
+        "requested_duration_s": sub.requested_duration_s,
+        "requested_size": list(sub.requested_size) if sub.requested_size else None,
+        "has_audio": sub.has_audio,
+        "cost": {"low_usd": sub.cost.low_usd, "high_usd": sub.cost.high_usd, "exact": sub.cost.exact,
+                 "rule": sub.cost.rule, "source": sub.cost.source, "as_of": sub.cost.as_of},
+    }, default=str, sort_keys=True)
+
+
+def applied_vs_requested(mapping: dict[str, Any], clip: Any) -> dict[str, Any]:
+    """The probed clip next to what the mapping asked for: did the model honour duration, size, audio?"""
+    probe = clip.probe
+    got = {"duration_s": round(float(probe.duration_s), 3), "width": probe.width, "height": probe.height,
+           "fps": probe.fps, "has_audio": probe.has_audio, "video_codec": probe.video_codec}
+    wanted_duration = mapping.get("requested_duration_s")
+    wanted_size = mapping.get("requested_size")
+    wanted_audio = mapping.get("has_audio")
+    checks: dict[str, bool | None] = {
+        "duration": None if wanted_duration is None else abs(float(probe.duration_s) - float(wanted_duration)) <= 0.6,
+        "size": None if not wanted_size else [probe.width, probe.height] == list(wanted_size),
+        "audio": None if wanted_audio is None else bool(probe.has_audio) == bool(wanted_audio),
+    }
+    return {"probe": got, "size_bytes": clip.size_bytes,
+            "requested": {"duration_s": wanted_duration, "size": wanted_size, "has_audio": wanted_audio},
+            "honoured": checks}
+
+
+class Runner:
+    """The process's job engine. Thread-safe; start() once, stop() on the way out (also run at exit)."""
+
+    def __init__(self, ledger: Ledger, clips: ClipSink, catalog: Catalog, *, owner: str | None = None,
+                 workers: int = 4, concurrency_cap: int = 4,
+                 client_factory: Callable[[Backend], CometClient] | None = None, lease_ttl_s: float = 60.0,
+                 rescan_interval_s: float = 30.0, poll_rate: float = 2.0, poll_burst: int = 5,
+                 rng: random.Random | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ledger = ledger
+        self.clips = clips
+        self.catalog = catalog
+        self.owner = owner or _owner_id()
+        self.concurrency_cap = max(1, concurrency_cap)
+        self.lease_ttl_s = lease_ttl_s
+        self.rescan_interval_s = rescan_interval_s
+        self._workers = max(1, workers)
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._keys = KeyRing()
+        self._budget = http.RetryBudget()
+        self._live_limiter = http.RateLimiter(rate=poll_rate, burst=poll_burst)
+        self._limiters: dict[float, http.RateLimiter] = {}
+        self._poll_rate, self._poll_burst = poll_rate, poll_burst
+        self._client_factory = client_factory or self._default_client
+        self._clients: dict[tuple[str, str], CometClient] = {}
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, str, str]] = []
+        self._pending: dict[str, int] = {}  # job id -> seq of its one live heap entry
+        self._seq = itertools.count()
+        self._tracks: dict[str, _Track] = {}
+        self._slot_waiters: deque[str] = deque()
+        self._inflight: set[concurrent.futures.Future[None]] = set()
+        self._rescan_now = True
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._changed = threading.Condition()
+        self._change_counter = 0
+        self._render_cache: dict[str, tuple[float, RenderTime]] = {}
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self) -> Runner:
+        with self._cond:
+            if self._thread is not None:
+                return self
+            self._stopping = False
+            self._pool = concurrent.futures.ThreadPoolExecutor(self._workers, thread_name_prefix="dailies-http")
+            self._thread = threading.Thread(target=self._loop, name="dailies-scheduler", daemon=True)
+            self._thread.start()
+        atexit.register(self.stop)
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop promptly: no new work, wait briefly for HTTP calls in flight, give every lease back."""
+        with self._cond:
+            if self._thread is None:
+                return
+            self._stopping = True
+            self._cond.notify_all()
+            thread, pool = self._thread, self._pool
+        deadline = time.monotonic() + timeout
+        thread.join(timeout)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+            with self._cond:
+                inflight = list(self._inflight)
+            concurrent.futures.wait(inflight, timeout=max(0.0, deadline - time.monotonic()))
+        with contextlib.suppress(Exception):  # noqa: BLE001 - best effort on the way out (atexit)
+            self.ledger.release(self.owner)
+        with self._cond:
+            clients = list(self._clients.values())
+            self._clients.clear()
+            self._thread = None
+            self._pool = None
+            self._heap.clear()
+            self._pending.clear()
+            self._tracks.clear()
+            self._slot_waiters.clear()
+        for client in clients:
+            client.close()
+        with contextlib.suppress(ValueError):
+            atexit.unregister(self.stop)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and not self._stopping
+
+    # --- keys --------------------------------------------------------------------------------------
+
+    def set_key(self, backend: Backend) -> str:
+        """Hold a key in memory (by fingerprint) and resume the jobs that were waiting for it."""
+        self._keys.add(backend)
+        self._request_rescan()
+        return backend.key_fingerprint
+
+    def knows_key(self, fingerprint: str, base_url: str) -> bool:
+        return self._keys.get(fingerprint, base_url) is not None
+
+    def _backend_for(self, job: Job) -> Backend | None:
+        return self._keys.get(job.key_fingerprint, job.base_url)
+
+    def _limiter_for(self, backend: Backend) -> http.RateLimiter:
+        if not backend.sandbox or backend.time_scale == 1.0:
+            return self._live_limiter
+        with self._cond:
+            limiter = self._limiters.get(backend.time_scale)
+            if limiter is None:
+                limiter = http.RateLimiter(rate=self._poll_rate / backend.time_scale, burst=self._poll_burst)
+                self._limiters[backend.time_scale] = limiter
+            return limiter
+
+    def _default_client(self, backend: Backend) -> CometClient:
+        return CometClient(backend, budget=self._budget, limiter=self._limiter_for(backend))
+
+    def _client(self, backend: Backend) -> CometClient:
+        ident = (backend.key_fingerprint, backend.base_url.rstrip("/"))
+        with self._cond:
+            client = self._clients.get(ident)
+        if client is None:
+            client = self._client_factory(backend)
+            with self._cond:
+                client = self._clients.setdefault(ident, client)
+        return client
+
+    # --- submitting runs ---------------------------------------------------------------------------
+
+    def prepare_run(self, recipe: Recipe, choices: Sequence[tuple[str, ModelOptions]]) -> list[Submission]:
+        """Map the recipe onto each model (ValidationErrors before any spend)."""
+        return [prepare(recipe, model_id, options, self.catalog) for model_id, options in choices]
+
+    def submit_run(self, recipe: Recipe, choices: Sequence[tuple[str, ModelOptions]], backend: Backend, *,
+                   takes: int = 1, run_id: str | None = None, request_id: str | None = None,
+                   budget_limit_usd: float | None = None, budget_period_start: float | None = None,
+                   fallback_model: str | None = None) -> list[str]:
+        """Write one `waiting` intent row per (model, take) and queue them. Returns the job ids.
+
+        The same `request_id` twice (a double click, a rerun) returns the first call's jobs. Raises
+        ValidationErrors for a bad recipe and BudgetExceeded when the upper cost estimate of the run
+        would pass `budget_limit_usd` for the backend's own pot (sandbox spend is never mixed with live).
+        """
+        if takes < 1:
+            raise SubmitRefused(f"takes: must be at least 1, got {takes}", kind=ErrorKind.VALIDATION)
+        if not choices:
+            raise SubmitRefused("models: pick at least one model", kind=ErrorKind.VALIDATION)
+        if fallback_model is not None:
+            self.catalog.get(fallback_model)
+        subs = self.prepare_run(recipe, choices)
+        self.set_key(backend)
+        run = run_id or request_id or uuid.uuid4().hex
+        backend_name = "sandbox" if backend.sandbox else "live"
+        scale = backend.time_scale if backend.sandbox else 1.0
+        specs: list[dict[str, Any]] = []
+        for index, ((model_id, options), sub) in enumerate(zip(choices, subs, strict=True)):
+            for take in range(takes):
+                job_id = (uuid.uuid5(JOB_NAMESPACE, f"{request_id}:{index}:{model_id}:{take}").hex
+                          if request_id else uuid.uuid4().hex)
+                specs.append({
+                    "id": job_id, "run_id": run, "take": take, "model_id": model_id, "family": sub.family,
+                    "backend": backend_name, "base_url": backend.base_url.rstrip("/"),
+                    "key_fingerprint": backend.key_fingerprint, "recipe_json": recipe.to_json(),
+                    "options_json": json.dumps(options.to_dict(), sort_keys=True, default=str),
+                    "mapping_json": submission_mapping_json(sub),
+                    "content_path": None, "est_low_usd": sub.cost.low_usd, "est_high_usd": sub.cost.high_usd,
+                    "fallback_model": fallback_model, "time_scale": scale,
+                    "budget_limit_usd": budget_limit_usd, "budget_period_start": budget_period_start,
+                })
+        jobs = self.ledger.create_jobs(specs, limit_usd=budget_limit_usd, period_start=budget_period_start)
+        self._bump()
+        for job in jobs:
+            if job.state == JobState.WAITING:
+                self._adopt(job)
+        return [job.id for job in jobs]
+
+    # --- actions the UI offers ---------------------------------------------------------------------
+
+    def stop_tracking(self, job_id: str) -> Job:
+        """The honest "cancel": stop polling. The provider may still render and charge the task."""
+        job = self.ledger.get(job_id)
+        if job is None:
+            raise KeyError(job_id)
+        never_sent = job.state == JobState.WAITING and job.task_id is None
+        with self._cond:
+            self._forget(job_id)
+        if never_sent:
+            return self._set_state(job_id, JobState.CANCELED, note="Canceled before it was sent; nothing charged.",
+                                   charged=str(Charged.NO))
+        return self._set_state(job_id, JobState.CANCELED, note=STOPPED_NOTE)
+
+    def resume(self, job_id: str) -> Job:
+        """Poll a `stale` job again (its deadline starts over)."""
+        job = self.ledger.get(job_id)
+        if job is None:
+            raise KeyError(job_id)
+        if job.state != JobState.STALE or not job.task_id:
+            return job
+        spec = self.catalog.get(job.model_id)
+        deadline = time.time() + spec.render.deadline_s * job.time_scale
+        job = self._set_state(job_id, JobState.QUEUED, deadline_at=deadline, note="resumed")
+        self._adopt(job)
+        return job
+
+    # --- reading -----------------------------------------------------------------------------------
+
+    def snapshot(self, job_ids: Iterable[str] | None = None) -> list[Job]:
+        """Copies of the jobs as the ledger has them (frozen dataclasses, safe to hand to the UI)."""
+        if job_ids is None:
+            return self.ledger.list_jobs()
+        return self.ledger.get_many(job_ids)
+
+    @property
+    def change_counter(self) -> int:
+        return self._change_counter
+
+    def wait_for(self, pred: Callable[[], bool], timeout: float) -> bool:
+        """Block until `pred()` is true (re-checked on every state change, at least every 0.2 s)."""
+        end = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                if pred():
+                    return True
+                remaining = end - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._changed.wait(timeout=min(remaining, 0.2))
+
+    def render_time(self, model_id: str) -> RenderTime:
+        """The model's render-time distribution: learned from the ledger, else the catalog prior."""
+        now = time.monotonic()
+        cached = self._render_cache.get(model_id)
+        if cached and now - cached[0] < 30.0:
+            return cached[1]
+        prior_spec = self.catalog.get(model_id).render
+        prior = RenderTime(p50_s=prior_spec.p50_s, p90_s=prior_spec.p90_s)
+        learned = learn_render_time(self.ledger.render_times(model_id), prior)
+        self._render_cache[model_id] = (now, learned)
+        return learned
+
+    # --- scheduler ---------------------------------------------------------------------------------
+
+    def _request_rescan(self) -> None:
+        with self._cond:
+            self._rescan_now = True
+            self._cond.notify_all()
+
+    def _schedule(self, job_id: str, action: str, delay_s: float) -> None:
+        with self._cond:
+            if self._stopping:
+                return
+            seq = next(self._seq)
+            self._pending[job_id] = seq
+            heapq.heappush(self._heap, (self._clock() + max(0.0, delay_s), seq, job_id, action))
+            self._cond.notify_all()
+
+    def _forget(self, job_id: str) -> None:
+        """Drop a job from memory (caller holds the condition). A stale heap entry is skipped later."""
+        self._pending.pop(job_id, None)
+        self._tracks.pop(job_id, None)
+        with contextlib.suppress(ValueError):
+            self._slot_waiters.remove(job_id)
+
+    def _loop(self) -> None:
+        next_heartbeat = self._clock() + self.lease_ttl_s / 3
+        next_rescan = self._clock() + self.rescan_interval_s
+        while True:
+            due: list[tuple[str, str]] = []
+            with self._cond:
+                if self._stopping:
+                    return
+                now = self._clock()
+                while self._heap and self._heap[0][0] <= now:
+                    _, seq, job_id, action = heapq.heappop(self._heap)
+                    if self._pending.get(job_id) == seq:
+                        del self._pending[job_id]
+                        due.append((job_id, action))
+                rescan = self._rescan_now or now >= next_rescan
+                heartbeat = now >= next_heartbeat
+                if not due and not rescan and not heartbeat:
+                    wake = min(next_rescan, next_heartbeat, self._heap[0][0] if self._heap else float("inf"))
+                    self._cond.wait(timeout=max(0.0, wake - now))
+                    continue
+                self._rescan_now = False
+            for job_id, action in due:
+                self._dispatch(job_id, action)
+            if heartbeat:
+                next_heartbeat = self._clock() + self.lease_ttl_s / 3
+                self._guard(lambda: self.ledger.heartbeat(self.owner, self.lease_ttl_s))
+            if rescan:
+                next_rescan = self._clock() + self.rescan_interval_s
+                self._guard(self._rescan)
+
+    def _guard(self, fn: Callable[[], Any]) -> None:
+        """Keep the scheduler alive through an unexpected error (a locked database, a bug): log, go on."""
+        try:
+            fn()
+        except Exception:  # noqa: BLE001 - the scheduler thread must survive anything one step raises
+            log.exception("job engine step failed; continuing")
+
+    def _dispatch(self, job_id: str, action: str) -> None:
+        work = {"submit": self._do_submit, "poll": self._do_poll, "download": self._do_download}[action]
+        with self._cond:
+            if self._stopping or self._pool is None:
+                return
+            future = self._pool.submit(self._run_work, work, job_id)
+            self._inflight.add(future)
+        future.add_done_callback(self._work_done)
+
+    def _work_done(self, future: concurrent.futures.Future[None]) -> None:
+        with self._cond:
+            self._inflight.discard(future)
+
+    def _run_work(self, work: Callable[[str], None], job_id: str) -> None:
+        try:
+            work(job_id)
+        except Exception:  # noqa: BLE001 - one job's surprise must not kill a pool thread's other work
+            log.exception("job %s: unexpected error; retrying on the next rescan", job_id)
+            with self._cond:
+                self._forget(job_id)
+
+    def _rescan(self) -> None:
+        """Adopt every active job whose lease is free: ours after a restart, or a dead process's."""
+        with self._cond:
+            known = set(self._tracks)
+        candidates = {j.id: j for j in self.ledger.claimable(self.owner)}
+        for job in self.ledger.list_jobs(states=[str(s) for s in JobState if s.active]):
+            if job.id not in candidates and job.lease_owner != self.owner and _dead_local_owner(job.lease_owner):
+                candidates[job.id] = job
+        for job in candidates.values():
+            if job.id in known:
+                continue
+            self._adopt(job, steal_from=job.lease_owner if _dead_local_owner(job.lease_owner) else None)
+        with self._cond:
+            waiters = bool(self._slot_waiters)
+        if waiters:
+            self._wake_waiters()
+
+    def _adopt(self, job: Job, *, steal_from: str | None = None) -> None:
+        """Take a job into memory under our lease and schedule its next step."""
+        backend = self._backend_for(job)
+        if backend is None:
+            if not job.needs_key:
+                self.ledger.update(job.id, needs_key=True)
+                self._bump()
+            return
+        if not self.ledger.claim(job.id, self.owner, self.lease_ttl_s, steal_from=steal_from):
+            return
+        if job.needs_key:
+            job = self.ledger.update(job.id, needs_key=False)
+        track = _Track(job.id, time_scale=job.time_scale or 1.0)
+        with self._cond:
+            if self._stopping or job.id in self._tracks:
+                return
+            self._tracks[job.id] = track
+        if job.state == JobState.SUBMITTING:
+            # Found mid-submit: the POST may have reached the provider. Never resend (S2, invariant 4).
+            self._set_state(job.id, JobState.SUBMIT_UNKNOWN, error_kind=str(ErrorKind.SUBMIT_UNKNOWN),
+                            error_message=SUBMIT_CRASH_NOTE, charged=str(Charged.UNKNOWN))
+            with self._cond:
+                self._forget(job.id)
+            return
+        if job.state == JobState.WAITING:
+            self._schedule(job.id, "submit", 0.0)
+            return
+        self._start_polling(job, track)
+        if job.state == JobState.SUCCEEDED:
+            self._schedule(job.id, "poll", 0.0)  # a fresh URL: the one seen before the restart may be gone
+        else:
+            self._schedule(job.id, "poll", track.schedule.policy.min_interval_s * track.time_scale
+                           if track.schedule else 0.0)
+
+    def _start_polling(self, job: Job, track: _Track) -> None:
+        spec = self.catalog.get(job.model_id)
+        policy = PollPolicy.for_family(job.family, first_poll_s=spec.render.first_poll_after_s,
+                                       deadline_s=spec.render.deadline_s)
+        track.schedule = PollSchedule(policy, self.render_time(job.model_id), time_scale=track.time_scale,
+                                      rng=self._rng)
+        now_wall, now_mono = time.time(), self._clock()
+        submitted = job.submitted_at or now_wall
+        track.submitted_mono = now_mono - max(0.0, now_wall - submitted)
+        deadline_at = job.deadline_at or submitted + policy.deadline_s * track.time_scale
+        track.deadline_mono = now_mono + (deadline_at - now_wall)
+
+    def _elapsed(self, track: _Track) -> float:
+        """Provider seconds since submit (sandbox time unscaled)."""
+        if track.submitted_mono is None:
+            return 0.0
+        return max(0.0, (self._clock() - track.submitted_mono) / track.time_scale)
+
+    def _track(self, job_id: str) -> _Track | None:
+        with self._cond:
+            return self._tracks.get(job_id)
+
+    # --- state changes -----------------------------------------------------------------------------
+
+    def _bump(self) -> None:
+        with self._changed:
+            self._change_counter += 1
+            self._changed.notify_all()
+
+    def _set_state(self, job_id: str, state: JobState, **fields: Any) -> Job:
+        before = self.ledger.get(job_id)
+        job = self.ledger.transition(job_id, state, **fields)
+        self._bump()
+        if before is not None and before.state in SLOT_STATES and job.state not in SLOT_STATES:
+            self._wake_waiters()
+        if job.state.terminal or not job.state.active:
+            with self._cond:
+                self._forget(job_id)
+        return job
+
+    def _wake_waiters(self) -> None:
+        with self._cond:
+            waiting = list(self._slot_waiters)
+            self._slot_waiters.clear()
+        for job_id in waiting:
+            self._schedule(job_id, "submit", 0.0)
+
+    # --- submit ------------------------------------------------------------------------------------
+
+    def _do_submit(self, job_id: str) -> None:
+        job = self.ledger.get(job_id)
+        track = self._track(job_id)
+        if job is None or track is None or job.state != JobState.WAITING:
+            return
+        backend = self._backend_for(job)
+        if backend is None:
+            self.ledger.update(job_id, needs_key=True)
+            with self._cond:
+                self._forget(job_id)
+            self._bump()
+            return
+        try:
+            sub = prepare(Recipe.from_dict(job.recipe), job.model_id, ModelOptions.from_dict(job.options),
+                          self.catalog, request_id=job.id)
+        except DailiesError as exc:
+            self._fail(job_id, exc, charged=Charged.NO)
+            return
+        spec = self.catalog.get(job.model_id)
+        poll_path = sub.poll_path_template
+        started = self.ledger.begin_submit(job_id, owner=self.owner, cap=self.concurrency_cap)
+        if started is None:
+            current = self.ledger.get(job_id)
+            with self._cond:
+                if current is None or current.state != JobState.WAITING or current.lease_owner != self.owner:
+                    self._forget(job_id)  # someone else drives it now
+                elif job_id not in self._slot_waiters:
+                    self._slot_waiters.append(job_id)
+            return
+        self._bump()
+        client = self._client(backend)
+        try:
+            status = client.submit(sub)
+        except SubmitUnknown as exc:
+            self._set_state(job_id, JobState.SUBMIT_UNKNOWN, error_kind=str(exc.kind), error_message=exc.message,
+                            charged=str(exc.charged))
+            return
+        except TransientError as exc:
+            self._requeue_submit(job_id, track, exc)
+            return
+        except ProviderError as exc:
+            if exc.kind in DEFINITE_REFUSALS or (exc.status_code is not None and exc.status_code < 500):
+                self._fail(job_id, exc)
+            else:
+                # An unreadable 5xx after the body was sent: the task may exist (S3). Never resend.
+                self._set_state(job_id, JobState.SUBMIT_UNKNOWN, error_kind=str(ErrorKind.SUBMIT_UNKNOWN),
+                                error_message=f"{exc.message}; the task may exist. It was not resent.",
+                                charged=str(Charged.UNKNOWN))
+            return
+        except DailiesError as exc:
+            self._fail(job_id, exc)
+            return
+        now = time.time()
+        # Invariant 2: the task id is durable before anything else happens.
+        job = self.ledger.record_task_id(job_id, status.task_id, submitted_at=now,
+                                         raw_status_json=json.dumps(status.raw, default=str))
+        path = poll_path.replace("{task_id}", status.task_id)
+        content = sub.content_path_template.replace("{task_id}", status.task_id) if sub.content_path_template \
+            else None
+        deadline_at = now + spec.render.deadline_s * track.time_scale
+        job = self._set_state(job_id, JobState.QUEUED, poll_path=path, content_path=content, deadline_at=deadline_at,
+                              error_kind=None, error_message=None, note=None)
+        if job.state.terminal:
+            return
+        self._start_polling(job, track)
+        self._on_status(job, track, status, first=True)
+
+    def _requeue_submit(self, job_id: str, track: _Track, exc: TransientError) -> None:
+        """A refused or never-sent POST: back to the local queue, to go out again later (S1, S4)."""
+        track.submit_attempts += 1
+        if exc.kind is not ErrorKind.RATE_LIMITED and track.submit_attempts > SUBMIT_NETWORK_RETRIES:
+            self._fail(job_id, exc, charged=Charged.NO)
+            return
+        delay = submit_retry_delay(track.submit_attempts - 1, exc.retry_after_s, time_scale=track.time_scale,
+                                   rng=self._rng)
+        self._set_state(job_id, JobState.WAITING, error_kind=str(exc.kind),
+                        error_message=f"{exc.message} — waiting to send again")
+        self._schedule(job_id, "submit", delay)
+
+    def _fail(self, job_id: str, exc: DailiesError, *, charged: Charged | None = None) -> None:
+        kind = exc.kind
+        job = self._set_state(job_id, JobState.FAILED, error_kind=str(kind), error_message=exc.message,
+                              charged=str(charged or exc.charged), detected_at=time.time())
+        if kind is ErrorKind.PROVIDER_OUTAGE:
+            self._maybe_fallback(job, reason="the provider failed the task")
+
+    # --- poll --------------------------------------------------------------------------------------
+
+    def _do_poll(self, job_id: str) -> None:
+        job = self.ledger.get(job_id)
+        track = self._track(job_id)
+        if job is None or track is None or not job.state.active or not job.poll_path:
+            with self._cond:
+                self._forget(job_id)
+            return
+        if track.schedule is None:
+            self._start_polling(job, track)
+        assert track.schedule is not None
+        if job.state != JobState.SUCCEEDED and track.deadline_mono is not None and self._clock() >= track.deadline_mono:
+            self._set_state(job_id, JobState.STALE, error_kind=str(ErrorKind.TIMEOUT),
+                            error_message="Past the model's deadline: polling stopped. The task id is kept; "
+                                          "resume to check again.", charged=str(Charged.LIKELY))
+            return
+        backend = self._backend_for(job)
+        if backend is None:
+            self.ledger.update(job_id, needs_key=True)
+            with self._cond:
+                self._forget(job_id)
+            self._bump()
+            return
+        try:
+            status = self._client(backend).poll(job.family, job.poll_path)
+        except TaskNotFoundYet as exc:
+            track.not_found += 1
+            if self._elapsed(track) <= NOT_FOUND_GRACE_S or track.not_found <= NOT_FOUND_GRACE_POLLS:
+                self._schedule(job_id, "poll", track.schedule.next_delay(self._elapsed(track)))
+                return
+            self._set_state(job_id, JobState.FAILED, error_kind=str(ErrorKind.NOT_FOUND),
+                            error_message=f"{exc.message} (still unknown after the grace window; task id kept)",
+                            charged=str(Charged.UNKNOWN), detected_at=time.time())
+            return
+        except TransientError as exc:
+            # P2: one failed status call never fails the job; skip this poll.
+            self._schedule(job_id, "poll", track.schedule.next_delay(self._elapsed(track), hint_s=exc.retry_after_s))
+            return
+        except ProviderError as exc:
+            if exc.kind is ErrorKind.AUTH:
+                # The task still runs at the provider; only our key is wrong. Wait for a new one.
+                self.ledger.update(job_id, needs_key=True, error_kind=str(exc.kind), error_message=exc.message)
+                self._keys.forget(job.key_fingerprint or "")
+                with self._cond:
+                    self._forget(job_id)
+                self._bump()
+                return
+            self._set_state(job_id, JobState.FAILED, error_kind=str(exc.kind), error_message=exc.message,
+                            charged=str(exc.charged), detected_at=time.time())
+            return
+        track.not_found = 0
+        self._on_status(job, track, status)
+
+    def _on_status(self, job: Job, track: _Track, status: TaskStatus, *, first: bool = False) -> None:
+        assert track.schedule is not None
+        job_id = job.id
+        raw = json.dumps(status.raw, default=str)
+        elapsed = self._elapsed(track)
+        if status.state in (TaskState.QUEUED, TaskState.RUNNING):
+            if job.state == JobState.SUCCEEDED:
+                # P5: a finished task reported as running again; the ledger keeps it finished.
+                self._schedule(job_id, "poll", track.schedule.next_delay(elapsed))
+                return
+            running = status.state == TaskState.RUNNING
+            fields: dict[str, Any] = {"raw_status_json": raw}
+            if status.progress is not None:
+                fields["progress"] = status.progress
+            if running:
+                fields["first_running_at"] = time.time()
+            job = self._set_state(job_id, JobState.RUNNING if running else JobState.QUEUED, **fields)
+            if not job.state.active:
+                return
+            track.schedule.observe(elapsed, status.progress if running else None)
+            if (job.state == JobState.QUEUED and job.fallback_model and not track.fallback_done
+                    and elapsed > self.render_time(job.model_id).p90_s):
+                track.fallback_done = True
+                self._maybe_fallback(job, reason="stuck in the provider's queue")
+            delay = (track.schedule.first_delay() if first
+                     else track.schedule.next_delay(elapsed, hint_s=status.poll_after_s))
+            if first and status.poll_after_s:
+                delay = max(delay, status.poll_after_s * track.time_scale)
+            self._schedule(job_id, "poll", delay)
+            return
+        if status.state == TaskState.SUCCEEDED:
+            urls = self._result_urls(job, status)
+            if not urls:
+                track.no_url += 1
+                if track.no_url <= NO_URL_RETRIES:
+                    self._schedule(job_id, "poll", track.schedule.next_delay(elapsed))
+                    return
+                self._set_state(job_id, JobState.FAILED, error_kind=str(ErrorKind.MALFORMED_RESPONSE),
+                                error_message="The provider reported success but gave no video URL "
+                                              f"after {NO_URL_RETRIES + 1} checks (completed_no_output).",
+                                charged=str(Charged.YES), detected_at=time.time(), raw_status_json=raw)
+                return
+            track.urls = urls
+            job = self._set_state(job_id, JobState.SUCCEEDED, progress=100, raw_status_json=raw,
+                                  provider_finished_at=status.finished_at, detected_at=time.time(),
+                                  error_kind=None, error_message=None)
+            if job.state == JobState.SUCCEEDED:
+                self._schedule(job_id, "download", 0.0)
+            return
+        if status.state == TaskState.CANCELED:
+            self._set_state(job_id, JobState.CANCELED, note="Canceled at the provider.", raw_status_json=raw,
+                            detected_at=time.time())
+            return
+        kind = status.error_kind or ErrorKind.TASK_FAILED
+        job = self._set_state(job_id, JobState.FAILED, error_kind=str(kind),
+                              error_message=status.error_message or KIND_INFO[kind].title,
+                              charged=str(KIND_INFO[kind].charged), raw_status_json=raw,
+                              provider_finished_at=status.finished_at, detected_at=time.time())
+        if kind is ErrorKind.PROVIDER_OUTAGE:
+            self._maybe_fallback(job, reason="the provider failed the task")
+
+    def _result_urls(self, job: Job, status: TaskStatus) -> list[str]:
+        """Where the clip may be fetched, best first (Veo/Sora: video_url, metadata.url, then /content)."""
+        urls: list[str] = []
+        if status.video_url:
+            urls.append(status.video_url)
+        if job.family in ("veo", "sora"):
+            meta = status.raw.get("metadata") if isinstance(status.raw, dict) else None
+            meta_url = meta.get("url") if isinstance(meta, dict) else None
+            if isinstance(meta_url, str) and meta_url.strip():
+                urls.append(meta_url.strip())
+            if job.content_path:
+                urls.append(job.base_url.rstrip("/") + job.content_path)
+        return list(dict.fromkeys(urls))
+
+    # --- download ----------------------------------------------------------------------------------
+
+    def _do_download(self, job_id: str) -> None:
+        job = self.ledger.get(job_id)
+        track = self._track(job_id)
+        if job is None or track is None or job.state != JobState.SUCCEEDED:
+            return
+        backend = self._backend_for(job)
+        if backend is None:
+            self.ledger.update(job_id, needs_key=True)
+            with self._cond:
+                self._forget(job_id)
+            self._bump()
+            return
+        if not track.urls:
+            self._schedule(job_id, "poll", 0.0)
+            return
+        client = self._client(backend)
+        url = track.urls[0]
+        try:
+            clip = self.clips.download(lambda: client.open_download(url), f"{job.model_id}-{job.id[:12]}")
+        except TransientError as exc:
+            self._retry_download(job_id, track, exc)
+            return
+        except ProviderError as exc:
+            if exc.kind is ErrorKind.URL_EXPIRED:
+                self._url_gone(job_id, track, exc)
+            elif type(exc).__name__ == "StorageError":
+                self._retry_download(job_id, track, exc)
+            else:
+                track.invalid_downloads += 1
+                if track.invalid_downloads <= DOWNLOAD_INVALID_RETRIES:
+                    self._schedule(job_id, "poll", track.schedule.policy.min_interval_s * track.time_scale
+                                   if track.schedule else 0.0)
+                    return
+                self._set_state(job_id, JobState.FAILED, error_kind=str(exc.kind), error_message=exc.message,
+                                charged=str(Charged.YES))
+            return
+        except OSError as exc:
+            self._retry_download(job_id, track, exc)
+            return
+        meta = applied_vs_requested(job.mapping, clip)
+        self._set_state(job_id, JobState.DOWNLOADED, clip_path=str(clip.path), clip_url=clip.url,
+                        clip_sha256=clip.sha256, clip_meta_json=json.dumps(meta, default=str),
+                        thumb_url=getattr(clip, "thumb_url", None), downloaded_at=time.time(), error_kind=None,
+                        error_message=None, charged=str(Charged.YES))
+
+    def _url_gone(self, job_id: str, track: _Track, exc: ProviderError) -> None:
+        """D8: a 403/404/410 on the result URL. Try the next candidate, then ask the task for a fresh URL."""
+        track.urls.pop(0)
+        if track.urls:
+            self._schedule(job_id, "download", 0.0)
+            return
+        track.url_refreshes += 1
+        if track.url_refreshes <= URL_REFRESHES:
+            self.ledger.update(job_id, error_kind=str(exc.kind), error_message=f"{exc.message} — fetching a fresh URL")
+            self._schedule(job_id, "poll", 0.0)
+            return
+        self._set_state(job_id, JobState.EXPIRED, error_kind=str(ErrorKind.URL_EXPIRED),
+                        error_message=f"{exc.message}; no fresh URL after {URL_REFRESHES} re-polls "
+                                      "(expired_unrecoverable: the clip was billed but cannot be fetched).",
+                        charged=str(Charged.YES))
+
+    def _retry_download(self, job_id: str, track: _Track, exc: BaseException) -> None:
+        """Network trouble or a full disk: the job stays `succeeded` and the download is tried again."""
+        track.transient_downloads += 1
+        message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        self.ledger.update(job_id, error_message=f"download not finished yet: {message}")
+        self._bump()
+        if track.transient_downloads > DOWNLOAD_TRANSIENT_RETRIES:
+            with self._cond:
+                self._forget(job_id)  # left `succeeded`; the periodic rescan tries again
+            self.ledger.release(self.owner, [job_id])
+            return
+        delay = submit_retry_delay(track.transient_downloads - 1, getattr(exc, "retry_after_s", None),
+                                   time_scale=track.time_scale, rng=self._rng)
+        self._schedule(job_id, "download", delay)
+
+    # --- fallback ----------------------------------------------------------------------------------
+
+    def _maybe_fallback(self, job: Job, *, reason: str) -> None:
+        """Opt-in: send the same recipe to the job's fallback model as a new, linked job (budget applies)."""
+        if not job.fallback_model or job.parent_job_id or self.ledger.children(job.id):
+            return
+        backend = self._backend_for(job)
+        if backend is None:
+            return
+        try:
+            sub = prepare(Recipe.from_dict(job.recipe), job.fallback_model, ModelOptions(), self.catalog)
+        except DailiesError as exc:
+            self.ledger.update(job.id, note=f"Fallback to {job.fallback_model} not possible: {exc.message}")
+            return
+        spec = {
+            "id": uuid.uuid5(JOB_NAMESPACE, f"fallback:{job.id}").hex, "run_id": job.run_id, "take": job.take,
+            "model_id": job.fallback_model, "family": sub.family, "backend": job.backend, "base_url": job.base_url,
+            "key_fingerprint": job.key_fingerprint, "recipe_json": job.recipe_json, "options_json": "{}",
+            "mapping_json": submission_mapping_json(sub), "est_low_usd": sub.cost.low_usd,
+            "est_high_usd": sub.cost.high_usd, "parent_job_id": job.id, "time_scale": job.time_scale,
+            "budget_limit_usd": job.budget_limit_usd, "budget_period_start": job.budget_period_start,
+        }
+        try:
+            (child,) = self.ledger.create_jobs([spec], limit_usd=job.budget_limit_usd,
+                                               period_start=job.budget_period_start)
+        except LedgerError as exc:  # BudgetExceeded: note it, keep the original job
+            self.ledger.update(job.id, note=f"Fallback to {job.fallback_model} refused: {exc}")
+            return
+        self.ledger.update(job.id, note=f"{reason}; the recipe went to {job.fallback_model} as job {child.id[:8]}. "
+                                        "This task may still finish and be charged.")
+        self._bump()
+        self._adopt(child)
+
+
+def wait_until(pred: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
+    """Poll `pred` until true or `timeout` (for callers without a runner to wait on)."""
+    end = time.monotonic() + timeout
+    while True:
+        if pred():
+            return True
+        if time.monotonic() >= end:
+            return False
+        threading.Event().wait(interval)
+
+
+def clip_exists(job: Job) -> bool:
+    return bool(job.clip_path) and Path(job.clip_path or "").is_file()

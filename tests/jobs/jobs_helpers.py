@@ -1,0 +1,68 @@
+"""Helpers shared by the engine tests (kept out of conftest so test modules can import them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobs.ledger import Job, JobState
+from jobs.runner import Runner
+from providers.client import Backend
+from providers.recipe import ImageInput, ModelOptions, Recipe
+
+SANDBOX_KEY = "sk-sandbox"
+
+
+def backend_for(server: Any, *, base_url: str | None = None) -> Backend:
+    return Backend(base_url=base_url or server.base_url, api_key=SANDBOX_KEY, sandbox=True,
+                   time_scale=server.config.time_scale)
+
+
+def recipe(prompt: str = "a red kite over a beach at dawn", **kw: Any) -> Recipe:
+    return Recipe(prompt=prompt, **kw)
+
+
+def no_options() -> ModelOptions:
+    return ModelOptions()
+
+
+def wait_state(runner: Runner, job_id: str, states: set[JobState] | JobState, timeout: float = 10.0) -> Job:
+    wanted = {states} if isinstance(states, JobState) else set(states)
+    found: list[Job] = []
+
+    def done() -> bool:
+        job = runner.ledger.get(job_id)
+        if job is not None and job.state in wanted:
+            found.append(job)
+            return True
+        return False
+
+    if not runner.wait_for(done, timeout):
+        job = runner.ledger.get(job_id)
+        raise AssertionError(f"job {job_id} did not reach {sorted(wanted)} within {timeout} s; it is "
+                             f"{job.state if job else None}: {job.error_kind if job else ''} "
+                             f"{job.error_message if job else ''}")
+    return found[-1]
+
+
+def submits(server: Any) -> list[dict[str, Any]]:
+    return [r for r in server.requests() if r.get("route") == "submit"]
+
+
+def png_bytes(size: tuple[int, int] = (640, 360)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", size, (200, 80, 40)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def recipe_for(model_id: str, prompt: str = "a red kite over a beach at dawn") -> Recipe:
+    """A recipe every model accepts: Runway needs a first frame, Kling and Runway 5 or 10 s."""
+    if model_id.startswith("gen"):
+        return Recipe(prompt=prompt, duration_s=5, first_frame=ImageInput(data=png_bytes(), mime="image/png",
+                                                                           name="first.png"))
+    if model_id.startswith("kling"):
+        return Recipe(prompt=prompt, duration_s=5)
+    return Recipe(prompt=prompt)

@@ -1,0 +1,144 @@
+"""Crash tests with real processes: the sandbox and the engine each in their own process, the engine SIGKILLed.
+
+1. Kill after 20 task ids are recorded: a restarted engine lands every clip, verified, and the sandbox
+   never saw a task submitted twice.
+2. Kill inside the submit window (POST received, answer withheld): after restart the job is
+   `submit_unknown`, and there was exactly one POST.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from jobs.clipstore import ClipStore
+from jobs.ledger import JobState, Ledger
+from sandbox.faultproxy import FaultProxy
+from sandbox.pytest_plugin import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+SCALE = "0.01"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get_json(url: str):
+    with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - loopback sandbox
+        return json.loads(resp.read())
+
+
+@pytest.fixture
+def sandbox_process(tmp_path: Path) -> Iterator[str]:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", str(port), "--time-scale", SCALE,
+                             "--data-dir", str(tmp_path / "sandbox")], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            return bool(_get_json(base + "/_sandbox/health").get("ok"))
+        except OSError:
+            return False
+
+    try:
+        wait_until(healthy, timeout=20)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _engine(tmp_path: Path, base_url: str, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "COMETAPI_BASE_URL": base_url, "COMETAPI_KEY": "sk-sandbox",
+           "DAILIES_DATA_DIR": str(tmp_path / "data"), "DAILIES_CLIPS_DIR": str(tmp_path / "clips")}
+    return subprocess.Popen([sys.executable, "-m", "jobs", *args, "--time-scale", SCALE, "--quiet"], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _rows(tmp_path: Path) -> list[dict]:
+    path = tmp_path / "data" / "ledger.sqlite3"
+    if not path.exists():
+        return []
+    conn = sqlite3.connect(path, timeout=10)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute("SELECT id, state, task_id FROM jobs")]
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        conn.close()
+
+
+def _submits(base_url: str) -> list[dict]:
+    return [r for r in _get_json(base_url + "/_sandbox/requests") if r.get("route") == "submit"]
+
+
+def test_sigkill_after_task_ids_are_recorded_loses_nothing_and_submits_nothing_twice(tmp_path, sandbox_process):
+    models = ["veo3.1-fast", "veo3.1", "sora-2", "kling-v1-6"]
+    engine = _engine(tmp_path, sandbox_process, "run", "--concurrency", "20", "--takes", "5",
+                     "--prompt", "a lighthouse in a storm", *[a for m in models for a in ("--model", m)])
+    try:
+        wait_until(lambda: len([r for r in _rows(tmp_path) if r["task_id"]]) == 20, timeout=30)
+    finally:
+        engine.send_signal(signal.SIGKILL)
+        engine.wait(10)
+    before = {r["id"]: r["task_id"] for r in _rows(tmp_path)}
+    assert len(before) == 20 and all(before.values())
+    assert any(r["state"] != "downloaded" for r in _rows(tmp_path)), "nothing left to resume: kill came too late"
+
+    restarted = _engine(tmp_path, sandbox_process, "resume", "--timeout", "60")
+    out, _ = restarted.communicate(timeout=90)
+    assert restarted.returncode == 0, out
+
+    ledger = Ledger(tmp_path / "data" / "ledger.sqlite3")
+    store = ClipStore(tmp_path / "clips")
+    jobs = ledger.list_jobs()
+    assert len(jobs) == 20
+    for job in jobs:
+        assert job.state == JobState.DOWNLOADED, (job.state, job.error_message)
+        assert job.task_id == before[job.id]
+        clip = Path(job.clip_path)
+        assert store.verify(clip, job.clip_sha256, clip.stat().st_size)
+    submitted = _submits(sandbox_process)
+    assert len(submitted) == 20
+    task_ids = [r["task_id"] for r in submitted]
+    assert len(set(task_ids)) == 20 and set(task_ids) == set(before.values())
+    ledger.close()
+
+
+def test_sigkill_inside_the_submit_window_leaves_submit_unknown_and_one_post(tmp_path, sandbox_process):
+    proxy = FaultProxy(int(sandbox_process.rsplit(":", 1)[1])).start()
+    try:
+        proxy.hang_next_n(1, match=r"^POST ")
+        engine = _engine(tmp_path, proxy.base_url, "run", "--model", "sora-2", "--prompt", "a quiet harbour")
+        try:
+            wait_until(lambda: len(_submits(sandbox_process)) == 1, timeout=20)  # the provider has the POST
+            assert [r["state"] for r in _rows(tmp_path)] == ["submitting"]
+        finally:
+            engine.send_signal(signal.SIGKILL)
+            engine.wait(10)
+
+        restarted = _engine(tmp_path, proxy.base_url, "resume", "--timeout", "30")
+        out, _ = restarted.communicate(timeout=60)
+        assert restarted.returncode == 1, out  # something needs attention
+        (job,) = Ledger(tmp_path / "data" / "ledger.sqlite3").list_jobs()
+        assert job.state == JobState.SUBMIT_UNKNOWN
+        assert job.error_kind == "submit_unknown" and "never resent" in job.error_message
+        assert len(_submits(sandbox_process)) == 1
+    finally:
+        proxy.stop()

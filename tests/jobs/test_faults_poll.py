@@ -1,0 +1,210 @@
+"""reliability.md §4 "Polling" rows P1-P10 and the runner's side of D8, against the real sandbox."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import httpx
+import pytest
+from jobs_helpers import backend_for, no_options, recipe_for, submits, wait_state
+
+from jobs.ledger import JobState
+from providers import http
+from providers.client import CometClient
+from providers.status import TaskState
+from sandbox.faultproxy import FaultProxy
+
+FAST = {"render_times": {"*": (5, 10)}}
+ENDED = {JobState.DOWNLOADED, JobState.FAILED, JobState.SUBMIT_UNKNOWN, JobState.EXPIRED, JobState.STALE,
+         JobState.CANCELED}
+
+
+def polls(server, task_id=None):
+    return [r for r in server.requests() if r.get("route") == "poll" and (task_id is None or r["task_id"] == task_id)]
+
+
+def run_one(runner, server, model="sora-2", **kw):
+    (job_id,) = runner.submit_run(recipe_for(model), [(model, no_options())], backend_for(server), **kw)
+    return job_id
+
+
+def test_p1_task_not_exist_right_after_submit_is_waited_out(make_sandbox, make_runner):
+    server = make_sandbox(**FAST)
+    server.faults.add(route="submit", kind="task_not_exist", count=1, polls=2)
+    runner = make_runner()
+    job = wait_state(runner, run_one(runner, server, "gen4_turbo"), ENDED, timeout=15)
+    assert job.state == JobState.DOWNLOADED
+    assert any(r.get("fault") == "task_not_exist" for r in polls(server))
+
+
+def test_p1_a_task_still_unknown_after_the_grace_window_fails_but_keeps_its_id(make_sandbox, make_runner):
+    server = make_sandbox(**FAST)
+    server.faults.add(route="submit", kind="task_not_exist", count=1, polls=10_000)
+    runner = make_runner()
+    job = wait_state(runner, run_one(runner, server, "gen4_turbo"), ENDED, timeout=15)
+    assert job.state == JobState.FAILED and job.error_kind == "not_found" and job.task_id
+
+
+@pytest.mark.parametrize("kind", ["http_429", "http_500", "http_503", "http_524", "malformed_json",
+                                  "html_error_page"])
+def test_p2_failed_status_calls_never_fail_the_job(make_sandbox, make_runner, kind):
+    server = make_sandbox(**FAST)
+    server.faults.add(route="poll", kind=kind, count=5, retry_after=1)
+    runner = make_runner()
+    job = wait_state(runner, run_one(runner, server), ENDED, timeout=15)
+    assert job.state == JobState.DOWNLOADED
+    assert len(submits(server)) == 1
+
+
+def test_p2_connection_reset_on_status_calls_never_fails_the_job(make_sandbox, make_runner):
+    server = make_sandbox(**FAST)
+    proxy = FaultProxy(server.port).start()
+    try:
+        proxy.reset_next_n(4, match=r"^GET /v1/videos/")
+        runner = make_runner()
+        (job_id,) = runner.submit_run(recipe_for("sora-2"), [("sora-2", no_options())],
+                                      backend_for(server, base_url=proxy.base_url))
+        assert wait_state(runner, job_id, ENDED, timeout=15).state == JobState.DOWNLOADED
+    finally:
+        proxy.stop()
+
+
+def test_p3_a_hanging_status_call_times_out_and_polling_goes_on(make_sandbox, make_runner, monkeypatch):
+    monkeypatch.setattr(http, "STATUS_TIMEOUT", httpx.Timeout(0.3))
+    server = make_sandbox(**FAST)
+    proxy = FaultProxy(server.port).start()
+    try:
+        proxy.hang_next_n(1, match=r"^GET /v1/videos/")
+        runner = make_runner()
+        (job_id,) = runner.submit_run(recipe_for("sora-2"), [("sora-2", no_options())],
+                                      backend_for(server, base_url=proxy.base_url))
+        assert wait_state(runner, job_id, ENDED, timeout=15).state == JobState.DOWNLOADED
+    finally:
+        proxy.stop()
+
+
+@pytest.mark.parametrize("family, shape, model", [
+    ("runway", "bare", "gen4_turbo"), ("runway", "wrapped", "gen3a_turbo"), ("veo", "gen_a", "veo3-fast"),
+    ("veo", "no_url", "veo3.1-fast"), ("veo", "content_only", "veo3.1-fast"), ("sora", "content_only", "sora-2")])
+def test_p4_every_documented_status_shape_ends_with_a_clip(make_sandbox, make_runner, family, shape, model):
+    """Includes the Veo/Sora URL fallbacks: video_url, then metadata.url, then /content."""
+    server = make_sandbox(shapes={family: shape}, **FAST)
+    runner = make_runner()
+    job = wait_state(runner, run_one(runner, server, model), ENDED, timeout=15)
+    assert job.state == JobState.DOWNLOADED, job.error_message
+
+
+def test_p5_progress_shown_never_goes_down(make_sandbox, make_runner):
+    server = make_sandbox(render_times={"*": (40, 60)})
+    runner = make_runner()
+    job_id = run_one(runner, server)
+    seen: list[int] = []
+
+    def record() -> bool:
+        job = runner.ledger.get(job_id)
+        if job.progress is not None:
+            seen.append(job.progress)
+        return job.state in ENDED
+
+    runner.wait_for(record, 15)
+    assert seen == sorted(seen) and seen[-1] == 100
+
+
+class _NoUrlClient:
+    """Our seam (client_factory): a real client whose successes come without a URL the first `n` times."""
+
+    def __init__(self, real: CometClient, n: int) -> None:
+        self.real, self.n = real, n
+
+    def poll(self, family, path):
+        status = self.real.poll(family, path)
+        if status.state == TaskState.SUCCEEDED and self.n > 0:
+            self.n -= 1
+            return dataclasses.replace(status, video_url=None)
+        return status
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+@pytest.mark.parametrize("missing, expected", [(2, JobState.DOWNLOADED), (100, JobState.FAILED)])
+def test_p6_succeeded_without_a_url_is_polled_again_a_few_times(make_sandbox, make_runner, missing, expected):
+    server = make_sandbox(**FAST)
+    made = []
+
+    def factory(backend):
+        made.append(_NoUrlClient(CometClient(backend), missing))
+        return made[-1]
+
+    runner = make_runner(client_factory=factory)
+    job = wait_state(runner, run_one(runner, server, "kling-v1-6"), ENDED, timeout=15)
+    assert job.state == expected
+    if expected == JobState.FAILED:
+        assert "completed_no_output" in job.error_message and job.charged == "yes"
+
+
+def test_p7_a_job_that_never_finishes_goes_stale_and_keeps_its_task_id(make_sandbox, make_runner):
+    server = make_sandbox(time_scale=0.0005)  # the 1200 s deadline passes in 0.6 s
+    server.faults.add(route="submit", kind="stuck_in_queue", count=1)
+    runner = make_runner()
+    job_id = run_one(runner, server)
+    job = wait_state(runner, job_id, ENDED, timeout=15)
+    assert job.state == JobState.STALE and job.task_id and job.error_kind == "timeout"
+    before = len(polls(server))
+    resumed = runner.resume(job_id)
+    assert resumed.state == JobState.QUEUED
+    runner.wait_for(lambda: len(polls(server)) > before, 5)  # resume polls the same task again
+    assert len(submits(server)) == 1
+
+
+def test_p9_a_second_runner_resumes_what_a_stopped_one_left(make_sandbox, make_runner):
+    server = make_sandbox(render_times={"*": (100, 120)})
+    first = make_runner()
+    job_id = run_one(first, server)
+    wait_state(first, job_id, {JobState.QUEUED, JobState.RUNNING})
+    first.stop()
+    second = make_runner()
+    second.set_key(backend_for(server))
+    job = wait_state(second, job_id, ENDED, timeout=15)
+    assert job.state == JobState.DOWNLOADED
+    assert len(submits(server)) == 1
+
+
+class _FirstUrlsExpired:
+    """Our seam: the first `n` result URLs are presented with a spoiled signature, so the sandbox answers 403."""
+
+    def __init__(self, real: CometClient, n: int) -> None:
+        self.real, self.n = real, n
+
+    def open_download(self, url, **kw):
+        if self.n > 0:
+            self.n -= 1
+            url = url.replace("sig=", "sig=0")
+        return self.real.open_download(url, **kw)
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+def test_d8_an_expired_result_url_is_refreshed_by_polling_again(make_sandbox, make_runner):
+    server = make_sandbox(**FAST)
+    runner = make_runner(client_factory=lambda backend: _FirstUrlsExpired(CometClient(backend), 1))
+    job_id = run_one(runner, server, "kling-v1-6")
+    job = wait_state(runner, job_id, ENDED, timeout=15)
+    assert job.state == JobState.DOWNLOADED
+    downloads = [r["status"] for r in server.requests() if r.get("route") == "download"]
+    assert downloads == [403, 200]
+    log = server.requests()
+    first_403 = next(i for i, r in enumerate(log) if r.get("route") == "download")
+    assert any(r.get("route") == "poll" for r in log[first_403:]), "a fresh URL comes from polling the task again"
+    assert len(submits(server)) == 1
+
+
+def test_d8_a_url_that_stays_expired_ends_as_expired_after_two_fresh_urls(make_sandbox, make_runner):
+    # A negative lifetime signs URLs that are already expired (the signer rounds up to whole seconds).
+    server = make_sandbox(url_ttl_s=-5, **FAST)
+    runner = make_runner()
+    job = wait_state(runner, run_one(runner, server, "gen4_turbo"), ENDED, timeout=15)
+    assert job.state == JobState.EXPIRED and job.error_kind == "url_expired" and job.charged == "yes"
+    downloads = [r for r in server.requests() if r.get("route") == "download"]
+    assert len(downloads) == 3  # the first URL and two fresh ones, no hammering

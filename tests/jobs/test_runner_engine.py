@@ -1,0 +1,109 @@
+"""The runner as a process-wide engine: leases shared between runners, slots, budget, keys, stop, fallback."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from jobs_helpers import backend_for, no_options, recipe_for, submits, wait_state
+
+from jobs.ledger import SLOT_STATES, BudgetExceeded, JobState
+from jobs.runner import Runner
+
+ENDED = {JobState.DOWNLOADED, JobState.FAILED, JobState.SUBMIT_UNKNOWN, JobState.EXPIRED, JobState.STALE,
+         JobState.CANCELED}
+
+
+def queue_without_lease(ledger, clips, catalog, server, n, model="sora-2"):
+    """Intent rows nobody holds (as `python -m jobs run --no-wait` leaves them)."""
+    writer = Runner(ledger, clips, catalog)
+    ids = writer.submit_run(recipe_for(model), [(model, no_options())], backend_for(server), takes=n)
+    ledger.release(writer.owner)
+    return ids
+
+
+def test_two_runners_on_one_ledger_drive_each_job_exactly_once(make_sandbox, make_runner, ledger, clips, catalog):
+    server = make_sandbox(render_times={"*": (10, 30)})
+    ids = queue_without_lease(ledger, clips, catalog, server, 10)
+    a, b = make_runner(), make_runner()
+    for r in (a, b):
+        r.set_key(backend_for(server))
+    for job_id in ids:
+        assert wait_state(a, job_id, ENDED, timeout=20).state == JobState.DOWNLOADED
+    sent = submits(server)
+    assert len(sent) == 10 and len({r["task_id"] for r in sent}) == 10
+    assert {j.task_id for j in ledger.get_many(ids)} == {r["task_id"] for r in sent}
+
+
+def test_the_account_concurrency_cap_holds_jobs_as_waiting(make_sandbox, make_runner):
+    server = make_sandbox(render_times={"*": (30, 40)})
+    runner = make_runner(concurrency_cap=2)
+    ids = runner.submit_run(recipe_for("sora-2"), [("sora-2", no_options())], backend_for(server), takes=5)
+    peak = [0]
+
+    def all_done() -> bool:
+        jobs = runner.snapshot(ids)
+        peak[0] = max(peak[0], sum(j.state in SLOT_STATES for j in jobs))
+        return all(j.state in ENDED for j in jobs)
+
+    assert runner.wait_for(all_done, 20)
+    assert peak[0] == 2
+    assert all(j.state == JobState.DOWNLOADED for j in runner.snapshot(ids))
+
+
+def test_a_run_that_would_pass_the_budget_is_refused_before_anything_is_written(sandbox, make_runner):
+    runner = make_runner()
+    with pytest.raises(BudgetExceeded, match="budget"):
+        runner.submit_run(recipe_for("sora-2"), [("sora-2", no_options()), ("veo3.1", no_options())],
+                          backend_for(sandbox), budget_limit_usd=0.5)
+    assert runner.ledger.count_jobs() == 0 and submits(sandbox) == []
+
+
+def test_stop_tracking_is_the_honest_cancel(make_sandbox, make_runner):
+    server = make_sandbox(render_times={"*": (300, 400)})
+    runner = make_runner()
+    (job_id,) = runner.submit_run(recipe_for("sora-2"), [("sora-2", no_options())], backend_for(server))
+    wait_state(runner, job_id, {JobState.QUEUED, JobState.RUNNING})
+    job = runner.stop_tracking(job_id)
+    assert job.state == JobState.CANCELED and "may still" in job.note and job.task_id
+    assert runner.ledger.spend_total("sandbox") > 0  # the reservation stays: the task may be billed
+
+
+def test_after_a_restart_jobs_wait_for_their_key_then_resume(make_sandbox, make_runner, ledger, clips, catalog):
+    server = make_sandbox(render_times={"*": (10, 20)})
+    ids = queue_without_lease(ledger, clips, catalog, server, 2)
+    runner = make_runner()  # a fresh process: knows no key
+    assert runner.wait_for(lambda: all(j.needs_key for j in runner.snapshot(ids)), 5)
+    assert submits(server) == []
+    runner.set_key(backend_for(server))
+    for job_id in ids:
+        job = wait_state(runner, job_id, ENDED, timeout=15)
+        assert job.state == JobState.DOWNLOADED and not job.needs_key
+
+
+def test_stop_is_prompt_and_the_engine_uses_a_fixed_number_of_threads(make_sandbox, make_runner):
+    server = make_sandbox(render_times={"*": (500, 600)})
+    runner = make_runner(workers=3, concurrency_cap=100)
+    ids = runner.submit_run(recipe_for("sora-2"), [("sora-2", no_options())], backend_for(server), takes=30)
+    assert runner.wait_for(lambda: all(j.task_id for j in runner.snapshot(ids)), 15)
+    engine_threads = [t for t in threading.enumerate() if t.name.startswith("dailies-")]
+    assert 1 < len(engine_threads) <= 3 + 1  # the pool and the scheduler, not a thread per job
+    started = time.monotonic()
+    runner.stop(timeout=5)
+    assert time.monotonic() - started < 2.0
+    assert all(j.lease_owner is None for j in runner.ledger.get_many(ids))  # handed back for the next process
+
+
+def test_opt_in_fallback_sends_a_job_stuck_in_queue_to_another_model(make_sandbox, make_runner):
+    server = make_sandbox(render_times={"*": (5, 10)})
+    server.faults.add(route="submit", kind="stuck_in_queue", count=1, family="sora")
+    runner = make_runner()
+    (job_id,) = runner.submit_run(recipe_for("sora-2"), [("sora-2", no_options())], backend_for(server),
+                                  fallback_model="veo3.1-fast")
+    assert runner.wait_for(lambda: bool(runner.ledger.children(job_id)), 15)
+    (child,) = runner.ledger.children(job_id)
+    assert child.model_id == "veo3.1-fast" and child.parent_job_id == job_id and child.run_id
+    assert wait_state(runner, child.id, ENDED, timeout=15).state == JobState.DOWNLOADED
+    parent = runner.ledger.get(job_id)
+    assert "veo3.1-fast" in parent.note and parent.task_id  # the first job stays, tracked, in the ledger

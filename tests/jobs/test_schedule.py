@@ -1,0 +1,161 @@
+"""The poll schedule, driven by an injected clock and random source: no test here waits for real time."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from jobs.schedule import (
+    PollPolicy,
+    PollSchedule,
+    RenderTime,
+    learn_render_time,
+    submit_retry_delay,
+)
+
+
+def make(family: str, p50: float = 120, p90: float = 300, *, scale: float = 1.0, seed: int = 1,
+         deadline: float = 1200) -> PollSchedule:
+    return PollSchedule(PollPolicy.for_family(family, deadline_s=deadline), RenderTime(p50, p90), time_scale=scale,
+                        rng=random.Random(seed))
+
+
+def simulate(schedule: PollSchedule, finish_s: float, *, progress: bool, queue_s: float = 0.0) -> tuple[int, float]:
+    """Walk a job on a fake clock. Returns (status requests, seconds between finish and detection)."""
+    t = schedule.first_delay() / schedule.time_scale
+    polls = 0
+    while True:
+        polls += 1
+        if t >= finish_s:
+            return polls, t - finish_s
+        running = t >= queue_s
+        pct = int(100 * (t - queue_s) / (finish_s - queue_s)) if (progress and running) else None
+        schedule.observe(t, pct)
+        t += schedule.next_delay(t) / schedule.time_scale
+        assert polls < 500
+
+
+@pytest.mark.parametrize("family, expected", [("kling", 5.0), ("runway", 5.0), ("veo", 10.0), ("sora", 10.0)])
+def test_first_poll_comes_soon_to_catch_instant_rejections(family, expected):
+    delays = [make(family, seed=s).first_delay() for s in range(50)]
+    assert all(0.8 * expected <= d <= 1.2 * expected for d in delays)
+    assert max(delays) - min(delays) > 0.1 * expected  # jittered, not lockstep
+
+
+def test_sandbox_time_scale_shrinks_every_delay():
+    live, fast = make("veo", seed=3), make("veo", scale=0.01, seed=3)
+    assert fast.first_delay() == pytest.approx(live.first_delay() * 0.01)
+    assert fast.next_delay(50) == pytest.approx(live.next_delay(50) * 0.01)
+
+
+def test_sparse_before_the_expected_window_dense_near_it():
+    s = make("kling", p50=180, p90=600)
+    early = s.next_delay(10)
+    assert early >= 0.8 * 60  # far from the window: one long sleep (capped), not a 3 s drip
+    s2 = make("kling", p50=180, p90=600)
+    near = [s2.next_delay(120 + i) for i in range(3)]
+    assert near[0] <= 3 * 1.2 + 1e-9  # inside the window the interval starts at 3 s
+    assert near[0] < near[1] < near[2]  # and grows x1.5
+
+
+def test_dense_interval_is_capped_at_15_s():
+    s = make("veo", p50=60, p90=90)
+    delays = [s.next_delay(100 + 15 * i) for i in range(20)]
+    assert max(delays) <= 15 * 1.2 + 1e-9
+
+
+def test_progress_slope_lands_the_poll_on_the_predicted_finish():
+    s = make("veo", p50=120, p90=360)
+    s.observe(40, 30)
+    s.observe(60, 50)  # 1 %/s: done at t=110
+    delay = s.next_delay(60)
+    assert 0.9 * 50 <= delay <= 50 + 0.5 + 1e-9
+    far = make("veo")
+    far.observe(10, 1)
+    far.observe(20, 2)  # done at t=1000: still checked at least every minute, failures show up
+    assert far.next_delay(20) <= 60
+
+
+def test_backwards_or_stuck_progress_is_not_taken_as_speed():
+    s = make("veo")
+    s.observe(20, 40)
+    s.observe(30, 20)  # went backwards (P5)
+    s.observe(40, 40)  # stuck
+    assert s.expected_finish_s() is None
+
+
+@pytest.mark.parametrize("hint", [30.0, 59.0, 600.0])
+def test_server_hint_is_a_floor_on_the_wait(hint):
+    s = make("veo", p50=60, p90=90)
+    assert s.next_delay(70, hint_s=hint) >= hint
+
+
+def test_huge_hint_pauses_but_is_bounded():
+    s = make("veo")
+    assert s.next_delay(70, hint_s=1e9) == pytest.approx(s.policy.hint_max_s)
+
+
+@pytest.mark.parametrize("hint", [float("nan"), float("inf"), -5.0, 0.0])
+def test_garbage_hints_are_ignored(hint):
+    a, b = make("veo", seed=9), make("veo", seed=9)
+    assert a.next_delay(70, hint_s=hint) == b.next_delay(70)
+
+
+def test_runway_never_polled_faster_than_every_5_s():
+    s = make("runway", p50=10, p90=20)
+    s.observe(5, 10)
+    s.observe(6, 90)  # predicts a finish in ~0.1 s
+    assert all(s.next_delay(7 + i) >= 5.0 for i in range(10))
+    assert make("runway").next_delay(50, hint_s=1.0) >= 5.0
+
+
+def test_deadline_marks_the_job_stale():
+    s = make("kling", deadline=1200)
+    assert not s.past_deadline(1199)
+    assert s.past_deadline(1200)
+
+
+def test_learned_render_times_replace_the_prior_once_there_are_enough():
+    prior = RenderTime(120, 360)
+    assert learn_render_time([50, 60, 70], prior) is prior
+    learned = learn_render_time([50, 60, 70, 80, 90, 100, 110, 120, 130, 140], prior)
+    assert learned.source == "history" and learned.samples == 10
+    assert learned.p50_s == pytest.approx(95) and learned.p90_s == 130
+
+
+def test_with_progress_a_3_min_job_costs_few_polls_and_is_seen_within_seconds():
+    polls, lag = simulate(make("sora", p50=120, p90=360, seed=4), 180, progress=True, queue_s=30)
+    fixed_polls = math.ceil(180 / 10)
+    assert polls <= 0.5 * fixed_polls
+    assert lag <= 4.0
+
+
+def test_without_progress_a_3_min_job_costs_fewer_polls_than_a_fixed_10_s_loop():
+    polls, lag = simulate(make("kling", p50=180, p90=600, seed=5), 180, progress=False)
+    assert polls < math.ceil(180 / 10)
+    assert lag <= 15 * 1.2
+
+
+@settings(max_examples=200, deadline=None)
+@given(family=st.sampled_from(["veo", "sora", "kling", "runway"]), elapsed=st.floats(0, 5000),
+       hint=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
+       p50=st.floats(1, 1000), spread=st.floats(1, 5), seed=st.integers(0, 2**32),
+       scale=st.sampled_from([1.0, 0.01]))
+def test_every_delay_is_finite_positive_and_bounded(family, elapsed, hint, p50, spread, seed, scale):
+    s = make(family, p50=p50, p90=p50 * spread, scale=scale, seed=seed)
+    d = s.next_delay(elapsed, hint_s=hint)
+    assert math.isfinite(d)
+    assert d >= s.policy.min_interval_s * scale - 1e-9
+    assert d <= max(s.policy.hint_max_s, s.policy.far_cap_s * 1.2) * scale + 1e-9
+
+
+def test_refused_submit_waits_for_the_server_hint_or_backs_off():
+    rng = random.Random(2)
+    assert submit_retry_delay(0, 7.0) == 7.0
+    assert submit_retry_delay(0, 7.0, time_scale=0.01) == pytest.approx(0.07)
+    backoffs = [submit_retry_delay(n, None, rng=rng) for n in range(12)]
+    assert all(1.0 <= b <= 60.0 for b in backoffs)
+    assert backoffs[-1] > backoffs[0]
