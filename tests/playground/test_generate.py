@@ -93,3 +93,20 @@ def test_submit_shows_running_jobs_then_two_playing_clips_and_a_double_click_sub
     assert len(set(urls)) == 2
     assert {j.state.value for j in ledger.list_jobs()} == {"downloaded"}
     ledger.close()
+
+
+def test_rejected_key_gives_one_clear_message_and_a_link_to_settings(app: AppTest, sandbox, monkeypatch) -> None:
+    wrong = "sk-wrong-key-0000000000"
+    monkeypatch.setenv("COMETAPI_KEY", wrong)
+    monkeypatch.setenv("COMETAPI_BASE_URL", sandbox.base_url)
+    app.run()
+    app.text_area(key="prompt").set_value("A kite over a beach")
+    app.toggle(key="use:veo3.1-fast").set_value(False)
+    app.run()
+    generate_button(app).click()
+    app.run()
+    run_until(app, lambda at: any("API key rejected" in e for e in texts(at.error)), timeout=30)
+    assert not app.exception
+    assert any(link.label.startswith("Open Settings") for link in app.get("page_link"))
+    shown = " ".join(texts(app.error) + texts(app.markdown) + texts(app.caption))
+    assert wrong not in shown
