@@ -23,6 +23,9 @@ pages = [
     st.Page("pages/compare.py", title="Compare", icon=":material/view_column:"),
     st.Page("pages/costs.py", title="Costs", icon=":material/payments:"),
     st.Page("pages/history.py", title="History", icon=":material/history:"),
+    st.Page("pages/blind_review.py", title="Review", icon=":material/how_to_vote:"),
+    st.Page("pages/rankings.py", title="Rankings", icon=":material/leaderboard:"),
+    st.Page("pages/prompt_library.py", title="Library", icon=":material/book:"),
     st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
 ]
 nav = st.navigation(pages)

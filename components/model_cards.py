@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from components.code_view import render_code_view
+from jobs.eta import EtaBook, describe
 from jobs.runner import Runner
 from providers.catalog import ModelSpec
 from providers.client import Backend
@@ -77,18 +78,14 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "…"
 
 
-def _eta_text(runner: Runner, spec: ModelSpec, backend: Backend) -> str:
-    rt = runner.render_time(spec.id)
+def _eta_text(eta: EtaBook, spec: ModelSpec, options: ModelOptions, backend: Backend) -> str:
+    """p50/p90 render time for this model and mode, from this deployment's history, else the catalog."""
     scale = backend.time_scale if backend.sandbox else 1.0
-    where = f"from {rt.samples} of your runs" if rt.samples else "catalog estimate"
-    return f"Expected wait ≈ {_dur(rt.p50_s * scale)} (p90 {_dur(rt.p90_s * scale)}, {where})"
+    return "Expected wait " + describe(eta.render_time(spec.id, options.get("mode")), time_scale=scale)
 
 
-def _dur(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
-
-
-def _card(spec: ModelSpec, recipe: Recipe, image_fit: str, runner: Runner, backend: Backend) -> CardResult | None:
+def _card(spec: ModelSpec, recipe: Recipe, image_fit: str, runner: Runner, eta: EtaBook,
+          backend: Backend) -> CardResult | None:
     available = spec.availability.available
     on = st.toggle(spec.display_name, value=available and spec.id in DEFAULT_MODELS, key=f"use:{spec.id}",
                    disabled=not available,
@@ -118,7 +115,7 @@ def _card(spec: ModelSpec, recipe: Recipe, image_fit: str, runner: Runner, backe
     if sub is None and not errors:
         errors = {"prompt": "prompt: write a prompt first"}
     if sub is not None:
-        st.markdown(f"**{sub.cost.display}** · {_eta_text(runner, spec, backend)}")
+        st.markdown(f"**{sub.cost.display}** · {_eta_text(eta, spec, options, backend)}")
         st.caption(f"Price: {sub.cost.rule} — {sub.cost.source}, as of {sub.cost.as_of}")
         with st.expander("What this model will receive"):
             st.dataframe(_report_table(sub), hide_index=True, width="stretch")
@@ -127,14 +124,15 @@ def _card(spec: ModelSpec, recipe: Recipe, image_fit: str, runner: Runner, backe
     return CardResult(spec=spec, options=options, submission=sub, errors=errors)
 
 
-def render_model_cards(recipe: Recipe, image_fit: str, runner: Runner, backend: Backend) -> list[CardResult]:
+def render_model_cards(recipe: Recipe, image_fit: str, runner: Runner, eta: EtaBook,
+                       backend: Backend) -> list[CardResult]:
     results: list[CardResult] = []
     specs = list(runner.catalog.models())
     for start in range(0, len(specs), CARDS_PER_ROW):
         cols = st.columns(CARDS_PER_ROW, border=True)
         for col, spec in zip(cols, specs[start:start + CARDS_PER_ROW], strict=False):
             with col:
-                result = _card(spec, recipe, image_fit, runner, backend)
+                result = _card(spec, recipe, image_fit, runner, eta, backend)
                 if result is not None:
                     results.append(result)
     return results

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
 from components.job_card import render_active, render_job
 from components.runtime import Runtime
-from jobs.ledger import ACTIVE_STATES, Job, JobState
+from jobs.ledger import ACTIVE_STATES, Job
 
 RECENT_JOBS = 12
 CACHE_KEY = "_queue_cache"
@@ -32,10 +30,9 @@ def recent_jobs(rt: Runtime) -> list[Job]:
 
 
 def _eta(rt: Runtime, job: Job) -> float | None:
-    if job.state not in (JobState.QUEUED, JobState.RUNNING) or not job.submitted_at:
-        return None
-    expected = rt.runner.render_time(job.model_id).p50_s * (job.time_scale or 1.0)
-    return job.submitted_at + expected - time.time()
+    """Real seconds to the expected (p50) finish of this model and mode, from history."""
+    left = rt.eta.remaining(job)
+    return left[0] if left else None
 
 
 def render_queue(rt: Runtime) -> None:

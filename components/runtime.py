@@ -13,6 +13,7 @@ import streamlit as st
 
 from jobs import settings
 from jobs.clipstore import ClipStore
+from jobs.eta import EtaBook
 from jobs.ledger import Ledger
 from jobs.prefs import Prefs, load_prefs, prefs_path, save_prefs
 from jobs.runner import Runner
@@ -32,6 +33,7 @@ class Runtime:
     clips: ClipStore
     runner: Runner
     prefs: Prefs
+    eta: EtaBook
     sandbox: SandboxServer | None = None
     sandbox_url: str | None = None
 
@@ -100,6 +102,7 @@ def get_runtime() -> Runtime:
     clips = ClipStore(clips_dir, url_prefix=clips_url_prefix(clips_dir))
     catalog = load_catalog(overrides=prefs.model_overrides)
     runner = Runner(ledger, clips, catalog, concurrency_cap=prefs.concurrency_cap).start()
-    runtime = Runtime(data_dir=data_dir, ledger=ledger, clips=clips, runner=runner, prefs=prefs)
+    eta = EtaBook(ledger, lambda: runner.catalog)
+    runtime = Runtime(data_dir=data_dir, ledger=ledger, clips=clips, runner=runner, prefs=prefs, eta=eta)
     atexit.register(runtime.close)
     return runtime

@@ -26,7 +26,7 @@ backend = current_backend(rt)
 st.title("Generate")
 form = render_recipe_form(rt.catalog)
 st.subheader("Models")
-cards = render_model_cards(form.recipe, form.image_fit, rt.runner, backend)
+cards = render_model_cards(form.recipe, form.image_fit, rt.runner, rt.eta, backend)
 
 ready = [c for c in cards if c.submission is not None and not c.errors]
 blocked = [c for c in cards if c.errors]

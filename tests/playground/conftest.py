@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import shutil
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,16 +35,3 @@ def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
 @pytest.fixture
 def app(app_env: Path) -> AppTest:
     return AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-
-
-def run_until(at: AppTest, pred: Callable[[AppTest], bool], timeout: float = 30.0) -> AppTest:
-    """Rerun (each run stands in for a fragment tick) until `pred` holds; fail with the last state."""
-    deadline = time.monotonic() + timeout
-    while True:
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        if pred(at):
-            return at
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met in {timeout} s; errors: {[e.value for e in at.error]}")
-        time.sleep(0.05)  # pacing between reruns, not a race guard: pred decides

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import run_until
+from playground_helpers import run_until
 from streamlit.testing.v1 import AppTest
 
 from jobs.ledger import Ledger

@@ -1,0 +1,255 @@
+"""Saved recipes with per-model variants, linked to the runs they produced: a prompt and its track record.
+
+A variant rewrites the recipe for one model: Runway wants a motion-only prompt (the image carries the
+scene), Kling takes a separate negative prompt. Starting a run sends each model its own variant; models
+that share a variant go in one submit, and every submit of the run shares one run id (one board).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jobs.ledger import BudgetExceeded, Ledger
+from jobs.runner import Runner
+from providers.catalog import Catalog
+from providers.client import Backend
+from providers.recipe import ModelOptions, Recipe
+from review.db import TeamDB
+from review.store import normalise_tags
+
+LIBRARY_FILENAME = "library.sqlite3"
+NAME_MAX = 120
+
+_SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS saved_recipes (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        tags_json TEXT NOT NULL DEFAULT '[]',
+        recipe_json TEXT NOT NULL,
+        variants_json TEXT NOT NULL DEFAULT '[]',
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS recipe_runs (
+        recipe_id TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (recipe_id, run_id)
+    )""",
+    "CREATE INDEX IF NOT EXISTS recipe_runs_run ON recipe_runs(run_id)",
+]
+
+
+class LibraryError(ValueError):
+    """A saved recipe the library refuses; the message names the field."""
+
+
+@dataclass(frozen=True)
+class ModelVariant:
+    """What one model gets instead of the base recipe. None keeps the base value."""
+
+    model_id: str
+    prompt: str | None = None
+    negative_prompt: str | None = None
+    options: dict[str, Any] = field(default_factory=dict, hash=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model_id": self.model_id, "prompt": self.prompt, "negative_prompt": self.negative_prompt,
+                "options": self.options}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelVariant:
+        return cls(model_id=d["model_id"], prompt=d.get("prompt") or None,
+                   negative_prompt=d.get("negative_prompt") or None, options=dict(d.get("options") or {}))
+
+
+@dataclass(frozen=True)
+class SavedRecipe:
+    id: str
+    name: str
+    recipe: Recipe
+    tags: tuple[str, ...] = ()
+    variants: tuple[ModelVariant, ...] = ()
+    """One per model the recipe is meant for, in the order they were picked."""
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+    @property
+    def model_ids(self) -> tuple[str, ...]:
+        return tuple(v.model_id for v in self.variants)
+
+    def variant(self, model_id: str) -> ModelVariant:
+        for v in self.variants:
+            if v.model_id == model_id:
+                return v
+        return ModelVariant(model_id)
+
+    def recipe_for(self, model_id: str) -> Recipe:
+        """The base recipe with this model's prompt and negative prompt swapped in."""
+        v = self.variant(model_id)
+        changes: dict[str, Any] = {}
+        if v.prompt:
+            changes["prompt"] = v.prompt
+        if v.negative_prompt is not None:
+            changes["negative_prompt"] = v.negative_prompt
+        return dataclasses.replace(self.recipe, **changes)
+
+    def options_for(self, model_id: str) -> ModelOptions:
+        return ModelOptions.from_dict(self.variant(model_id).options)
+
+
+@dataclass(frozen=True)
+class StartedRun:
+    run_id: str
+    job_ids: tuple[str, ...]
+
+
+class PromptLibrary:
+    def __init__(self, path: str | Path) -> None:
+        self.db = TeamDB(path, _SCHEMA)
+
+    @classmethod
+    def in_data_dir(cls, data_dir: str | Path) -> PromptLibrary:
+        return cls(Path(data_dir) / LIBRARY_FILENAME)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- saving ------------------------------------------------------------------------------------
+
+    def save(self, name: str, recipe: Recipe, *, tags: Iterable[str] = (), variants: Sequence[ModelVariant] = (),
+             catalog: Catalog | None = None, recipe_id: str | None = None) -> SavedRecipe:
+        """Create (or, with `recipe_id`, replace) a saved recipe. Names are unique across the library."""
+        name = name.strip()
+        if not name:
+            raise LibraryError("name: give the recipe a name")
+        if len(name) > NAME_MAX:
+            raise LibraryError(f"name: at most {NAME_MAX} characters")
+        if not recipe.prompt.strip() and not any(v.prompt for v in variants):
+            raise LibraryError("prompt: a saved recipe needs a prompt")
+        seen: set[str] = set()
+        for v in variants:
+            if v.model_id in seen:
+                raise LibraryError(f"variants: {v.model_id} appears twice")
+            seen.add(v.model_id)
+            if catalog is not None and v.model_id not in catalog.ids():
+                raise LibraryError(f"variants: unknown model {v.model_id!r}; allowed: {', '.join(catalog.ids())}")
+        now = time.time()
+        existing = self.get(recipe_id) if recipe_id else None
+        saved = SavedRecipe(id=recipe_id or uuid.uuid4().hex, name=name, recipe=recipe, tags=normalise_tags(tags),
+                            variants=tuple(variants), created_at=existing.created_at if existing else now,
+                            updated_at=now)
+        clash = self.by_name(name)
+        if clash is not None and clash.id != saved.id:
+            raise LibraryError(f"name: {name!r} is already used by another saved recipe")
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO saved_recipes(id, name, tags_json, recipe_json, variants_json, created_at, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (saved.id, saved.name, json.dumps(list(saved.tags)), recipe.to_json(),
+                 json.dumps([v.to_dict() for v in saved.variants], sort_keys=True), saved.created_at, now))
+        return saved
+
+    def delete(self, recipe_id: str) -> None:
+        with self.db.write() as conn:
+            conn.execute("DELETE FROM saved_recipes WHERE id = ?", (recipe_id,))
+            conn.execute("DELETE FROM recipe_runs WHERE recipe_id = ?", (recipe_id,))
+
+    # --- reading -----------------------------------------------------------------------------------
+
+    def get(self, recipe_id: str) -> SavedRecipe | None:
+        row = self.db.conn().execute("SELECT * FROM saved_recipes WHERE id = ?", (recipe_id,)).fetchone()
+        return _row_to_saved(row) if row else None
+
+    def by_name(self, name: str) -> SavedRecipe | None:
+        row = self.db.conn().execute("SELECT * FROM saved_recipes WHERE name = ?", (name.strip(),)).fetchone()
+        return _row_to_saved(row) if row else None
+
+    def list(self, *, tag: str | None = None, text: str | None = None) -> list[SavedRecipe]:
+        rows = self.db.conn().execute("SELECT * FROM saved_recipes ORDER BY name COLLATE NOCASE").fetchall()
+        out = [_row_to_saved(r) for r in rows]
+        if tag:
+            out = [s for s in out if tag.strip().lower() in s.tags]
+        if text:
+            needle = text.strip().lower()
+            out = [s for s in out if needle in s.name.lower() or needle in s.recipe.prompt.lower()]
+        return out
+
+    def tags(self) -> list[str]:
+        return sorted({t for s in self.list() for t in s.tags})
+
+    # --- runs --------------------------------------------------------------------------------------
+
+    def link_run(self, recipe_id: str, run_id: str) -> None:
+        with self.db.write() as conn:
+            conn.execute("INSERT OR IGNORE INTO recipe_runs(recipe_id, run_id, created_at) VALUES (?, ?, ?)",
+                         (recipe_id, run_id, time.time()))
+
+    def runs(self, recipe_id: str) -> list[str]:
+        """Run ids this recipe produced, newest first (each run is a board)."""
+        rows = self.db.conn().execute("SELECT run_id FROM recipe_runs WHERE recipe_id = ? ORDER BY created_at DESC",
+                                      (recipe_id,)).fetchall()
+        return [r[0] for r in rows]
+
+    def recipe_for_run(self, run_id: str) -> SavedRecipe | None:
+        row = self.db.conn().execute("SELECT recipe_id FROM recipe_runs WHERE run_id = ?", (run_id,)).fetchone()
+        return self.get(row[0]) if row else None
+
+    def tags_for_runs(self, run_ids: Iterable[str]) -> tuple[str, ...]:
+        """The categories of the saved recipes behind these runs: a review of them is filed under these."""
+        found: set[str] = set()
+        for run_id in run_ids:
+            saved = self.recipe_for_run(run_id)
+            if saved is not None:
+                found.update(saved.tags)
+        return tuple(sorted(found))
+
+    def start_run(self, saved: SavedRecipe, runner: Runner, backend: Backend, *,
+                  model_ids: Sequence[str] | None = None, takes: int = 1, request_id: str | None = None,
+                  budget_limit_usd: float | None = None, budget_period_start: float | None = None) -> StartedRun:
+        """Send each model its variant of the recipe, as one run (one board), and link the run to the recipe.
+
+        The whole run's upper cost is checked against the budget before the first submit, so a run
+        is never half sent because its second variant group passed the limit.
+        """
+        models = list(model_ids if model_ids is not None else saved.model_ids)
+        if not models:
+            raise LibraryError("models: this saved recipe names no models; pick at least one")
+        groups: dict[str, tuple[Recipe, list[tuple[str, ModelOptions]]]] = {}
+        for model_id in models:
+            recipe = saved.recipe_for(model_id)
+            groups.setdefault(recipe.to_json(), (recipe, []))[1].append((model_id, saved.options_for(model_id)))
+        high = sum(sub.cost.high_usd for recipe, choices in groups.values()
+                   for sub in runner.prepare_run(recipe, choices)) * takes
+        if budget_limit_usd is not None:
+            ledger: Ledger = runner.ledger
+            spent = ledger.spend_total("sandbox" if backend.sandbox else "live", since=budget_period_start)
+            if spent + high > budget_limit_usd + 1e-9:
+                raise BudgetExceeded(
+                    f"budget: this run needs up to ${high:.2f} but ${spent:.2f} of the ${budget_limit_usd:.2f} "
+                    "limit is already spent or reserved", spent_usd=spent, requested_usd=high,
+                    limit_usd=budget_limit_usd)
+        request = request_id or uuid.uuid4().hex
+        run_id = request
+        job_ids: list[str] = []
+        self.link_run(saved.id, run_id)
+        for index, (recipe, choices) in enumerate(groups.values()):
+            job_ids += runner.submit_run(recipe, choices, backend, takes=takes, run_id=run_id,
+                                         request_id=f"{request}:{index}", budget_limit_usd=budget_limit_usd,
+                                         budget_period_start=budget_period_start)
+        return StartedRun(run_id=run_id, job_ids=tuple(job_ids))
+
+
+def _row_to_saved(r: Any) -> SavedRecipe:
+    return SavedRecipe(id=r["id"], name=r["name"], recipe=Recipe.from_dict(json.loads(r["recipe_json"])),
+                       tags=tuple(json.loads(r["tags_json"])),
+                       variants=tuple(ModelVariant.from_dict(v) for v in json.loads(r["variants_json"])),
+                       created_at=r["created_at"], updated_at=r["updated_at"])
+
