@@ -1,6 +1,100 @@
-"""Compare: arrives with the playground's part 2."""
+"""Compare: every run is a board; screen its takes in sync with what each cost and whether it did what was asked."""
+
+from __future__ import annotations
+
+import time
 
 import streamlit as st
 
+from components.board_view import NEXT_BOARD, render_board
+from components.data_cache import data_version, forget, get_boards, session_cached
+from components.job_card import model_name
+from components.keys import current_backend
+from components.runtime import get_runtime
+from jobs.boards import BoardError
+from jobs.ledger import JobState
+
+PICKABLE_CLIPS = 300
+
+rt = get_runtime()
+backend = current_backend(rt)
+boards = get_boards(rt)
+
 st.title("Compare")
-st.info("This page arrives with the playground's part 2.", icon=":material/construction:")
+
+
+def _load() -> tuple[list, dict]:
+    boards.sync_runs()
+    listed = boards.list()
+    jobs = {j.id: j for j in rt.ledger.get_many({i for b in listed for i in b.job_ids})}
+    return listed, jobs
+
+
+version = data_version(rt)
+all_boards, jobs_by_id = session_cached("compare_boards", version, _load)
+if not all_boards:
+    st.info("No boards yet: every Generate run becomes a board. Generate a few takes first.",
+            icon=":material/view_column:")
+    st.stop()
+
+ids = [b.id for b in all_boards]
+pending = st.session_state.pop(NEXT_BOARD, None)
+if pending in ids:
+    st.session_state["compare_board"] = pending
+wanted = st.query_params.get("board")
+run_wanted = st.query_params.get("run")
+if run_wanted:  # History links to a take's run
+    wanted = next((b.id for b in all_boards if b.run_id == run_wanted), wanted)
+    st.query_params.pop("run", None)
+    st.session_state.pop("compare_board", None)
+if wanted in ids and st.session_state.get("compare_board") not in ids:
+    st.session_state["compare_board"] = wanted
+if st.session_state.get("compare_board") not in ids:
+    st.session_state["compare_board"] = ids[0]
+names = {b.id: f"{b.name} ({len(b.job_ids)} clip{'s' if len(b.job_ids) != 1 else ''})" for b in all_boards}
+board_id = st.selectbox("Board", ids, format_func=names.get, key="compare_board")
+board = next(b for b in all_boards if b.id == board_id)
+st.query_params["board"] = board.id
+jobs = [jobs_by_id[i] for i in board.job_ids if i in jobs_by_id]
+
+render_board(rt, backend, board, jobs)
+
+st.divider()
+st.subheader("Add clips")
+
+
+def _downloaded() -> list:
+    return rt.ledger.list_jobs(states=[JobState.DOWNLOADED.value], limit=PICKABLE_CLIPS)
+
+
+pickable = session_cached("compare_pickable", version, _downloaded)
+choices = {j.id: j for j in pickable if j.id not in board.job_ids}
+
+
+def _label(job_id: str) -> str:
+    job = choices[job_id]
+    prompt = " ".join(str(job.recipe.get("prompt", "")).split())[:40]
+    when = time.strftime("%m-%d %H:%M", time.localtime(job.created_at or 0))
+    return f"{model_name(rt.catalog, job.model_id)} · {prompt} · {when} · {job.id[:6]}"
+
+
+c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+picked = c1.multiselect("Downloaded clips from History", list(choices), format_func=_label, key="compare_add",
+                        placeholder="Pick clips to add to this board")
+if c2.button("Add to board", key="compare_add_go", disabled=not picked, icon=":material/add:", width="stretch"):
+    boards.add(board.id, picked)
+    forget()
+    st.session_state.pop("compare_add", None)
+    st.rerun()
+
+with st.expander("New board", icon=":material/add_box:"):
+    name = st.text_input("Name", key="compare_new_name", placeholder="e.g. Dawn kite, best takes")
+    if st.button("Create board", key="compare_new_go"):
+        try:
+            created = boards.create(name, picked)
+        except BoardError as e:
+            st.error(str(e))
+        else:
+            forget()
+            st.session_state[NEXT_BOARD] = created.id
+            st.rerun()

@@ -1,6 +1,92 @@
-"""History: arrives with the playground's part 2."""
+"""History: every take ever generated, newest first, with filters, details, re-run, download and clean-up."""
+
+from __future__ import annotations
 
 import streamlit as st
 
+from components.data_cache import data_version, forget, session_cached
+from components.history_view import (
+    KEPT_FILTERS,
+    PAGE_SIZE,
+    Filters,
+    attention_jobs,
+    day_bounds,
+    describe,
+    query,
+    render_attention,
+    render_detail,
+    thumbnail_grid,
+)
+from components.job_card import model_name
+from components.keys import current_backend
+from components.runtime import get_runtime
+from jobs.ledger import JobState
+
+rt = get_runtime()
+backend = current_backend(rt)
 st.title("History")
-st.info("This page arrives with the playground's part 2.", icon=":material/construction:")
+
+version = data_version(rt)
+render_attention(rt, session_cached("history_attention", version, lambda: attention_jobs(rt.ledger)))
+
+with st.container(border=True):
+    c1, c2, c3 = st.columns([2, 2, 2])
+    text = c1.text_input("Search prompts", key="h_text", placeholder="words from the prompt, a task id, a note…")
+    models = c2.multiselect("Model", rt.catalog.ids(), format_func=lambda m: model_name(rt.catalog, m),
+                            key="h_models")
+    states = c3.multiselect("State", [s.value for s in JobState], key="h_states")
+    d1, d2 = st.columns([2, 1])
+    dates = d1.date_input("Created between", value=(), key="h_dates", format="YYYY-MM-DD")
+    kept = d2.selectbox("Kept / discarded", list(KEPT_FILTERS), format_func=KEPT_FILTERS.get, key="h_kept")
+
+start, end = (tuple(dates) + (None, None))[:2] if isinstance(dates, tuple | list) else (dates, None)
+since, until = day_bounds(start, end)
+filters = Filters(text=text, model_ids=tuple(models), states=tuple(states), since=since, until=until, kept=kept)
+if st.session_state.get("_h_filters") != describe(filters):  # new filters start at the first page
+    st.session_state["_h_filters"] = describe(filters)
+    st.session_state["h_page"] = 1
+
+page_no = int(st.session_state.get("h_page", 1))
+result = session_cached("history_page", (version, describe(filters), page_no),
+                        lambda: query(rt.ledger, filters, page_no - 1))
+pages = max(1, -(-result.total // PAGE_SIZE))
+if page_no > pages:
+    st.session_state["h_page"] = pages
+    st.rerun()
+
+n1, n2 = st.columns([3, 1], vertical_alignment="bottom")
+n1.markdown(f"**{result.total} job{'s' if result.total != 1 else ''}** · page {page_no} of {pages}")
+n2.number_input("Page", min_value=1, max_value=pages, step=1, key="h_page")
+
+if not result.jobs:
+    st.info("No job matches these filters." if result.total == 0 and version else "No jobs yet.",
+            icon=":material/search_off:")
+else:
+    st.html(thumbnail_grid(result.jobs, rt.catalog))
+
+    on_page = {j.id: j for j in result.jobs}
+    linked = st.query_params.get("job")
+    if linked and linked not in on_page:
+        found = rt.ledger.get(linked)
+        if found is not None:
+            on_page = {found.id: found, **on_page}
+    options = ["", *on_page]
+    if st.session_state.get("h_open") not in options:
+        st.session_state.pop("h_open", None)
+    if linked in on_page and "h_open" not in st.session_state:
+        st.session_state["h_open"] = linked
+
+    def _label(job_id: str) -> str:
+        if not job_id:
+            return "—"
+        job = on_page[job_id]
+        prompt = " ".join(str(job.recipe.get("prompt", "")).split())[:50]
+        return f"{model_name(rt.catalog, job.model_id)} · {job.state.value} · {prompt} · {job.id[:8]}"
+
+    opened = st.selectbox("Open a job", options, format_func=_label, key="h_open")
+    if opened:
+        job = rt.ledger.get(opened)
+        if job is None:
+            forget()
+        else:
+            render_detail(rt, backend, job)

@@ -1,0 +1,240 @@
+"""History's pieces: the filtered, paginated job query, the thumbnail grid, a job's detail and its actions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from components import rerun
+from components.board_view import render_take_card
+from components.clip_facts import render_seconds
+from components.data_cache import forget
+from components.job_card import STATE_LABELS, model_name, render_failure
+from components.runtime import Runtime
+from jobs.ledger import Job, JobState, Ledger
+from providers.client import Backend
+
+PAGE_SIZE = 24
+ATTENTION_SHOWN = 8
+KEPT_FILTERS = {"any": "Any", "kept": "Kept", "discarded": "Discarded", "unreviewed": "Not reviewed"}
+_KEPT_VALUE = {"kept": 1, "discarded": 0, "unreviewed": None}
+ATTENTION_ADVICE = {
+    JobState.STALE: "Took longer than this model's deadline, but the task may still finish. Resume polling it; "
+                    "if it stays stuck, try another model.",
+    JobState.SUBMIT_UNKNOWN: "The submit may or may not have reached the provider, so it may be charged. Look for "
+                             "this prompt in your CometAPI console (reconcile there), then mark it as checked. "
+                             "The app never resends it on its own.",
+    JobState.EXPIRED: "The clip was rendered (and likely charged) but its download link expired before the file "
+                      "could be fetched again. Nothing can bring that file back: re-run if you need the take.",
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    text: str = ""
+    model_ids: tuple[str, ...] = ()
+    states: tuple[str, ...] = ()
+    since: float | None = None
+    until: float | None = None
+    kept: str = "any"
+
+
+@dataclass(frozen=True)
+class PageOfJobs:
+    total: int
+    jobs: list[Job]
+
+
+def query(ledger: Ledger, f: Filters, page: int, page_size: int = PAGE_SIZE) -> PageOfJobs:
+    """Newest first. The ledger filters text, model, state and date; kept and end date are filtered here.
+
+    One model filters in SQL; several (or a kept/end-date filter) read the matching rows and filter in
+    Python, which stays cheap because the page caches the result per ledger version.
+    """
+    text = f.text.strip() or None
+    states = list(f.states) or None
+    model = f.model_ids[0] if len(f.model_ids) == 1 else None
+    simple = len(f.model_ids) <= 1 and f.kept == "any" and f.until is None
+    if simple:
+        total = ledger.count_jobs(states=states, model_id=model, text=text, since=f.since)
+        jobs = ledger.list_jobs(states=states, model_id=model, text=text, since=f.since, limit=page_size,
+                                offset=page * page_size)
+        return PageOfJobs(total, jobs)
+    rows = ledger.list_jobs(states=states, model_id=model, text=text, since=f.since)
+    if f.model_ids:
+        rows = [j for j in rows if j.model_id in f.model_ids]
+    if f.kept != "any":
+        rows = [j for j in rows if j.kept == _KEPT_VALUE[f.kept]]
+    if f.until is not None:
+        rows = [j for j in rows if (j.created_at or 0) < f.until]
+    return PageOfJobs(len(rows), rows[page * page_size:(page + 1) * page_size])
+
+
+def day_bounds(start: dt.date | None, end: dt.date | None) -> tuple[float | None, float | None]:
+    """Local-day bounds: from the start of `start` to the end of `end`."""
+    since = dt.datetime.combine(start, dt.time.min).timestamp() if start else None
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min).timestamp() if end else None
+    return since, until
+
+
+def thumbnail_grid(jobs: list[Job], catalog) -> str:  # noqa: ANN001 - Catalog, kept loose for speed of import
+    """One HTML block for a whole page of thumbnails: one element instead of dozens keeps reruns cheap."""
+    tiles = []
+    for job in jobs:
+        label = STATE_LABELS.get(job.state, (job.state.value, ""))[0]
+        prompt = " ".join(str(job.recipe.get("prompt", "")).split())
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(job.created_at or 0))
+        kept = {1: " · kept", 0: " · discarded"}.get(job.kept if job.kept is not None else -1, "")
+        picture = (f'<img src="{html.escape(job.thumb_url, quote=True)}" alt="{html.escape(prompt[:80], quote=True)}"'
+                   ' loading="lazy">' if job.thumb_url else f'<div class="nothumb">{html.escape(label)}</div>')
+        tiles.append(
+            f'<a class="tile" href="?job={job.id}" target="_self">{picture}<div class="cap">'
+            f"<b>{html.escape(model_name(catalog, job.model_id))}</b> · {html.escape(label)}{kept}<br>"
+            f"<span>{html.escape(prompt[:60])}</span><br><small>{when} · {job.id[:8]}</small></div></a>")
+    return (
+        "<style>.hgrid{display:grid;grid-template-columns:repeat(auto-fill,minmax(180px,1fr));gap:10px}"
+        ".hgrid .tile{display:block;text-decoration:none;color:inherit;border:1px solid rgba(128,128,128,.3);"
+        "border-radius:6px;overflow:hidden}.hgrid img,.hgrid .nothumb{width:100%;aspect-ratio:16/9;object-fit:cover;"
+        "background:#111;display:flex;align-items:center;justify-content:center;color:#aaa}"
+        ".hgrid .cap{font-size:12px;padding:4px 6px}.hgrid .cap span{opacity:.8}</style>"
+        f'<div class="hgrid">{"".join(tiles)}</div>')
+
+
+def _download_data(path: str):  # noqa: ANN202 - a callable for st.download_button
+    def read() -> bytes:
+        # Runs only when the user clicks, on Streamlit's worker thread: never held for the page's lifetime.
+        return Path(path).read_bytes()
+
+    return read
+
+
+def delete_clip(rt: Runtime, job: Job) -> None:
+    if job.clip_path:
+        rt.clips.delete(Path(job.clip_path))
+    rt.ledger.update(job.id, clip_path=None, clip_url=None, thumb_url=None)
+
+
+def render_detail(rt: Runtime, backend: Backend, job: Job) -> None:
+    """Everything about one take: clip, requested vs delivered, recipe, mapping, raw status, timings, events."""
+    catalog = rt.catalog
+    with st.container(border=True):
+        st.subheader(f"{model_name(catalog, job.model_id)} · take {job.take + 1}")
+        left, right = st.columns([3, 2])
+        with left:
+            if job.clip_url:
+                st.video(job.clip_url, muted=True)
+            elif job.state == JobState.DOWNLOADED:
+                st.caption("The local clip was deleted.")
+        with right:
+            render_take_card(rt, job, None)
+        if job.error_kind or job.state in (JobState.FAILED, JobState.EXPIRED, JobState.STALE,
+                                           JobState.SUBMIT_UNKNOWN):
+            render_failure(job)
+        _actions(rt, backend, job)
+        tabs = st.tabs(["Recipe", "Mapping report", "Raw status", "Timings & events"])
+        with tabs[0]:
+            recipe = job.recipe
+            for key in ("first_frame", "last_frame"):
+                if recipe.get(key) and recipe[key].get("data_b64"):
+                    recipe[key] = {**recipe[key], "data_b64": f"<{len(recipe[key]['data_b64'])} base64 chars>"}
+            st.json({"recipe": recipe, "options": job.options}, expanded=True)
+        with tabs[1]:
+            report = job.mapping.get("report") or []
+            if report:
+                st.dataframe(report, hide_index=True, width="stretch")
+            cost = job.mapping.get("cost")
+            if cost:
+                st.caption(f"Cost rule: {cost.get('rule')} — {cost.get('source')} ({cost.get('as_of')})")
+        with tabs[2]:
+            st.json(job.raw_status or {"note": "no status recorded"}, expanded=False)
+        with tabs[3]:
+            seconds = render_seconds(job)
+            stamps = {k: getattr(job, k) for k in ("created_at", "submitted_at", "first_running_at",
+                                                   "provider_finished_at", "detected_at", "downloaded_at")}
+            st.dataframe([{"event": k, "at": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(v))}
+                          for k, v in stamps.items() if v], hide_index=True)
+            if seconds is not None:
+                st.caption(f"Render time {seconds:.1f} s · task id {job.task_id or '—'} · job {job.id}")
+            events = rt.ledger.events(job.id)
+            st.dataframe([{"at": time.strftime("%H:%M:%S", time.localtime(e["at"])), "from": e["from_state"],
+                           "to": e["to_state"], "detail": e["detail"]} for e in events], hide_index=True)
+
+
+def _actions(rt: Runtime, backend: Backend, job: Job) -> None:
+    c1, c2, c3, c4 = st.columns(4)
+    if c1.button("Re-run", key=f"h_rerun:{job.id}", icon=":material/replay:", width="stretch",
+                 help="The same recipe and options on the same model, as a new run"):
+        run_id, ids, errors = rerun.submit(rt, backend, rerun.plan([job], rerun.Change("none")))
+        for message in errors:
+            st.error(message)
+        if ids:
+            forget()
+            st.toast(f"Re-run submitted ({len(ids)} take). It appears on Generate and Compare.",
+                     icon=":material/rocket_launch:")
+    if job.clip_path and Path(job.clip_path).exists():
+        c2.download_button("Download MP4", data=_download_data(job.clip_path), file_name=f"{job.model_id}-"
+                           f"{job.id[:8]}.mp4", mime="video/mp4", on_click="ignore", icon=":material/download:",
+                           key=f"h_dl:{job.id}", width="stretch")
+        confirm = c4.checkbox("Confirm delete", key=f"h_del_ok:{job.id}")
+        if c3.button("Delete local clip", key=f"h_del:{job.id}", icon=":material/delete:", disabled=not confirm,
+                     width="stretch", help="Removes the MP4 and thumbnail from disk; the ledger row stays"):
+            delete_clip(rt, job)
+            forget()
+            st.rerun()
+    if job.family == "sora" and job.task_id and job.state == JobState.DOWNLOADED:
+        with st.expander("Sora remix", icon=":material/auto_fix_high:"):
+            prompt = st.text_input("Describe the change", key=f"h_remix:{job.id}")
+            if st.button("Remix", key=f"h_remix_go:{job.id}", disabled=not prompt.strip()):
+                from components.remix import submit_remix
+
+                message = submit_remix(rt, backend, job, prompt.strip())
+                (st.error if message.startswith("Remix failed") else st.success)(message)
+                forget()
+
+
+def render_attention(rt: Runtime, jobs: list[Job]) -> None:
+    """Jobs that were (or may have been) paid for without a clip on disk, each with what can be done."""
+    if not jobs:
+        return
+    with st.expander(f"Needs attention ({len(jobs)})", expanded=True, icon=":material/warning:"):
+        if len(jobs) > ATTENTION_SHOWN:
+            st.caption(f"The {ATTENTION_SHOWN} most recent are listed; filter by state below to see all.")
+        for job in jobs[:ATTENTION_SHOWN]:
+            prompt = " ".join(str(job.recipe.get("prompt", "")).split())[:60]
+            c1, c2 = st.columns([4, 1], vertical_alignment="center")
+            c1.markdown(f"**{model_name(rt.catalog, job.model_id)}** · {STATE_LABELS[job.state][0]} · {prompt} · "
+                        f"`{job.id[:8]}`")
+            c1.caption(ATTENTION_ADVICE[job.state])
+            if job.state == JobState.STALE:
+                if c2.button("Resume", key=f"att_resume:{job.id}", icon=":material/play_arrow:"):
+                    rt.runner.resume(job.id)
+                    forget()
+                    st.rerun()
+            elif job.state == JobState.SUBMIT_UNKNOWN:
+                if c2.button("Mark as checked", key=f"att_checked:{job.id}", icon=":material/done:"):
+                    rt.ledger.transition(job.id, JobState.CANCELED, detail="checked in the provider console",
+                                         note="Checked by the user in the provider console.")
+                    forget()
+                    st.rerun()
+            elif c2.button("Dismiss", key=f"att_dismiss:{job.id}", icon=":material/visibility_off:"):
+                rt.ledger.update(job.id, note=DISMISSED_NOTE)
+                forget()
+                st.rerun()
+
+
+DISMISSED_NOTE = "Expired: seen by the user."
+
+
+def attention_jobs(ledger: Ledger) -> list[Job]:
+    rows = ledger.list_jobs(states=[s.value for s in (JobState.STALE, JobState.SUBMIT_UNKNOWN, JobState.EXPIRED)])
+    return [j for j in rows if not (j.state == JobState.EXPIRED and j.note == DISMISSED_NOTE)]
+
+
+def describe(f: Filters) -> str:
+    return json.dumps(f.__dict__, sort_keys=True, default=str)

@@ -1,0 +1,46 @@
+"""End to end in a real browser: a board of three clips plays in sync from one shared control bar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from compare_seed import compare_server  # noqa: F401 - a fixture
+
+pytestmark = pytest.mark.e2e
+
+READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
+PLAYER = "iframe[title='Synchronised player']"
+READ_ALL = """() => [...document.querySelectorAll('video.sync')].map(v => (
+    {paused: v.paused, readyState: v.readyState, t: v.currentTime, seeking: v.seeking}))"""
+
+
+def test_three_clips_play_and_seek_together(compare_server, browser, tmp_path: Path) -> None:  # noqa: F811
+    base, run = compare_server
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    page.goto(f"{base}/compare?run={run}")
+    page.wait_for_selector(READY, timeout=60_000)
+    frame = page.wait_for_selector(PLAYER, timeout=30_000).content_frame()
+    assert frame is not None
+    frame.wait_for_function("() => { const v = [...document.querySelectorAll('video.sync')];"
+                            " return v.length === 3 && v.every(x => x.readyState >= 3); }", timeout=30_000)
+    before = frame.evaluate(READ_ALL)
+    assert all(v["paused"] for v in before)
+
+    frame.click("#sync-play")
+    page.wait_for_timeout(2000)  # the spec: read all three two seconds after pressing play
+    after = frame.evaluate(READ_ALL)
+    assert not any(v["paused"] for v in after), after
+    assert all(v["readyState"] >= 3 for v in after), after
+    assert all(a["t"] - b["t"] >= 1.5 for a, b in zip(after, before, strict=True)), (before, after)
+    times = [v["t"] for v in after]
+    assert max(times) - min(times) <= 0.1, times
+
+    frame.click("#sync-play")  # pause, then seek to a quarter of the longest clip (10 s → 2.5 s)
+    frame.locator("#sync-seek").fill("250")
+    frame.wait_for_function("() => [...document.querySelectorAll('video.sync')]"
+                            ".every(v => !v.seeking && Math.abs(v.currentTime - 2.5) < 0.05)", timeout=10_000)
+    seeked = frame.evaluate(READ_ALL)
+    assert all(abs(s["t"] - a["t"]) > 0.2 for s, a in zip(seeked, after, strict=True)), (after, seeked)
+    page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
+    page.close()

@@ -1,0 +1,65 @@
+"""Cost figures: the calculator and recorded cost, against values computed by hand from the catalog."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from jobs.costs import calculate, recorded_cost, spend_by_model, totals
+from jobs.ledger import Job, JobState
+from providers.catalog import load_catalog
+from providers.errors import ValidationError
+
+CATALOG = load_catalog()
+
+
+def _job(model: str, state: JobState, *, est: float, probed: float | None = None, size: str | None = None,
+         mode: str | None = None, charged: str | None = None, kept: int | None = None) -> Job:
+    report = [{"field": "aspect_ratio", "sent": size}] if size else []
+    meta = {"probe": {"duration_s": probed, "width": 1280, "height": 720}} if probed else {}
+    return Job(id=f"{model}-{state}-{est}-{probed}", run_id="r", take=0, model_id=model, family="veo",
+               backend="sandbox", base_url="x", key_fingerprint=None, recipe_json="{}",
+               options_json=json.dumps({"mode": mode} if mode else {}), mapping_json=json.dumps({"report": report}),
+               state=state, est_high_usd=est, clip_meta_json=json.dumps(meta) if meta else None, charged=charged,
+               kept=kept, task_id="t")
+
+
+def test_calculator_rounds_to_offered_lengths_and_keeps_ranges() -> None:
+    rows = {r.model_id: r for r in calculate(CATALOG, clips=4, duration_s=10, ratio="16:9", mode="pro", per_day=5)}
+    assert rows["veo3.1"].duration_s == 8 and rows["veo3.1"].total_high == pytest.approx(4 * 0.40)
+    assert rows["sora-2"].duration_s == 12 and rows["sora-2"].monthly_high == pytest.approx(0.96 * 5 * 30)
+    assert rows["kling-v1-6"].mode == "pro" and not rows["kling-v1-6"].exact
+    assert (rows["kling-v1-6"].total_low, rows["kling-v1-6"].total_high) == (pytest.approx(0.52), pytest.approx(10.56))
+    assert rows["veo3.1"].mode is None and rows["gen3a_turbo"].size == "1280:768"
+
+
+def test_sora_pro_wide_size_costs_more() -> None:
+    spec = CATALOG.get("sora-2-pro")
+    assert spec.size_px("1792x1024") == (1792, 1024)
+    job = _job("sora-2-pro", JobState.DOWNLOADED, est=3.2, probed=8.03, size="1792x1024")
+    assert recorded_cost(job, CATALOG) == pytest.approx(0.24 * 8 * 1.666667)
+
+
+def test_calculator_refuses_bad_inputs_by_name() -> None:
+    with pytest.raises(ValidationError, match="clips"):
+        calculate(CATALOG, clips=-1, duration_s=5)
+    with pytest.raises(ValidationError, match="duration_s"):
+        calculate(CATALOG, clips=1, duration_s=0)
+
+
+def test_spend_splits_failures_by_charge_and_counts_cost_per_kept_clip() -> None:
+    jobs = [
+        _job("veo3.1-fast", JobState.DOWNLOADED, est=0.40, probed=5.0, kept=1),   # billed as 6 s: $0.30
+        _job("veo3.1-fast", JobState.DOWNLOADED, est=0.20, probed=4.02, kept=0),  # $0.20
+        _job("veo3.1-fast", JobState.FAILED, est=0.40, charged="yes"),
+        _job("veo3.1-fast", JobState.FAILED, est=0.40, charged="no"),
+        _job("veo3.1-fast", JobState.EXPIRED, est=0.40),
+        _job("veo3.1-fast", JobState.RUNNING, est=0.40),
+    ]
+    row = spend_by_model(jobs, CATALOG)["veo3.1-fast"]
+    assert (row.takes, row.delivered, row.kept, row.discarded) == (6, 2, 1, 1)
+    assert row.estimated_usd == pytest.approx(0.60) and row.recorded_usd == pytest.approx(0.50)
+    assert (row.failed_charged, row.failed_not_charged, row.failed_unknown) == (1, 1, 1)
+    assert row.cost_per_kept == pytest.approx(0.50 + 0.40)  # a charged failure is part of what the keeper cost
+    assert totals({"a": row}).recorded_usd == pytest.approx(0.50)
