@@ -19,14 +19,14 @@ for handler in logging.getLogger().handlers:
 runtime = get_runtime()
 
 pages = [
-    st.Page("pages/generate.py", title="Generate", icon=":material/movie_edit:", default=True),
-    st.Page("pages/compare.py", title="Compare", icon=":material/view_column:"),
-    st.Page("pages/costs.py", title="Costs", icon=":material/payments:"),
-    st.Page("pages/history.py", title="History", icon=":material/history:"),
-    st.Page("pages/blind_review.py", title="Review", icon=":material/how_to_vote:"),
-    st.Page("pages/rankings.py", title="Rankings", icon=":material/leaderboard:"),
-    st.Page("pages/prompt_library.py", title="Library", icon=":material/book:"),
-    st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
+    st.Page("app_pages/generate.py", title="Generate", icon=":material/movie_edit:", default=True),
+    st.Page("app_pages/compare.py", title="Compare", icon=":material/view_column:"),
+    st.Page("app_pages/costs.py", title="Costs", icon=":material/payments:"),
+    st.Page("app_pages/history.py", title="History", icon=":material/history:"),
+    st.Page("app_pages/blind_review.py", title="Review", icon=":material/how_to_vote:"),
+    st.Page("app_pages/rankings.py", title="Rankings", icon=":material/leaderboard:"),
+    st.Page("app_pages/prompt_library.py", title="Library", icon=":material/book:"),
+    st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),
 ]
 nav = st.navigation(pages)
 render_sidebar(runtime)

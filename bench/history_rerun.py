@@ -85,7 +85,7 @@ def _time_page(data_dir: Path, clips_dir: Path, reruns: int) -> tuple[list[float
     st.cache_resource.clear()
     at = AppTest.from_file(str(settings.PROJECT_ROOT / "app.py"), default_timeout=60)
     at.run()
-    at.switch_page("pages/history.py").run()
+    at.switch_page("app_pages/history.py").run()
     if at.exception:
         raise RuntimeError([e.value for e in at.exception])
     times = []

@@ -71,7 +71,7 @@ def render_failure(job: Job) -> None:
     advice = SYMPTOM_ADVICE.get(job.state) or (info.advice if info else "")
     st.error(f"**{title}.** {body}\n\nCharged: **{charged}**. {advice}", icon=":material/error:")
     if kind in (ErrorKind.AUTH, ErrorKind.BILLING):
-        st.page_link("pages/settings.py", label="Open Settings to check the key", icon=":material/key:")
+        st.page_link("app_pages/settings.py", label="Open Settings to check the key", icon=":material/key:")
 
 
 def mismatches(job: Job) -> list[str]:

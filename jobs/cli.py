@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import signal
 import sys
 import threading
@@ -31,7 +32,8 @@ from jobs.runner import Runner
 from providers.catalog import load_catalog
 from providers.client import Backend
 from providers.errors import DailiesError
-from providers.recipe import ModelOptions, Recipe
+from providers.images import sniff_mime
+from providers.recipe import ImageInput, ModelOptions, Recipe
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_SANDBOX_SCALE = 0.02
@@ -54,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--csv", type=Path, help="CSV with a 'prompt' column; optional negative_prompt, duration, "
                                                "ratio, seed, model columns (a row's model replaces --model)")
     run.add_argument("--negative-prompt", default="")
+    run.add_argument("--image", type=Path, default=None, metavar="PATH",
+                     help="first-frame image (PNG, JPEG or WebP); Runway needs one")
+    run.add_argument("--last-image", type=Path, default=None, metavar="PATH", help="last-frame image")
     run.add_argument("--duration", type=int, default=None, help="seconds (the model's nearest allowed value)")
     run.add_argument("--ratio", default=None, help="aspect ratio, e.g. 16:9, 9:16, 1:1")
     run.add_argument("--seed", type=int, default=None)
@@ -86,7 +91,28 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="only the summary")
 
 
+def _image(path: Path | None, field: str) -> ImageInput | None:
+    if path is None:
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise DailiesError(f"{field}: cannot read {path} ({e.strerror})") from None
+    mime = sniff_mime(data)
+    if mime is None:
+        raise DailiesError(f"{field}: {path} is not a PNG, JPEG or WebP image (allowed: PNG, JPEG, WebP)")
+    return ImageInput(data=data, mime=mime, name=path.name)
+
+
 def _recipes(args: argparse.Namespace) -> list[tuple[Recipe, list[str]]]:
+    recipes = _prompt_recipes(args)
+    first, last = _image(args.image, "image"), _image(args.last_image, "last_image")
+    if first is None and last is None:
+        return recipes
+    return [(dataclasses.replace(r, first_frame=first, last_frame=last), models) for r, models in recipes]
+
+
+def _prompt_recipes(args: argparse.Namespace) -> list[tuple[Recipe, list[str]]]:
     if args.csv is None:
         if not args.prompt:
             raise DailiesError("prompt: give --prompt or --csv")

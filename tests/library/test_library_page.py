@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 from library.prompts import PromptLibrary
 from tests.review.review_helpers import ROOT
 
-PAGE = str(ROOT / "pages" / "prompt_library.py")
+PAGE = str(ROOT / "app_pages" / "prompt_library.py")
 
 
 def test_save_then_start_a_run_from_the_library(app_env) -> None:

@@ -18,7 +18,7 @@ def all_text(at: AppTest) -> str:
 
 
 def test_key_entered_for_the_session_is_masked_and_switches_to_live(app: AppTest) -> None:
-    app.switch_page("pages/settings.py").run()
+    app.switch_page("app_pages/settings.py").run()
     assert not app.exception
     assert "No key" in all_text(app)
     app.text_input(key="key_input").set_value(SECRET)
@@ -28,13 +28,13 @@ def test_key_entered_for_the_session_is_masked_and_switches_to_live(app: AppTest
     text = all_text(app)
     assert "session" in text and "sk-…9876" in text
     assert SECRET not in text
-    app.switch_page("pages/generate.py").run()
+    app.switch_page("app_pages/generate.py").run()
     assert "Budget left this" in all_text(app)  # live mode: the budget applies
     assert SECRET not in all_text(app)
 
 
 def test_saved_budget_and_model_switch_persist_without_the_key(app: AppTest, app_env) -> None:
-    app.switch_page("pages/settings.py").run()
+    app.switch_page("app_pages/settings.py").run()
     budget = next(n for n in app.number_input if n.label == "Budget (USD)")
     budget.set_value(7.5)
     app.checkbox(key="avail:sora-2").check()
@@ -46,12 +46,12 @@ def test_saved_budget_and_model_switch_persist_without_the_key(app: AppTest, app
     assert saved["budget_usd"] == 7.5
     assert saved["model_overrides"]["sora-2"]["available"] is True
     assert "sk-" not in (app_env / "prefs.json").read_text()
-    app.switch_page("pages/generate.py").run()
+    app.switch_page("app_pages/generate.py").run()
     assert not app.toggle(key="use:sora-2").disabled
 
 
 def test_every_page_renders(app: AppTest) -> None:
-    for page in ("pages/generate.py", "pages/compare.py", "pages/costs.py", "pages/history.py",
-                 "pages/settings.py"):
+    for page in ("app_pages/generate.py", "app_pages/compare.py", "app_pages/costs.py", "app_pages/history.py",
+                 "app_pages/settings.py"):
         app.switch_page(page).run()
         assert not app.exception, (page, [e.value for e in app.exception])

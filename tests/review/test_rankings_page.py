@@ -8,7 +8,7 @@ from providers.catalog import load_catalog
 from review.store import ReviewStore
 from tests.review.review_helpers import ROOT
 
-PAGE = str(ROOT / "pages" / "rankings.py")
+PAGE = str(ROOT / "app_pages" / "rankings.py")
 
 
 def test_rankings_pool_votes_and_break_down_by_category(app_env) -> None:

@@ -11,7 +11,7 @@ from providers.catalog import load_catalog
 from review.store import ReviewStore
 from tests.review.review_helpers import ROOT, display_names, finished_job, page_text, video_urls
 
-PAGE = str(ROOT / "pages" / "blind_review.py")
+PAGE = str(ROOT / "app_pages" / "blind_review.py")
 MODELS = ("veo3.1-fast", "kling-v1-6", "gen4_turbo")
 
 

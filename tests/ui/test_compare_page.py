@@ -17,7 +17,7 @@ def _iframe_html(at) -> str:
 
 
 def test_a_run_is_a_board_of_its_three_takes_in_one_synchronised_player(seeded) -> None:
-    at = open_page("pages/compare.py", query={"run": seeded.board_run})
+    at = open_page("app_pages/compare.py", query={"run": seeded.board_run})
     html = _iframe_html(at)
     srcs = re.findall(r'<video class="sync"[^>]* src="([^"]+)"', html)
     assert len(srcs) == 3 and all(s.startswith("/app/static/clips/test-") for s in srcs)
@@ -29,7 +29,7 @@ def test_a_run_is_a_board_of_its_three_takes_in_one_synchronised_player(seeded) 
 
 
 def test_runway_1280x768_rendered_as_asked_is_not_flagged_and_tables_compare_only_what_was_asked(seeded) -> None:
-    at = open_page("pages/compare.py", query={"run": seeded.board_run})
+    at = open_page("app_pages/compare.py", query={"run": seeded.board_run})
     facts = [m.value for m in at.markdown if m.value.startswith("**duration**")]
     assert len(facts) == 3
     assert any("**resolution** 1280x768 → 1280x768 " + OK_MARK in f for f in facts)
@@ -43,7 +43,7 @@ def test_settings_ignored_take_is_flagged_with_what_was_asked_and_what_came(seed
     ledger = Ledger(seeded.data_dir / "ledger.sqlite3")
     run_id = ledger.get(seeded.ignored_job).run_id
     ledger.close()
-    at = open_page("pages/compare.py", query={"run": run_id})
+    at = open_page("app_pages/compare.py", query={"run": run_id})
     warnings = [w.value for w in at.warning]
     assert any("resolution: asked 1280x720, got 854x480" in w for w in warnings), warnings
     assert any("duration: asked 8 s, got 5.00 s" in w for w in warnings), warnings
@@ -52,7 +52,7 @@ def test_settings_ignored_take_is_flagged_with_what_was_asked_and_what_came(seed
 
 
 def test_keep_discard_and_note_are_written_to_the_ledger(seeded) -> None:
-    at = open_page("pages/compare.py", query={"run": seeded.board_run})
+    at = open_page("app_pages/compare.py", query={"run": seeded.board_run})
     runway = seeded.board_jobs["gen3a_turbo"]
     at.button(key=f"keep:{runway}").click()
     rerun(at)
@@ -66,7 +66,7 @@ def test_keep_discard_and_note_are_written_to_the_ledger(seeded) -> None:
 
 
 def test_adding_a_clip_from_history_puts_it_in_the_player(seeded) -> None:
-    at = open_page("pages/compare.py", query={"run": seeded.board_run})
+    at = open_page("app_pages/compare.py", query={"run": seeded.board_run})
     at.multiselect(key="compare_add").select(seeded.spare_job)
     rerun(at)
     at.button(key="compare_add_go").click()
@@ -75,7 +75,7 @@ def test_adding_a_clip_from_history_puts_it_in_the_player(seeded) -> None:
 
 
 def test_rerun_with_kling_in_pro_mode_opens_a_new_board_with_the_changed_take(seeded) -> None:
-    at = open_page("pages/compare.py", query={"run": seeded.board_run})
+    at = open_page("app_pages/compare.py", query={"run": seeded.board_run})
     board_id = at.selectbox(key="compare_board").value
     at.selectbox(key=f"rerun_setting:{board_id}").set_value("kling_mode")
     rerun(at)
@@ -94,7 +94,7 @@ def test_rerun_with_kling_in_pro_mode_opens_a_new_board_with_the_changed_take(se
 
 
 def test_board_exports_json_and_code_for_each_take(seeded) -> None:
-    at = open_page("pages/compare.py", query={"run": seeded.board_run})
+    at = open_page("app_pages/compare.py", query={"run": seeded.board_run})
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Board as JSON", "Code: Python", "Code: Node.js"]
     # The content itself is checked in tests/exports; here, that the page exports this board's takes.

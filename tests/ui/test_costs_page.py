@@ -16,7 +16,7 @@ def _calc(at):
 
 
 def test_calculator_prices_every_model_and_projects_a_month(seeded) -> None:
-    at = open_page("pages/costs.py")  # defaults: 10 clips × 8 s, 16:9, std, 20 videos a day
+    at = open_page("app_pages/costs.py")  # defaults: 10 clips × 8 s, 16:9, std, 20 videos a day
     calc = _calc(at)
     assert set(calc.index) >= {"veo3-fast", "veo3.1-fast", "veo3.1", "sora-2", "sora-2-pro", "kling-v1-6",
                                "kling-v2-1-master", "gen3a_turbo", "gen4_turbo"}
@@ -35,7 +35,7 @@ def test_calculator_prices_every_model_and_projects_a_month(seeded) -> None:
 
 
 def test_calculator_follows_its_inputs(seeded) -> None:
-    at = open_page("pages/costs.py")
+    at = open_page("app_pages/costs.py")
     at.number_input(key="calc_clips").set_value(3)
     at.number_input(key="calc_duration").set_value(5)
     at.number_input(key="calc_per_day").set_value(100)
@@ -47,7 +47,7 @@ def test_calculator_follows_its_inputs(seeded) -> None:
 
 
 def test_sandbox_spend_estimated_vs_recorded_per_kept_clip_and_failures(seeded) -> None:
-    at = open_page("pages/costs.py")
+    at = open_page("app_pages/costs.py")
     metrics = {m.label: m.value for m in at.get("metric")}
     # Delivered: Veo 4 s ($0.20) twice, Veo 8 s ($0.40 estimated), Kling ($2.64 high end), Runway ($0.32).
     assert metrics["Estimated (delivered takes)"] == "$3.76"
@@ -64,7 +64,7 @@ def test_sandbox_spend_estimated_vs_recorded_per_kept_clip_and_failures(seeded) 
 
 
 def test_live_spend_is_apart_and_refresh_is_offered_only_when_live(seeded) -> None:
-    at = open_page("pages/costs.py")
+    at = open_page("app_pages/costs.py")
     subheaders = [s.value for s in at.subheader]
     assert subheaders.index("Live spend") < subheaders.index("Sandbox (simulated, never counted)")
     assert "No takes yet." in [c.value for c in at.caption]  # nothing live in this ledger
@@ -73,6 +73,6 @@ def test_live_spend_is_apart_and_refresh_is_offered_only_when_live(seeded) -> No
 
 
 def test_costs_page_on_an_empty_ledger(empty_app) -> None:
-    at = open_page("pages/costs.py")
+    at = open_page("app_pages/costs.py")
     assert not at.get("metric")
     assert _calc(at).loc["veo3.1-fast"].total_high == pytest.approx(4.00)

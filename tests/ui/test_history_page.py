@@ -19,7 +19,7 @@ def _grid(at) -> str:
 
 
 def test_every_job_newest_first_with_thumbnails(seeded) -> None:
-    at = open_page("pages/history.py")
+    at = open_page("app_pages/history.py")
     assert _count(at).startswith("**9 jobs**")
     grid = _grid(at)
     thumbs = re.findall(r'<img src="([^"]+)"', grid)
@@ -32,7 +32,7 @@ def test_every_job_newest_first_with_thumbnails(seeded) -> None:
 
 
 def test_filters_by_text_model_state_and_kept(seeded) -> None:
-    at = open_page("pages/history.py")
+    at = open_page("app_pages/history.py")
     at.text_input(key="h_text").input("lighthouse")
     rerun(at)
     assert _count(at).startswith("**1 job**")
@@ -56,7 +56,7 @@ def test_filters_by_text_model_state_and_kept(seeded) -> None:
 def test_date_filter_excludes_days_without_jobs(seeded) -> None:
     import datetime as dt
 
-    at = open_page("pages/history.py")
+    at = open_page("app_pages/history.py")
     at.date_input(key="h_dates").set_value((dt.date(2020, 1, 1), dt.date(2020, 1, 2)))
     rerun(at)
     assert _count(at).startswith("**0 jobs**")
@@ -67,7 +67,7 @@ def test_date_filter_excludes_days_without_jobs(seeded) -> None:
 
 
 def test_job_detail_shows_recipe_mapping_raw_status_and_events(seeded) -> None:
-    at = open_page("pages/history.py", query={"job": seeded.ignored_job})
+    at = open_page("app_pages/history.py", query={"job": seeded.ignored_job})
     assert at.selectbox(key="h_open").value == seeded.ignored_job
     assert [t.label for t in at.tabs] == ["Recipe", "Mapping report", "Raw status", "Timings & events"]
     recipe = at.get("json")[0].proto.body
@@ -86,14 +86,14 @@ def _clip_path(seeded, job_id: str) -> str:
 
 
 def test_failed_job_detail_explains_the_failure(seeded) -> None:
-    at = open_page("pages/history.py", query={"job": seeded.failed_job})
+    at = open_page("app_pages/history.py", query={"job": seeded.failed_job})
     assert any("Charged: **unknown**" in e.value for e in at.error)
 
 
 def test_delete_local_clip_removes_the_file_and_the_url(seeded) -> None:
     path = Path(_clip_path(seeded, seeded.spare_job))
     assert path.exists()
-    at = open_page("pages/history.py", query={"job": seeded.spare_job})
+    at = open_page("app_pages/history.py", query={"job": seeded.spare_job})
     at.checkbox(key=f"h_del_ok:{seeded.spare_job}").check()
     rerun(at)
     at.button(key=f"h_del:{seeded.spare_job}").click()
@@ -106,7 +106,7 @@ def test_delete_local_clip_removes_the_file_and_the_url(seeded) -> None:
 
 
 def test_needs_attention_lists_each_problem_with_its_remedy(seeded) -> None:
-    at = open_page("pages/history.py")
+    at = open_page("app_pages/history.py")
     captions = " ".join(c.value for c in at.caption)
     assert "Resume polling it" in captions and "reconcile there" in captions and "link expired" in captions
     unknown = seeded.attention["submit_unknown"]
@@ -120,7 +120,7 @@ def test_needs_attention_lists_each_problem_with_its_remedy(seeded) -> None:
 
 
 def test_rerun_from_history_submits_the_same_recipe_again(seeded) -> None:
-    at = open_page("pages/history.py", query={"job": seeded.board_jobs["gen3a_turbo"]})
+    at = open_page("app_pages/history.py", query={"job": seeded.board_jobs["gen3a_turbo"]})
     at.button(key=f"h_rerun:{seeded.board_jobs['gen3a_turbo']}").click()
     rerun(at)
     ledger = Ledger(seeded.data_dir / "ledger.sqlite3")

@@ -12,7 +12,7 @@ APP = str(settings.PROJECT_ROOT / "app.py")
 
 
 def open_page(page: str, *, query: dict[str, str] | None = None, timeout: float = 30) -> AppTest:
-    """The app from its entrypoint, switched to `page` (e.g. "pages/history.py"), with no exception."""
+    """The app from its entrypoint, switched to `page` (e.g. "app_pages/history.py"), with no exception."""
     at = AppTest.from_file(APP, default_timeout=timeout)
     for key, value in (query or {}).items():
         at.query_params[key] = value
