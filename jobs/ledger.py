@@ -18,14 +18,15 @@ import contextlib
 import dataclasses
 import json
 import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from jobs.sqlite import SqliteFile
 
 
 class JobState(StrEnum):
@@ -217,52 +218,20 @@ class Ledger:
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 15000) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._busy_timeout_ms = busy_timeout_ms
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
-        with self._write() as conn:
-            for statement in _SCHEMA:
-                conn.execute(statement)
+        # synchronous=FULL: a recorded task id must survive a power cut, or we could pay twice.
+        self._db = SqliteFile(self.path, _SCHEMA, busy_timeout_ms=busy_timeout_ms, synchronous="FULL",
+                              before_commit="UPDATE meta SET value = value + 1 WHERE key = 'data_version'")
 
     # --- connections -------------------------------------------------------------------------------
 
     def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=self._busy_timeout_ms / 1000, isolation_level=None,
-                                   check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
-            self._local.conn = conn
-            with self._all_lock:
-                self._all.append(conn)
-        return conn
+        return self._db.conn()
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken as the writer up front so read-then-write checks are atomic."""
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'data_version'")
-            conn.execute("COMMIT")
+    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return self._db.write()
 
     def close(self) -> None:
-        with self._all_lock:
-            for conn in self._all:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._db.close()
 
     # --- creating jobs -----------------------------------------------------------------------------
 

@@ -18,10 +18,10 @@ from typing import Any
 
 from jobs.ledger import BudgetExceeded, Ledger
 from jobs.runner import Runner
+from jobs.sqlite import SqliteFile
 from providers.catalog import Catalog
 from providers.client import Backend
 from providers.recipe import ModelOptions, Recipe
-from review.db import TeamDB
 from review.store import normalise_tags
 
 LIBRARY_FILENAME = "library.sqlite3"
@@ -113,7 +113,7 @@ class StartedRun:
 
 class PromptLibrary:
     def __init__(self, path: str | Path) -> None:
-        self.db = TeamDB(path, _SCHEMA)
+        self.db = SqliteFile(path, _SCHEMA)
 
     @classmethod
     def in_data_dir(cls, data_dir: str | Path) -> PromptLibrary:

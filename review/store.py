@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from review.db import TeamDB
+from jobs.sqlite import SqliteFile
 
 REVIEW_FILENAME = "review.sqlite3"
 WINNERS = ("a", "b", "tie")
@@ -90,7 +90,7 @@ def normalise_tags(tags: Iterable[str]) -> tuple[str, ...]:
 
 class ReviewStore:
     def __init__(self, path: str | Path) -> None:
-        self.db = TeamDB(path, _SCHEMA)
+        self.db = SqliteFile(path, _SCHEMA)
 
     @classmethod
     def in_data_dir(cls, data_dir: str | Path) -> ReviewStore:

@@ -1,4 +1,8 @@
-"""One small SQLite helper for the team tables (reviews, votes, prompt library): per-thread connections, WAL."""
+"""One SQLite file shared by threads and processes: a connection per thread, WAL, writes as one transaction.
+
+The ledger, the boards and the team tables (reviews, votes, prompt library) all open their files here,
+so the connection rules live in one place (and move to one place when the ledger goes to PostgreSQL).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,17 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 
-class TeamDB:
-    """A SQLite file shared by every browser session; each thread gets its own connection (as the ledger does)."""
+class SqliteFile:
+    """A SQLite file shared by every browser session and process; each thread gets its own connection."""
 
-    def __init__(self, path: str | Path, schema: Sequence[str], *, busy_timeout_ms: int = 15000) -> None:
+    def __init__(self, path: str | Path, schema: Sequence[str], *, busy_timeout_ms: int = 15000,
+                 synchronous: str = "NORMAL", before_commit: str | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._busy_timeout_ms = busy_timeout_ms
+        self._synchronous = synchronous
+        # e.g. bump a change counter inside every write, so readers can cache on it
+        self._before_commit = before_commit
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -30,6 +38,7 @@ class TeamDB:
                                    check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={self._synchronous}")
             conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
             self._local.conn = conn
             with self._lock:
@@ -38,6 +47,7 @@ class TeamDB:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken as the writer up front so read-then-write checks are atomic."""
         conn = self.conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -46,6 +56,8 @@ class TeamDB:
             conn.execute("ROLLBACK")
             raise
         else:
+            if self._before_commit:
+                conn.execute(self._before_commit)
             conn.execute("COMMIT")
 
     def close(self) -> None:
