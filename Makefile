@@ -30,8 +30,10 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 
 bench: $(VENV)/.dev
-	$(BIN)/python bench/render_clip.py
-	$(BIN)/python bench/poll_efficiency.py
+	$(BIN)/python -m bench.render_clip
+	$(BIN)/python -m bench.poll_efficiency
+	$(BIN)/python -m bench.clip_memory
+	$(BIN)/python -m bench.history_rerun
 
 sandbox: $(VENV)/.runtime
 	$(BIN)/python -m sandbox --port 8765

@@ -2,7 +2,7 @@
 
 Both pages run as real Streamlit servers in one temporary app folder and are opened in headless
 Chromium until 50 <video> elements are attached. We read the server's RSS from /proc before and after.
-Run: .venv/bin/python bench/clip_memory.py [--clips 50] [--mb 2]
+Run: .venv/bin/python -m bench.clip_memory [--clips 50] [--mb 2]
 """
 
 from __future__ import annotations
