@@ -6,6 +6,7 @@ import datetime as dt
 import html
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from components.data_cache import forget
 from components.job_card import STATE_LABELS, model_name, render_failure
 from components.runtime import Runtime
 from jobs.ledger import Job, JobState, Ledger
+from providers.catalog import Catalog
 from providers.client import Backend
 
 PAGE_SIZE = 24
@@ -83,7 +85,7 @@ def day_bounds(start: dt.date | None, end: dt.date | None) -> tuple[float | None
     return since, until
 
 
-def thumbnail_grid(jobs: list[Job], catalog) -> str:  # noqa: ANN001 - Catalog, kept loose for speed of import
+def thumbnail_grid(jobs: list[Job], catalog: Catalog) -> str:
     """One HTML block for a whole page of thumbnails: one element instead of dozens keeps reruns cheap."""
     tiles = []
     for job in jobs:
@@ -106,7 +108,7 @@ def thumbnail_grid(jobs: list[Job], catalog) -> str:  # noqa: ANN001 - Catalog, 
         f'<div class="hgrid">{"".join(tiles)}</div>')
 
 
-def _download_data(path: str):  # noqa: ANN202 - a callable for st.download_button
+def _download_data(path: str) -> Callable[[], bytes]:
     def read() -> bytes:
         # Runs only when the user clicks, on Streamlit's worker thread: never held for the page's lifetime.
         return Path(path).read_bytes()

@@ -8,7 +8,7 @@ import streamlit as st
 
 from jobs.ledger import ATTENTION_STATES, Job, JobState
 from providers.catalog import Catalog
-from providers.errors import KIND_INFO, ErrorKind
+from providers.errors import KIND_INFO, ErrorKind, ValidationError
 
 STATE_LABELS = {
     JobState.WAITING: ("Waiting for a slot", "gray"),
@@ -35,7 +35,7 @@ SYMPTOM_ADVICE = {
 def model_name(catalog: Catalog, model_id: str) -> str:
     try:
         return catalog.get(model_id).display_name
-    except Exception:  # noqa: BLE001 - a model removed from the catalog still has history
+    except ValidationError:  # a model removed from the catalog still has history
         return model_id
 
 
