@@ -8,7 +8,9 @@ Both approaches run, one after the other, against one sandbox in its own process
 CPU don't count against either client), on one scaled clock: `time_scale` real seconds per simulated second,
 applied to the sandbox's render times, to the tutorial's sleeps and to the runner's schedule alike. Every figure
 is reported in unscaled (simulated) seconds. Render times are drawn per model from the catalog priors. The
-sandbox serves one pre-rendered clip, so encoding never distorts timing.
+sandbox serves one pre-rendered clip, so encoding never distorts timing. The runner gets a concurrency cap equal
+to the task count (all in flight at once), its default status limit and `--workers` threads; the tutorial has
+neither cap nor limit. The settings used are printed with the table (bench/README.md explains the figures).
 """
 
 from __future__ import annotations
@@ -208,13 +210,12 @@ class PhaseResult:
     requests_per_task: float = 0.0
     latencies_s: list[float] = field(default_factory=list)
     downloaded: int = 0
+    settings: str = ""
+    family_of: dict[str, str] = field(default_factory=dict)  # task id -> family
+    by_family: dict[str, tuple[float, list[float]]] = field(default_factory=dict)  # requests/task, latencies
 
     def p(self, q: float) -> float:
-        if not self.latencies_s:
-            return float("nan")
-        if len(self.latencies_s) == 1:
-            return self.latencies_s[0]
-        return statistics.quantiles(self.latencies_s, n=100, method="inclusive")[round(q * 100) - 1]
+        return _quantile(self.latencies_s, q)
 
 
 def measure(result: PhaseResult, sandbox: SandboxProcess, log: list[dict[str, Any]]) -> None:
@@ -230,17 +231,20 @@ def measure(result: PhaseResult, sandbox: SandboxProcess, log: list[dict[str, An
             first_download[tid] = r["time"]
     finished = sandbox.finished_at(sorted(ids))
     result.downloaded = len(first_download)
-    result.latencies_s = sorted(
-        max(0.0, (first_download[tid] - finished[tid]) / sandbox.time_scale)
-        for tid in first_download if tid in finished
-    )
+    latency = {tid: max(0.0, (first_download[tid] - finished[tid]) / sandbox.time_scale)
+               for tid in first_download if tid in finished}
+    result.latencies_s = sorted(latency.values())
+    for family in sorted(set(result.family_of.values())):
+        tids = {tid for tid, fam in result.family_of.items() if fam == family and tid in ids}
+        requests = sum(1 for r in polls if r.get("task_id") in tids) / max(1, len(tids))
+        result.by_family[family] = (requests, sorted(latency[t] for t in tids if t in latency))
 
 
 # -- (a) the tutorial's loop -------------------------------------------------------------------------------------
 
 
 def tutorial_take(client: httpx.Client, sub: Submission, scale: float, out_dir: Path, give_up_at: float,
-                  task_ids: list[str], failures: list[str]) -> None:
+                  task_ids: list[str], failures: list[str], family_of: dict[str, str]) -> None:
     """The tutorial's shape: submit, then `time.sleep(10)` (5 s for Runway) and GET, in this thread, until done."""
     req = sub.request
     kwargs: dict[str, Any] = {"headers": dict(req.headers)}
@@ -256,6 +260,7 @@ def tutorial_take(client: httpx.Client, sub: Submission, scale: float, out_dir: 
         failures.append(f"{sub.model_id}: submit failed: {e}")
         return
     task_ids.append(task_id)
+    family_of[task_id] = sub.family
     interval = TUTORIAL_INTERVAL_S.get(sub.family, TUTORIAL_DEFAULT_INTERVAL_S) * scale
     while time.time() < give_up_at:
         time.sleep(interval)
@@ -289,7 +294,7 @@ def run_tutorial(sandbox: SandboxProcess, catalog: Catalog, workload: list[Model
                       timeout=httpx.Timeout(60.0)) as client, ThreadSampler() as sampler:
         threads = [threading.Thread(target=tutorial_take, name=f"tutorial-{i}", daemon=True,
                                     args=(client, sub, sandbox.time_scale, out_dir, give_up_at, result.task_ids,
-                                          result.failures))
+                                          result.failures, result.family_of))
                    for i, sub in enumerate(subs)]
         for t in threads:
             t.start()
@@ -327,6 +332,9 @@ def run_runner(sandbox: SandboxProcess, catalog: Catalog, workload: list[ModelSp
             tuning = {"poll_rate": poll_rate} if poll_rate is not None else {}
             runner = Runner(ledger, clips, catalog, workers=workers, concurrency_cap=len(workload), **tuning)
             runner.start()
+            rate, burst = runner.status_limit
+            result.settings = (f"{workers} HTTP workers + 1 scheduler thread, concurrency cap {len(workload)}, "
+                               f"process-wide status limit {rate:g}/s (burst {burst}) in simulated seconds")
             try:
                 runner.set_key(backend)
                 job_ids: list[str] = []
@@ -337,6 +345,7 @@ def run_runner(sandbox: SandboxProcess, catalog: Catalog, workload: list[ModelSp
                 for job in runner.snapshot(job_ids):
                     if job.task_id:
                         result.task_ids.append(job.task_id)
+                        result.family_of[job.task_id] = job.family
                     if job.state != JobState.DOWNLOADED:
                         result.failures.append(f"{job.model_id} {job.task_id or job.id}: {job.state} "
                                                f"{job.error_message or ''}".strip())
@@ -374,6 +383,26 @@ def table(tutorial: PhaseResult, runner: PhaseResult | None, tasks: int) -> str:
     return "\n".join(lines)
 
 
+def family_table(tutorial: PhaseResult, runner: PhaseResult) -> str:
+    """Where the figures come from: requests and detection per family (Kling reports no progress)."""
+    lines = ["| family | tasks | tutorial req/task | runner req/task | tutorial p95 s | runner p50 s | runner p95 s |",
+             "|---|---|---|---|---|---|---|"]
+    for family in sorted(set(tutorial.by_family) | set(runner.by_family)):
+        t_req, t_lat = tutorial.by_family.get(family, (float("nan"), []))
+        r_req, r_lat = runner.by_family.get(family, (float("nan"), []))
+        lines.append(f"| {family} | {len(r_lat)} | {t_req:.1f} | {r_req:.1f} | {_quantile(t_lat, 0.95):.1f} | "
+                     f"{_quantile(r_lat, 0.5):.1f} | {_quantile(r_lat, 0.95):.1f} |")
+    return "\n".join(lines)
+
+
+def _quantile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
+
+
 def _ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b else "n/a"
 
@@ -399,12 +428,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--tasks", type=int, default=None, help="concurrent tasks per approach (default 200; smoke 8)")
     ap.add_argument("--time-scale", type=float, default=None,
                     help="real seconds per simulated second (default 0.1 = 10x faster; smoke 0.002)")
-    ap.add_argument("--workers", type=int, default=4, help="the runner's HTTP thread pool (default 4)")
+    ap.add_argument("--workers", type=int, default=8,
+                    help="the runner's HTTP thread pool (default 8: at 10x compression each loopback round trip "
+                         "costs ten times its share of a simulated second)")
     ap.add_argument("--poll-rate", type=float, default=None,
                     help="the runner's process-wide status requests per (unscaled) second (default: the runner's)")
     ap.add_argument("--seed", type=int, default=7, help="seed for the sandbox's render times")
     ap.add_argument("--smoke", action="store_true", help="a tiny, very fast run that checks the harness only")
     ap.add_argument("--tutorial-only", action="store_true", help="skip the runner (baseline only)")
+    ap.add_argument("--dump", type=Path, default=None,
+                    help="write the sandbox's request log and task timings to this JSON file (for diagnosis)")
     args = ap.parse_args(argv)
     if args.tasks is None:
         args.tasks = 8 if args.smoke else 200
@@ -453,12 +486,21 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
             measure(tutorial, sandbox, log)
             if runner is not None:
                 measure(runner, sandbox, log)
+            if args.dump is not None:
+                ids = tutorial.task_ids + (runner.task_ids if runner else [])
+                tasks = sandbox._ask({"cmd": "tasks", "ids": ids})
+                args.dump.write_text(json.dumps({
+                    "time_scale": args.time_scale, "log": log, "tasks": tasks,
+                    "phases": {r.name: r.family_of for r in (tutorial, runner) if r is not None}}, default=str))
         finally:
             sandbox.stop()
     out(table(tutorial, runner, args.tasks))
+    if runner is not None:
+        out(f"runner: {runner.settings}; tutorial: one thread per task, no cap")
     out(f"wall time: tutorial {tutorial.wall_s:.1f} s, runner {runner.wall_s:.1f} s (real)" if runner else
         f"wall time: tutorial {tutorial.wall_s:.1f} s (real)")
     if runner is not None:
+        out(family_table(tutorial, runner))
         for line in verdict(tutorial, runner):
             out(line)
     for r in (tutorial, runner):

@@ -30,9 +30,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from jobs.keys import KeyRing
 from jobs.ledger import SLOT_STATES, Job, JobState, Ledger, LedgerError
+from jobs.probe import compare_requested
 from jobs.schedule import PollPolicy, PollSchedule, RenderTime, learn_render_time, submit_retry_delay
 from providers import http
 from providers.catalog import Catalog
@@ -66,9 +68,11 @@ URL_REFRESHES = 2
 DOWNLOAD_INVALID_RETRIES = 2
 DOWNLOAD_TRANSIENT_RETRIES = 5
 SUBMIT_NETWORK_RETRIES = 6
-# Submit answers that prove no task was created (or that it was refused outright): failed, not unknown.
-DEFINITE_REFUSALS = frozenset({ErrorKind.VALIDATION, ErrorKind.AUTH, ErrorKind.BILLING, ErrorKind.CONTENT_POLICY,
-                               ErrorKind.MODEL_UNAVAILABLE, ErrorKind.NOT_FOUND})
+DEFAULT_POLL_RATE = 2.0
+"""reliability.md §2d: a process-wide status bucket of about 2 requests/s (bursts of 5), at least."""
+PRIORITY = {"download": 0, "urgent_poll": 1, "submit": 2, "poll": 3}
+"""Who gets a free worker first: a finished clip (its URL expires), then a poll where the finish is
+expected, then a new task, then routine polls."""
 STOPPED_NOTE = "Tracking stopped; the provider task may still finish and be charged (no CometAPI route cancels it)."
 SUBMIT_CRASH_NOTE = ("The engine stopped while this submit was in flight: the task may exist and be charged. "
                      "Check the provider's console before running it again; it is never resent automatically.")
@@ -99,6 +103,8 @@ class _Track:
     submit_attempts: int = 0
     urls: list[str] = field(default_factory=list)
     fallback_done: bool = False
+    pace: tuple[http.RateLimiter, str] | None = None
+    """The process-wide status limiter of this job's backend, and the host it is keyed by."""
 
 
 def _owner_id() -> str:
@@ -140,22 +146,32 @@ def submission_mapping_json(sub: Submission) -> str:
     }, default=str, sort_keys=True)
 
 
-def applied_vs_requested(mapping: dict[str, Any], clip: Any) -> dict[str, Any]:
-    """The probed clip next to what the mapping asked for: did the model honour duration, size, audio?"""
+def applied_vs_requested(mapping: dict[str, Any], clip: Any, family: str) -> dict[str, Any]:
+    """The probed clip next to what the mapping asked for: did the model honour duration, size, audio?
+
+    The tolerances are the documented ones in `jobs.probe.compare_requested` (Runway's 1280:768 comes
+    back as 1280x720 and is honoured); `mismatches` says what differs, in words the UI can show.
+    """
     probe = clip.probe
     got = {"duration_s": round(float(probe.duration_s), 3), "width": probe.width, "height": probe.height,
            "fps": probe.fps, "has_audio": probe.has_audio, "video_codec": probe.video_codec}
     wanted_duration = mapping.get("requested_duration_s")
     wanted_size = mapping.get("requested_size")
     wanted_audio = mapping.get("has_audio")
-    checks: dict[str, bool | None] = {
-        "duration": None if wanted_duration is None else abs(float(probe.duration_s) - float(wanted_duration)) <= 0.6,
-        "size": None if not wanted_size else [probe.width, probe.height] == list(wanted_size),
-        "audio": None if wanted_audio is None else bool(probe.has_audio) == bool(wanted_audio),
-    }
+    size = (int(wanted_size[0]), int(wanted_size[1])) if wanted_size else None
+    mismatches = compare_requested(None if wanted_duration is None else float(wanted_duration), size, probe,
+                                   family, requested_audio=None if wanted_audio is None else bool(wanted_audio))
+    missed = {_HONOURED_KEY[m.field] for m in mismatches}
+    asked = {"duration": wanted_duration is not None, "size": size is not None, "audio": wanted_audio is not None}
+    checks: dict[str, bool | None] = {key: (key not in missed) if asked[key] else None for key in asked}
     return {"probe": got, "size_bytes": clip.size_bytes,
             "requested": {"duration_s": wanted_duration, "size": wanted_size, "has_audio": wanted_audio},
-            "honoured": checks}
+            "honoured": checks,
+            "mismatches": [{"field": m.field, "requested": m.requested, "applied": m.applied, "note": m.note}
+                           for m in mismatches]}
+
+
+_HONOURED_KEY = {"duration": "duration", "resolution": "size", "aspect_ratio": "size", "audio": "audio"}
 
 
 class Runner:
@@ -164,7 +180,7 @@ class Runner:
     def __init__(self, ledger: Ledger, clips: ClipSink, catalog: Catalog, *, owner: str | None = None,
                  workers: int = 4, concurrency_cap: int = 4,
                  client_factory: Callable[[Backend], CometClient] | None = None, lease_ttl_s: float = 60.0,
-                 rescan_interval_s: float = 30.0, poll_rate: float = 2.0, poll_burst: int = 5,
+                 rescan_interval_s: float = 30.0, poll_rate: float | None = None, poll_burst: int | None = None,
                  rng: random.Random | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.ledger = ledger
         self.clips = clips
@@ -178,13 +194,20 @@ class Runner:
         self._rng = rng or random.Random()
         self._keys = KeyRing()
         self._budget = http.RetryBudget()
-        self._live_limiter = http.RateLimiter(rate=poll_rate, burst=poll_burst)
+        # Status requests per (provider) second for the whole process. By default the tutorial's own pace
+        # for a full house, one GET per 10 s per concurrent task, never under reliability.md's 2/s: a cap on
+        # a retry storm from many tabs, not a brake on a well-behaved schedule.
+        rate = poll_rate if poll_rate is not None else max(DEFAULT_POLL_RATE, self.concurrency_cap / 10.0)
+        burst = poll_burst if poll_burst is not None else max(5, round(rate))
+        self._poll_rate, self._poll_burst = rate, burst
+        self._live_limiter = http.RateLimiter(rate=rate, burst=burst)
         self._limiters: dict[float, http.RateLimiter] = {}
-        self._poll_rate, self._poll_burst = poll_rate, poll_burst
         self._client_factory = client_factory or self._default_client
         self._clients: dict[tuple[str, str], CometClient] = {}
         self._cond = threading.Condition()
-        self._heap: list[tuple[float, int, str, str]] = []
+        self._heap: list[tuple[float, int, str, str, int]] = []  # (due, seq, job id, action, priority)
+        self._ready: list[tuple[int, float, int, str, str]] = []  # due work by (priority, due) for a free worker
+        self._busy = 0
         self._pending: dict[str, int] = {}  # job id -> seq of its one live heap entry
         self._seq = itertools.count()
         self._tracks: dict[str, _Track] = {}
@@ -234,6 +257,8 @@ class Runner:
             self._thread = None
             self._pool = None
             self._heap.clear()
+            self._ready.clear()
+            self._busy = 0
             self._pending.clear()
             self._tracks.clear()
             self._slot_waiters.clear()
@@ -241,6 +266,11 @@ class Runner:
             client.close()
         with contextlib.suppress(ValueError):
             atexit.unregister(self.stop)
+
+    @property
+    def status_limit(self) -> tuple[float, int]:
+        """The process-wide status requests per (provider) second and burst; a sandbox scales it by its clock."""
+        return self._poll_rate, self._poll_burst
 
     @property
     def running(self) -> bool:
@@ -271,7 +301,11 @@ class Runner:
             return limiter
 
     def _default_client(self, backend: Backend) -> CometClient:
-        return CometClient(backend, budget=self._budget, limiter=self._limiter_for(backend))
+        return CometClient(backend, budget=self._budget, limiter=self._limiter_for(backend), paced_by_caller=True)
+
+    @staticmethod
+    def _host(backend: Backend) -> str:
+        return urlsplit(backend.base_url.strip()).netloc.lower()
 
     def _client(self, backend: Backend) -> CometClient:
         ident = (backend.key_fingerprint, backend.base_url.rstrip("/"))
@@ -403,13 +437,19 @@ class Runner:
             self._rescan_now = True
             self._cond.notify_all()
 
-    def _schedule(self, job_id: str, action: str, delay_s: float) -> None:
+    def _schedule(self, job_id: str, action: str, delay_s: float, *, urgent: bool | None = None) -> None:
+        """Queue the job's next step. A poll is urgent when the finish is expected (the schedule says so)
+        or a finished clip waits on it (a fresh URL)."""
         with self._cond:
             if self._stopping:
                 return
+            if action == "poll" and urgent is None:
+                track = self._tracks.get(job_id)
+                urgent = bool(track and track.schedule and track.schedule.urgent)
+            priority = PRIORITY[action] if action != "poll" or not urgent else PRIORITY["urgent_poll"]
             seq = next(self._seq)
             self._pending[job_id] = seq
-            heapq.heappush(self._heap, (self._clock() + max(0.0, delay_s), seq, job_id, action))
+            heapq.heappush(self._heap, (self._clock() + max(0.0, delay_s), seq, job_id, action, priority))
             self._cond.notify_all()
 
     def _forget(self, job_id: str) -> None:
@@ -423,20 +463,22 @@ class Runner:
         next_heartbeat = self._clock() + self.lease_ttl_s / 3
         next_rescan = self._clock() + self.rescan_interval_s
         while True:
-            due: list[tuple[str, str]] = []
             with self._cond:
                 if self._stopping:
                     return
                 now = self._clock()
                 while self._heap and self._heap[0][0] <= now:
-                    _, seq, job_id, action = heapq.heappop(self._heap)
+                    when, seq, job_id, action, priority = heapq.heappop(self._heap)
                     if self._pending.get(job_id) == seq:
-                        del self._pending[job_id]
-                        due.append((job_id, action))
+                        heapq.heappush(self._ready, (priority, when, seq, job_id, action))
+                due, token_wait = self._take_ready()
                 rescan = self._rescan_now or now >= next_rescan
                 heartbeat = now >= next_heartbeat
                 if not due and not rescan and not heartbeat:
-                    wake = min(next_rescan, next_heartbeat, self._heap[0][0] if self._heap else float("inf"))
+                    # Sleep until the next item is due, a status token frees up, or a worker finishes
+                    # (its completion notifies this condition).
+                    wake = min(next_rescan, next_heartbeat, self._heap[0][0] if self._heap else float("inf"),
+                               now + token_wait if token_wait is not None else float("inf"))
                     self._cond.wait(timeout=max(0.0, wake - now))
                     continue
                 self._rescan_now = False
@@ -449,6 +491,39 @@ class Runner:
                 next_rescan = self._clock() + self.rescan_interval_s
                 self._guard(self._rescan)
 
+    def _take_ready(self) -> tuple[list[tuple[str, str]], float | None]:
+        """Due work for the free workers, most urgent first (caller holds the condition).
+
+        A poll goes out only with a token from its backend's process-wide limiter, taken here, so no
+        worker ever waits on the bucket; without one it stays ready, and the second value says when the
+        next token comes. Downloads (a finished clip, its URL expiring) and submits need no token.
+        """
+        out: list[tuple[str, str]] = []
+        held: list[tuple[int, float, int, str, str]] = []
+        token_wait: float | None = None
+        while self._ready and self._busy < self._workers:
+            item = heapq.heappop(self._ready)
+            _, _, seq, job_id, action = item
+            if self._pending.get(job_id) != seq:
+                continue  # superseded by a later step of the same job
+            if action == "poll":
+                track = self._tracks.get(job_id)
+                pace = track.pace if track is not None else None
+                if pace is not None:
+                    wait = pace[0].try_acquire(pace[1])
+                    if wait > 0:
+                        held.append(item)
+                        token_wait = wait if token_wait is None else min(token_wait, wait)
+                        if all(a == "poll" for *_, a in self._ready):
+                            break  # everything left is a poll waiting for the same bucket
+                        continue
+            del self._pending[job_id]
+            self._busy += 1
+            out.append((job_id, action))
+        for item in held:
+            heapq.heappush(self._ready, item)
+        return out, token_wait
+
     def _guard(self, fn: Callable[[], Any]) -> None:
         """Keep the scheduler alive through an unexpected error (a locked database, a bug): log, go on."""
         try:
@@ -460,6 +535,7 @@ class Runner:
         work = {"submit": self._do_submit, "poll": self._do_poll, "download": self._do_download}[action]
         with self._cond:
             if self._stopping or self._pool is None:
+                self._busy -= 1
                 return
             future = self._pool.submit(self._run_work, work, job_id)
             self._inflight.add(future)
@@ -468,6 +544,8 @@ class Runner:
     def _work_done(self, future: concurrent.futures.Future[None]) -> None:
         with self._cond:
             self._inflight.discard(future)
+            self._busy -= 1
+            self._cond.notify_all()
 
     def _run_work(self, work: Callable[[str], None], job_id: str) -> None:
         try:
@@ -506,7 +584,8 @@ class Runner:
             return
         if job.needs_key:
             job = self.ledger.update(job.id, needs_key=False)
-        track = _Track(job.id, time_scale=job.time_scale or 1.0)
+        track = _Track(job.id, time_scale=job.time_scale or 1.0,
+                       pace=(self._limiter_for(backend), self._host(backend)))
         with self._cond:
             if self._stopping or job.id in self._tracks:
                 return
@@ -523,7 +602,8 @@ class Runner:
             return
         self._start_polling(job, track)
         if job.state == JobState.SUCCEEDED:
-            self._schedule(job.id, "poll", 0.0)  # a fresh URL: the one seen before the restart may be gone
+            # A fresh URL: the one seen before the restart may be gone.
+            self._schedule(job.id, "poll", 0.0, urgent=True)
         else:
             self._schedule(job.id, "poll", track.schedule.policy.min_interval_s * track.time_scale
                            if track.schedule else 0.0)
@@ -618,13 +698,9 @@ class Runner:
             self._requeue_submit(job_id, track, exc)
             return
         except ProviderError as exc:
-            if exc.kind in DEFINITE_REFUSALS or (exc.status_code is not None and exc.status_code < 500):
-                self._fail(job_id, exc)
-            else:
-                # An unreadable 5xx after the body was sent: the task may exist (S3). Never resend.
-                self._set_state(job_id, JobState.SUBMIT_UNKNOWN, error_kind=str(ErrorKind.SUBMIT_UNKNOWN),
-                                error_message=f"{exc.message}; the task may exist. It was not resent.",
-                                charged=str(Charged.UNKNOWN))
+            # The client already turned every answer that leaves the task's existence open into
+            # SubmitUnknown; what is left is a refusal.
+            self._fail(job_id, exc)
             return
         except DailiesError as exc:
             self._fail(job_id, exc)
@@ -728,15 +804,20 @@ class Runner:
                 self._schedule(job_id, "poll", track.schedule.next_delay(elapsed))
                 return
             running = status.state == TaskState.RUNNING
-            fields: dict[str, Any] = {"raw_status_json": raw}
-            if status.progress is not None:
-                fields["progress"] = status.progress
-            if running:
-                fields["first_running_at"] = time.time()
-            job = self._set_state(job_id, JobState.RUNNING if running else JobState.QUEUED, **fields)
-            if not job.state.active:
-                return
-            track.schedule.observe(elapsed, status.progress if running else None)
+            target = JobState.RUNNING if running else JobState.QUEUED
+            news = (target != job.state and not (job.state == JobState.RUNNING and target == JobState.QUEUED)) or (
+                status.progress is not None and status.progress != job.progress)
+            if first or news:
+                # Only news is written: an unchanged "still processing" would cost a synced commit per poll.
+                fields: dict[str, Any] = {"raw_status_json": raw}
+                if status.progress is not None:
+                    fields["progress"] = status.progress
+                if running and job.state != JobState.RUNNING:
+                    fields["first_running_at"] = time.time()
+                job = self._set_state(job_id, target, **fields)
+                if not job.state.active:
+                    return
+            track.schedule.observe(elapsed, status.progress if running else None, running=running)
             if (job.state == JobState.QUEUED and job.fallback_model and not track.fallback_done
                     and elapsed > self.render_time(job.model_id).p90_s):
                 track.fallback_done = True
@@ -745,7 +826,8 @@ class Runner:
                      else track.schedule.next_delay(elapsed, hint_s=status.poll_after_s))
             if first and status.poll_after_s:
                 delay = max(delay, status.poll_after_s * track.time_scale)
-            self._schedule(job_id, "poll", delay)
+            # The first poll is urgent too: it catches instant rejections, and a short render's finish.
+            self._schedule(job_id, "poll", delay, urgent=True if first else None)
             return
         if status.state == TaskState.SUCCEEDED:
             urls = self._result_urls(job, status)
@@ -807,7 +889,7 @@ class Runner:
             self._bump()
             return
         if not track.urls:
-            self._schedule(job_id, "poll", 0.0)
+            self._schedule(job_id, "poll", 0.0, urgent=True)
             return
         client = self._client(backend)
         url = track.urls[0]
@@ -833,7 +915,7 @@ class Runner:
         except OSError as exc:
             self._retry_download(job_id, track, exc)
             return
-        meta = applied_vs_requested(job.mapping, clip)
+        meta = applied_vs_requested(job.mapping, clip, job.family)
         self._set_state(job_id, JobState.DOWNLOADED, clip_path=str(clip.path), clip_url=clip.url,
                         clip_sha256=clip.sha256, clip_meta_json=json.dumps(meta, default=str),
                         thumb_url=getattr(clip, "thumb_url", None), downloaded_at=time.time(), error_kind=None,
@@ -848,7 +930,7 @@ class Runner:
         track.url_refreshes += 1
         if track.url_refreshes <= URL_REFRESHES:
             self.ledger.update(job_id, error_kind=str(exc.kind), error_message=f"{exc.message} — fetching a fresh URL")
-            self._schedule(job_id, "poll", 0.0)
+            self._schedule(job_id, "poll", 0.0, urgent=True)
             return
         self._set_state(job_id, JobState.EXPIRED, error_kind=str(ErrorKind.URL_EXPIRED),
                         error_message=f"{exc.message}; no fresh URL after {URL_REFRESHES} re-polls "

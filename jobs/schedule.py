@@ -7,15 +7,22 @@ seconds by multiplying with the backend's time scale (1.0 live; the sandbox's fa
 The rules (reliability.md §0.2 and §2b):
 
 * the first poll comes soon (5 s Kling/Runway, 10 s Veo/Sora) to catch instant rejections;
-* the expected finish comes from progress when the provider reports it (two samples give a slope,
-  so the next poll lands on the predicted finish), otherwise from the model's render-time
-  distribution: learned p50/p90 from the ledger, or the catalog's prior before there is history;
-* before that window we sleep towards it (at most `far_cap_s` per sleep); inside it the interval
-  starts at 3 s and grows x1.5 to a 15 s cap; every interval gets x U(0.8, 1.2) jitter so sessions
-  don't poll in lockstep (an ETA landing is jittered only downwards: late is the costly side);
+* with progress hints (Veo, Sora, Runway): while the task is queued the wait grows with the time
+  already spent queued (the render has not started, so its finish is at least that far away); the
+  first running sample bounds the finish from above (rendering began after the last queued answer);
+  a second one, no later than the span that produced the first sample's progress, gives a slope, and
+  the next poll lands just after the extrapolated finish; a task still running past its prediction is
+  polled at the provider's floor;
+* without progress (Kling), from the model's render-time distribution, learned from the ledger or the
+  catalog's prior: sparse sleeps until its ~18th percentile, then a fixed dense interval to the 90th,
+  then x1.5 growth to a 15 s cap; every interval gets x U(0.8, 1.2) jitter so sessions don't poll in
+  lockstep (an ETA landing is not jittered: it is specific to its task already, and late is costly);
 * a server hint (`openai-poll-after-ms`, `Retry-After`) always wins, also when it is longer;
 * a per-provider floor (Runway >= 5 s) holds whatever the hint or the ETA says;
 * past the model's deadline the job is `stale`: polling stops, the task id stays.
+
+`urgent` says whether the last planned poll is one where the finish is expected (an ETA landing or the
+dense window): the runner serves those first when the process-wide rate limit is tight.
 """
 
 from __future__ import annotations
@@ -29,8 +36,10 @@ from dataclasses import dataclass
 FIRST_POLL_S: dict[str, float] = {"kling": 5.0, "runway": 5.0, "veo": 10.0, "sora": 10.0}
 MIN_INTERVAL_S: dict[str, float] = {"runway": 5.0}
 DEFAULT_MIN_INTERVAL_S = 2.0
+NO_PROGRESS_FAMILIES = frozenset({"kling"})
 DEFAULT_DEADLINE_S = 1200.0
 HISTORY_MIN_SAMPLES = 5
+_Z90 = 1.2816  # standard normal quantile of 0.9
 
 
 @dataclass(frozen=True)
@@ -41,11 +50,22 @@ class RenderTime:
     p90_s: float
     source: str = "catalog"
     samples: int = 0
+    p10_s: float | None = None
+    """Learned from history; for a prior, p50²/p90 (a log-symmetric spread, as render times tend to have)."""
 
     @property
     def window(self) -> tuple[float, float]:
-        """Where most renders finish: from a bit before the median to the 90th percentile."""
-        return 0.6 * self.p50_s, max(self.p90_s, self.p50_s)
+        """Where most renders finish: the 10th to the 90th percentile."""
+        hi = max(self.p90_s, self.p50_s)
+        lo = self.p10_s if self.p10_s is not None else self.quantile_below_median(_Z90)
+        return min(lo, self.p50_s), hi
+
+    def quantile_below_median(self, z: float) -> float:
+        """The render time `z` standard deviations below the median, on a log-normal through p50 and p90."""
+        if self.p50_s <= 0 or self.p90_s <= self.p50_s:
+            return max(self.p50_s, 0.0)
+        sigma = math.log(self.p90_s / self.p50_s) / _Z90
+        return self.p50_s * math.exp(-z * sigma)
 
 
 def learn_render_time(samples: Sequence[float], prior: RenderTime, *,
@@ -56,16 +76,27 @@ def learn_render_time(samples: Sequence[float], prior: RenderTime, *,
         return prior
     p50 = statistics.median(clean)
     p90 = clean[min(len(clean) - 1, math.ceil(0.9 * len(clean)) - 1)]
-    return RenderTime(p50_s=p50, p90_s=max(p90, p50), source="history", samples=len(clean))
+    p10 = clean[max(0, math.ceil(0.1 * len(clean)) - 1)]
+    return RenderTime(p50_s=p50, p90_s=max(p90, p50), source="history", samples=len(clean), p10_s=min(p10, p50))
 
 
 @dataclass(frozen=True)
 class PollPolicy:
     first_poll_s: float
     min_interval_s: float = DEFAULT_MIN_INTERVAL_S
-    dense_start_s: float = 3.0
+    progress_hints: bool = True
+    """The provider reports progress while rendering (Veo, Sora, Runway); Kling does not."""
+    dense_interval_s: float = 5.5
+    """Inside the expected window of a task without progress: short enough to see the finish within
+    seconds, long enough that a render spread over minutes costs about as much as a fixed 10 s loop."""
+    dense_from_z: float = 0.9
+    """Without progress, polling turns dense 0.9 sigma below the median (about the 18th percentile): the
+    earliest finishes are rare, and a poll there is paid for by nearly every task (one still running)."""
     dense_growth: float = 1.5
     dense_cap_s: float = 15.0
+    queued_growth: float = 1.5
+    """While queued, wait this share of the time elapsed so far (1.5: 10 s, 25 s, 62 s...)."""
+    landing_margin_s: float = 0.3
     far_cap_s: float = 60.0
     jitter_lo: float = 0.8
     jitter_hi: float = 1.2
@@ -77,6 +108,7 @@ class PollPolicy:
                    deadline_s: float | None = None) -> PollPolicy:
         return cls(first_poll_s=first_poll_s if first_poll_s is not None else FIRST_POLL_S.get(family, 10.0),
                    min_interval_s=MIN_INTERVAL_S.get(family, DEFAULT_MIN_INTERVAL_S),
+                   progress_hints=family not in NO_PROGRESS_FAMILIES,
                    deadline_s=deadline_s if deadline_s is not None else DEFAULT_DEADLINE_S)
 
 
@@ -92,14 +124,19 @@ class PollSchedule:
         self.time_scale = time_scale
         self._rng = rng or random.Random()
         self._samples: list[tuple[float, float]] = []  # (elapsed provider s, progress 0-100) while running
+        self._not_started_s = 0.0  # latest time the render was seen not started (queued, or 0 %)
         self._dense_step = 0
         self.polls = 0
+        self.urgent = False
 
     # --- inputs --------------------------------------------------------------------------------------
 
-    def observe(self, elapsed_s: float, progress: float | None) -> None:
-        """Record one status answer. Progress of 0 (queued) or 100 says nothing about the slope."""
+    def observe(self, elapsed_s: float, progress: float | None, *, running: bool | None = None) -> None:
+        """Record one status answer. Queued (or 0 %) bounds the render's start; 100 says nothing about speed."""
         self.polls += 1
+        if running is False or (progress is not None and progress == 0 and not self._samples):
+            self._not_started_s = max(self._not_started_s, elapsed_s)
+            return
         if progress is None or not math.isfinite(progress) or not 0 < progress < 100:
             return
         if self._samples and progress <= self._samples[-1][1]:
@@ -110,16 +147,16 @@ class PollSchedule:
     # --- outputs -------------------------------------------------------------------------------------
 
     def first_delay(self) -> float:
+        self.urgent = False
         return self._real(max(self.policy.first_poll_s, self.policy.min_interval_s) * self._jitter())
 
     def expected_finish_s(self) -> float | None:
         """Predicted provider seconds from submit to finish, from the progress slope; None without one."""
-        if len(self._samples) >= 2:
-            (t0, p0), (t1, p1) = self._samples[-2], self._samples[-1]
-            if t1 > t0:
-                slope = (p1 - p0) / (t1 - t0)
-                return t1 + (100.0 - p1) / slope
-        return None
+        slope = self._slope()
+        if slope is None:
+            return None
+        t1, p1 = self._samples[-1]
+        return t1 + (100.0 - p1) / slope
 
     def eta_window(self) -> tuple[float, float]:
         """(earliest, latest) provider seconds from submit where the finish is expected."""
@@ -127,15 +164,14 @@ class PollSchedule:
         if eta is not None:
             return eta, eta
         if self._samples:
-            t1, p1 = self._samples[-1]
-            # One sample: assume rendering began at submit, which overestimates when it queued first.
-            return t1, t1 * 100.0 / p1
+            t1, _ = self._samples[-1]
+            return t1, self._one_sample_bound()
         return self.render.window
 
     def next_delay(self, elapsed_s: float, *, hint_s: float | None = None) -> float:
         """Real seconds to wait before the next poll, given provider seconds since submit."""
         p = self.policy
-        delay = self._planned(elapsed_s)
+        delay, self.urgent = self._planned(elapsed_s)
         if hint_s is not None and math.isfinite(hint_s) and hint_s > 0:
             # "poll after": the hint is a floor on the wait, also when it is longer than our plan.
             delay = max(delay, min(hint_s, p.hint_max_s))
@@ -146,29 +182,63 @@ class PollSchedule:
 
     # --- internals -----------------------------------------------------------------------------------
 
-    def _planned(self, e: float) -> float:
+    def _slope(self) -> float | None:
+        if len(self._samples) < 2:
+            return None
+        (t0, p0), (t1, p1) = self._samples[0], self._samples[-1]
+        return (p1 - p0) / (t1 - t0) if t1 > t0 else None
+
+    def _one_sample_bound(self) -> float:
+        """Latest finish consistent with one running sample: rendering started right after it was last
+        seen queued (or at submit), at a constant rate since."""
+        t1, p1 = self._samples[-1]
+        start = min(self._not_started_s, t1)
+        return start + (t1 - start) * 100.0 / p1
+
+    def _planned(self, e: float) -> tuple[float, bool]:
         p = self.policy
         eta = self.expected_finish_s()
-        if eta is not None and eta > e + p.min_interval_s:
+        if eta is not None:
+            if eta > e + p.min_interval_s:
+                # Land just after the predicted finish; a far one is checked on the way (failures show up).
+                t1, p1 = self._samples[-1]
+                spread = self._samples[-1][1] - self._samples[0][1]
+                margin = p.landing_margin_s + 0.5 * (eta - t1) / max(spread, 1.0)
+                wait = eta - e + margin
+                return (wait, True) if wait <= p.far_cap_s else (p.far_cap_s * self._jitter(), False)
+            return p.min_interval_s * self._jitter_up(), True  # still running past the prediction
+        if self._samples:
+            bound = self._one_sample_bound()
+            if bound > e + 2 * p.min_interval_s:
+                # The second sample gives a real slope. Halfway to the latest possible finish, but no later
+                # than the time the first sample's progress took at most: a render that began just before
+                # that sample runs fast, and must not finish unseen long before we look.
+                t1, _ = self._samples[-1]
+                span = max(p.min_interval_s, t1 - min(self._not_started_s, t1))
+                return min(p.far_cap_s, 0.5 * (bound - e), span), True
+            return p.min_interval_s * self._jitter_up(), True
+        if p.progress_hints:
+            # Not rendering yet: the finish is at least as far away as the start, so back off with the wait.
+            return min(p.far_cap_s, max(p.min_interval_s, p.queued_growth * e)) * self._jitter(), False
+        lo = self.render.quantile_below_median(p.dense_from_z)
+        hi = self.render.window[1]
+        if e + p.min_interval_s < lo:
             self._dense_step = 0
-            # Land on the predicted finish; jitter only earlier, a second late costs detection time.
-            return min(p.far_cap_s, (eta - e) * self._rng.uniform(0.9, 1.0) + 0.5)
-        if eta is None and len(self._samples) == 1:
-            t1, p1 = self._samples[0]
-            rough = t1 * 100.0 / p1
-            if rough > e + 2 * p.min_interval_s:
-                # Halfway to the rough guess: the second sample there gives a real slope.
-                return min(p.far_cap_s, 0.5 * (rough - e))
-        lo = eta if eta is not None else self.render.window[0]
-        if e + p.dense_start_s < lo:
-            self._dense_step = 0
-            return min(p.far_cap_s, lo - e) * self._jitter()
-        interval = min(p.dense_cap_s, p.dense_start_s * p.dense_growth ** self._dense_step)
+            return min(p.far_cap_s, lo - e) * self._jitter_down(), False
+        if e < hi:
+            return p.dense_interval_s * self._jitter(), True
+        interval = min(p.dense_cap_s, p.dense_interval_s * p.dense_growth ** self._dense_step)
         self._dense_step += 1
-        return interval * self._jitter()
+        return interval * self._jitter(), False
 
     def _jitter(self) -> float:
         return self._rng.uniform(self.policy.jitter_lo, self.policy.jitter_hi)
+
+    def _jitter_up(self) -> float:
+        return self._rng.uniform(1.0, self.policy.jitter_hi)
+
+    def _jitter_down(self) -> float:
+        return self._rng.uniform(self.policy.jitter_lo, 1.0)
 
     def _real(self, provider_s: float) -> float:
         return max(0.0, provider_s) * self.time_scale

@@ -86,6 +86,7 @@ class CometClient:
         limiter: http.RateLimiter | None = None,
         sleep: Callable[[float], None] = time.sleep,
         max_attempts: int = 3,
+        paced_by_caller: bool = False,
     ) -> None:
         key = backend.api_key.strip() if isinstance(backend.api_key, str) else ""
         if not key or any(c.isspace() for c in key):
@@ -103,6 +104,9 @@ class CometClient:
                                     else http.default_limiter())
         self._sleep = sleep
         self.max_attempts = max(1, max_attempts)
+        # A scheduler that takes the status token before it hands a poll to a thread (the job runner):
+        # the first attempt goes out at once, and a submit is left to the caller's concurrency cap.
+        self._paced_by_caller = paced_by_caller
         self._api = httpx.Client(transport=transport, headers={**http.auth_headers(key), "User-Agent": "dailies"},
                                  follow_redirects=False, timeout=http.STATUS_TIMEOUT)
         # No credentials, ever: result URLs point at third-party CDNs.
@@ -180,7 +184,8 @@ class CometClient:
         where = f"{req.method} {req.path}"
 
         for attempt in range(self.max_attempts):
-            self._throttle()
+            if not self._paced_by_caller:
+                self._throttle()
             try:
                 resp = self._api.request(req.method, url, timeout=http.SUBMIT_TIMEOUT, **kwargs)
                 break
@@ -203,7 +208,9 @@ class CometClient:
         try:
             status = parser(resp.status_code, resp.headers, resp.content)
         except MalformedResponse as exc:
-            if resp.status_code < 300:
+            # A 2xx or 5xx we cannot read came after the body was sent: the task may exist (S3). A 4xx
+            # is a refusal whatever its body says, so only that one stays a plain error.
+            if resp.status_code < 300 or resp.status_code >= 500:
                 raise SubmitUnknown(redact(
                     f"{where}: HTTP {resp.status_code} with an unreadable answer ({exc.message}); the task may "
                     "exist. It was not resent."), status_code=resp.status_code) from None
@@ -232,7 +239,8 @@ class CometClient:
         parser = poll_parser(family)
         url = self._url(poll_path)
         for attempt in range(self.max_attempts):
-            self._throttle()
+            if attempt or not self._paced_by_caller:
+                self._throttle()
             timed_out = False
             try:
                 resp = self._api.get(url, timeout=http.STATUS_TIMEOUT)

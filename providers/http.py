@@ -197,6 +197,19 @@ class RateLimiter:
             self._buckets[host] = (tokens, now)
         return 0.0 if tokens >= 0 else -tokens / self.rate
 
+    def try_acquire(self, host: str) -> float:
+        """Take one token for `host` only if one is there now: returns 0.0 when taken, else the seconds
+        until one will be (nothing taken). For a scheduler that must never park a thread on the bucket."""
+        with self._lock:
+            now = self._clock()
+            tokens, last = self._buckets.get(host, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[host] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[host] = (tokens, now)
+        return (1.0 - tokens) / self.rate
+
 
 _default_budget = RetryBudget()
 _default_limiter = RateLimiter()

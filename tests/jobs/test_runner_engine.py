@@ -107,3 +107,22 @@ def test_opt_in_fallback_sends_a_job_stuck_in_queue_to_another_model(make_sandbo
     assert wait_state(runner, child.id, ENDED, timeout=15).state == JobState.DOWNLOADED
     parent = runner.ledger.get(job_id)
     assert "veo3.1-fast" in parent.note and parent.task_id  # the first job stays, tracked, in the ledger
+
+
+def test_an_empty_status_bucket_never_holds_up_a_submit_or_a_download(make_sandbox, make_runner):
+    """One worker, and a process-wide status limit of one request per ~17 real minutes: the second job's
+    submit and the first job's download must still go out at once, and the held poll is never sent."""
+    server = make_sandbox(render_times={"*": (0, 0)})  # done at once: the first poll finds a finished clip
+    runner = make_runner(workers=1, poll_rate=1e-5, poll_burst=1)  # x 1/time_scale: 1e-3 requests/s real
+    backend = backend_for(server)
+    (first,) = runner.submit_run(recipe_for("sora-2"), [("sora-2", no_options())], backend)
+    done = wait_state(runner, first, {JobState.DOWNLOADED, JobState.FAILED}, timeout=10)
+    assert done.state == JobState.DOWNLOADED, done.error_message  # used the one token; download needed none
+    (second,) = runner.submit_run(recipe_for("sora-2"), [("sora-2", no_options())], backend)
+    job = wait_state(runner, second, {JobState.QUEUED, JobState.RUNNING, JobState.SUCCEEDED}, timeout=5)
+    assert job.task_id
+    polls = [r for r in server.requests() if r.get("route") == "poll" and r.get("task_id") == job.task_id]
+    assert polls == []  # its first poll waits for a token, in the heap, not on a worker thread
+    started = time.monotonic()
+    runner.stop(timeout=5)
+    assert time.monotonic() - started < 2.0

@@ -14,6 +14,7 @@ import pytest
 from providers.client import Backend, CometClient, validate_user_image_url
 from providers.errors import (
     ErrorKind,
+    MalformedResponse,
     ProviderError,
     SubmitUnknown,
     TaskNotFoundYet,
@@ -140,6 +141,36 @@ def test_any_failure_after_sending_is_submit_unknown_with_one_post(step: httpx.R
     assert len(api.requests) == 1
     assert caught.value.kind is ErrorKind.SUBMIT_UNKNOWN
     assert "not resent" in caught.value.message
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 520, 599])
+def test_unreadable_5xx_after_a_submit_is_submit_unknown_with_one_post(
+        status: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reader that cannot make sense of a 5xx body (MalformedResponse) must not turn a possibly created,
+    paid task into a plain failure the user would simply run again."""
+
+    def unreadable(status_code: int, headers: Any, body: bytes) -> Any:
+        raise MalformedResponse(f"HTML response body (HTTP {status_code}): {body[:20]!r}", status_code=status_code)
+
+    monkeypatch.setattr("providers.client.submit_parser", lambda family: unreadable)
+    api = Recorder(resp(status, b"<html><title>Origin error</title></html>", **{"content-type": "text/html"}),
+                   resp(200, wire("videos/generic_submit.json")))
+    with client_for(api) as client, pytest.raises(SubmitUnknown) as caught:
+        client.submit(veo_submission())
+    assert len(api.requests) == 1
+    assert caught.value.status_code == status
+    assert "not resent" in caught.value.message
+
+
+def test_unreadable_4xx_after_a_submit_stays_a_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
+    def unreadable(status_code: int, headers: Any, body: bytes) -> Any:
+        raise MalformedResponse(f"non-JSON response body (HTTP {status_code})", status_code=status_code)
+
+    monkeypatch.setattr("providers.client.submit_parser", lambda family: unreadable)
+    api = Recorder(resp(400, b"bad request", **{"content-type": "text/plain"}))
+    with client_for(api) as client, pytest.raises(MalformedResponse):
+        client.submit(veo_submission())
+    assert len(api.requests) == 1
 
 
 def test_429_on_submit_is_rate_limited_with_retry_after_and_one_post() -> None:

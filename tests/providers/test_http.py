@@ -177,3 +177,16 @@ def test_httpx_request_logs_are_turned_down() -> None:
 
 def test_bearer_header_strips_whitespace() -> None:
     assert http.auth_headers(" sk-abc\n") == {"Authorization": "Bearer sk-abc"}
+
+
+def test_try_acquire_takes_a_token_only_when_there_is_one_and_says_when_the_next_comes() -> None:
+    now = [100.0]
+    limiter = http.RateLimiter(rate=2.0, burst=2, clock=lambda: now[0])
+    assert limiter.try_acquire("api") == 0.0
+    assert limiter.try_acquire("api") == 0.0
+    wait = limiter.try_acquire("api")
+    assert wait == pytest.approx(0.5)  # one token every 0.5 s
+    assert limiter.try_acquire("api") == pytest.approx(0.5)  # asking again took nothing
+    assert limiter.try_acquire("other-host") == 0.0  # buckets are per host
+    now[0] += 0.5
+    assert limiter.try_acquire("api") == 0.0
