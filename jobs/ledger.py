@@ -443,11 +443,18 @@ class Ledger:
         return self._require(job_id)
 
     def record_task_id(self, job_id: str, task_id: str, *, submitted_at: float | None = None,
-                       raw_status_json: str | None = None) -> Job:
-        """Store the provider's task id the moment the submit answer arrives, before anything else."""
+                       raw_status_json: str | None = None, **paths: str | None) -> Job:
+        """Store the provider's task id the moment the submit answer arrives, before anything else.
+
+        `paths` (poll_path, content_path) go in the same write: a job found after a crash with its
+        task id can then be polled at once.
+        """
         if not task_id:
             raise LedgerError("task_id: must not be empty")
-        fields: dict[str, Any] = {"task_id": task_id, "submitted_at": submitted_at or time.time()}
+        unknown = set(paths) - {"poll_path", "content_path"}
+        if unknown:
+            raise LedgerError(f"record_task_id: unexpected fields {sorted(unknown)} (allowed: poll_path, content_path)")
+        fields: dict[str, Any] = {"task_id": task_id, "submitted_at": submitted_at or time.time(), **paths}
         if raw_status_json is not None:
             fields["raw_status_json"] = raw_status_json
         with self._write() as conn:

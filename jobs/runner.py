@@ -590,6 +590,12 @@ class Runner:
             if self._stopping or job.id in self._tracks:
                 return
             self._tracks[job.id] = track
+        if job.state == JobState.SUBMITTING and job.task_id and job.poll_path:
+            # The answer was recorded but the process died before the next transition: the task is known.
+            deadline = (job.submitted_at or time.time()) + \
+                self.catalog.get(job.model_id).render.deadline_s * (job.time_scale or 1.0)
+            job = self._set_state(job.id, JobState.QUEUED, deadline_at=job.deadline_at or deadline,
+                                  note="task id recorded before a restart")
         if job.state == JobState.SUBMITTING:
             # Found mid-submit: the POST may have reached the provider. Never resend (S2, invariant 4).
             self._set_state(job.id, JobState.SUBMIT_UNKNOWN, error_kind=str(ErrorKind.SUBMIT_UNKNOWN),
@@ -706,14 +712,14 @@ class Runner:
             self._fail(job_id, exc)
             return
         now = time.time()
-        # Invariant 2: the task id is durable before anything else happens.
-        job = self.ledger.record_task_id(job_id, status.task_id, submitted_at=now,
-                                         raw_status_json=json.dumps(status.raw, default=str))
         path = poll_path.replace("{task_id}", status.task_id)
         content = sub.content_path_template.replace("{task_id}", status.task_id) if sub.content_path_template \
             else None
+        # Invariant 2: the task id (and where to poll it) is durable before anything else happens.
+        job = self.ledger.record_task_id(job_id, status.task_id, submitted_at=now, poll_path=path,
+                                         content_path=content, raw_status_json=json.dumps(status.raw, default=str))
         deadline_at = now + spec.render.deadline_s * track.time_scale
-        job = self._set_state(job_id, JobState.QUEUED, poll_path=path, content_path=content, deadline_at=deadline_at,
+        job = self._set_state(job_id, JobState.QUEUED, deadline_at=deadline_at,
                               error_kind=None, error_message=None, note=None)
         if job.state.terminal:
             return

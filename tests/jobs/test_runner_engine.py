@@ -126,3 +126,27 @@ def test_an_empty_status_bucket_never_holds_up_a_submit_or_a_download(make_sandb
     started = time.monotonic()
     runner.stop(timeout=5)
     assert time.monotonic() - started < 2.0
+
+
+def test_a_task_id_recorded_just_before_a_crash_is_polled_not_reported_unknown(
+        make_sandbox, make_runner, ledger, clips, catalog):
+    from providers.client import CometClient
+    from providers.mapping import prepare
+
+    server = make_sandbox(render_times={"*": (5, 10)})
+    (job_id,) = queue_without_lease(ledger, clips, catalog, server, 1, model="veo3.1-fast")
+    # A process that sent the POST and stored the answer, then died before its next transition.
+    assert ledger.claim(job_id, "crashed-process", ttl_s=0.01)
+    assert ledger.begin_submit(job_id, owner="crashed-process", cap=10) is not None
+    job = ledger.get(job_id)
+    sub = prepare(recipe_for("veo3.1-fast"), "veo3.1-fast", no_options(), catalog)
+    status = CometClient(backend_for(server)).submit(sub)
+    ledger.record_task_id(job_id, status.task_id, poll_path=sub.poll_path_template.format(task_id=status.task_id))
+    ledger.release("crashed-process")
+    assert ledger.get(job_id).state == JobState.SUBMITTING and job.task_id is None
+
+    runner = make_runner()
+    runner.set_key(backend_for(server))
+    job = wait_state(runner, job_id, ENDED, timeout=15)
+    assert job.state == JobState.DOWNLOADED and job.task_id == status.task_id
+    assert len(submits(server)) == 1  # never sent again
