@@ -71,6 +71,11 @@ def render_ranges(catalog: Catalog) -> dict[str, tuple[float, float]]:
     return ranges
 
 
+def render_priors(catalog: Catalog) -> dict[str, tuple[float, float]]:
+    """Per model, the catalog's (p50, p90) for `--renders tail`: a log-normal through both, with its long tail."""
+    return {spec.id: (spec.render.p50_s, spec.render.p90_s) for spec in catalog.models()}
+
+
 def plan_workload(catalog: Catalog, tasks: int) -> list[ModelSpec]:
     """`tasks` takes spread round-robin across the models, so every family is in every run."""
     models = sorted(catalog.models(), key=lambda m: (m.family, m.id))
@@ -434,6 +439,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--poll-rate", type=float, default=None,
                     help="the runner's process-wide status requests per (unscaled) second (default: the runner's)")
     ap.add_argument("--seed", type=int, default=7, help="seed for the sandbox's render times")
+    ap.add_argument("--renders", choices=("uniform", "tail"), default="uniform",
+                    help="uniform: ranges around each catalog p50 without the p90 tail (default); tail: log-normal "
+                         "through each model's p50 and p90, capped at its 99th percentile")
     ap.add_argument("--smoke", action="store_true", help="a tiny, very fast run that checks the harness only")
     ap.add_argument("--tutorial-only", action="store_true", help="skip the runner (baseline only)")
     ap.add_argument("--dump", type=Path, default=None,
@@ -455,6 +463,8 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
     families = sorted({s.family for s in workload})
     ranges = render_ranges(catalog)
     slowest = max(hi for lo, hi in ranges.values())
+    if args.renders == "tail":  # the 99th percentile of the slowest prior
+        slowest = max(p50 * (p90 / p50) ** (2.3263 / 1.2816) for p50, p90 in render_priors(catalog).values())
     # Generous: the slowest render plus a minute of slack, in real seconds.
     give_up_s = (slowest + 60) * args.time_scale * 3 + 30
     image = ImageInput(data=tiny_png(), mime="image/png", name="first.png")
@@ -464,6 +474,7 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
             "time_scale": args.time_scale,
             "data_dir": tmp_path / "sandbox",
             "render_times": ranges,
+            "render_lognormal": render_priors(catalog) if args.renders == "tail" else {},
             "prerendered_clip": make_clip(tmp_path / "prerendered.mp4"),
             "seed": args.seed,
         }

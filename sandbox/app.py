@@ -148,8 +148,8 @@ class Sandbox:
         return self.signer.sign(self._base_url(request), task.id, self.config.url_ttl_s)
 
     def _new_task(self, task_id: str, family: str, model: str, action: str, params: dict[str, Any]) -> Task:
-        lo, hi = self.config.render_range(model, family)
-        task = Task(task_id, family, model, action, params, time.time(), self._rng.uniform(lo, hi),
+        task = Task(task_id, family, model, action, params, time.time(),
+                    self.config.draw_render_time(model, family, self._rng),
                     self.faults.take_task_faults(family))
         self.store.add(task)
         return task

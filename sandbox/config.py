@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,9 @@ SHAPES: dict[str, tuple[str, ...]] = {
     # wrapped: new-api TaskDto (Gen-A, live-validated); bare: Runway's own task object (Gen-B).
     "runway": ("wrapped", "bare"),
 }
+
+_Z90 = 1.2815515655446004  # standard normal quantiles
+_Z99 = 2.3263478740408408
 
 DEFAULT_SHAPES = {"veo": "current", "sora": "current", "kling": "native", "runway": "wrapped"}
 
@@ -54,6 +59,9 @@ class SandboxConfig:
     prerendered_clip: Path | None = None  # serve this file for every download (benchmarks)
     public_base_url: str | None = None  # base of result URLs; default: the Host the client used
     seed: int | None = None
+    render_lognormal: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """{model or family or "*": (p50, p90)} simulated seconds: a long-tailed draw through those two
+    quantiles (capped at the 99th percentile), consulted before the uniform ranges."""
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -62,6 +70,7 @@ class SandboxConfig:
         self.shapes = merged
         # Only overrides live here; render_range() falls back to DEFAULT_RENDER_TIMES.
         self.render_times = {k: (float(v[0]), float(v[1])) for k, v in self.render_times.items()}
+        self.render_lognormal = {k: (float(v[0]), float(v[1])) for k, v in self.render_lognormal.items()}
         if self.prerendered_clip is not None:
             self.prerendered_clip = Path(self.prerendered_clip)
         self.validate()
@@ -79,6 +88,9 @@ class SandboxConfig:
         for key, (lo, hi) in self.render_times.items():
             if lo < 0 or hi < lo:
                 raise ValueError(f"render_times[{key!r}] must be 0 <= lo <= hi, got ({lo}, {hi})")
+        for key, (p50, p90) in self.render_lognormal.items():
+            if p50 <= 0 or p90 < p50:
+                raise ValueError(f"render_lognormal[{key!r}] must be 0 < p50 <= p90, got ({p50}, {p90})")
 
     def render_range(self, model: str, family: str) -> tuple[float, float]:
         """Overrides first (model, family, "*"), then the defaults in the same order."""
@@ -88,15 +100,26 @@ class SandboxConfig:
                     return table[key]
         return DEFAULT_RENDER_TIMES["*"]
 
+    def draw_render_time(self, model: str, family: str, rng: random.Random) -> float:
+        """Simulated seconds for one new task: long-tailed where configured, else uniform."""
+        for key in (model, family, "*"):
+            if key in self.render_lognormal:
+                p50, p90 = self.render_lognormal[key]
+                sigma = math.log(p90 / p50) / _Z90
+                return p50 * math.exp(sigma * min(_Z99, max(-_Z99, rng.gauss(0.0, 1.0))))
+        lo, hi = self.render_range(model, family)
+        return rng.uniform(lo, hi)
+
     def to_json(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         out["data_dir"] = str(self.data_dir)
         out["prerendered_clip"] = str(self.prerendered_clip) if self.prerendered_clip else None
         out["render_times"] = {k: list(v) for k, v in self.render_times.items()}
+        out["render_lognormal"] = {k: list(v) for k, v in self.render_lognormal.items()}
         return out
 
-    _RUNTIME = ("api_key", "time_scale", "shapes", "render_times", "queue_fraction", "url_ttl_s", "sora_id_style",
-                "fps", "prerendered_clip", "public_base_url", "seed")
+    _RUNTIME = ("api_key", "time_scale", "shapes", "render_times", "render_lognormal", "queue_fraction",
+                "url_ttl_s", "sora_id_style", "fps", "prerendered_clip", "public_base_url", "seed")
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply a partial update (as from POST /_sandbox/config); shapes and render_times merge."""

@@ -183,3 +183,17 @@ def test_standalone_module_serves_and_stops_on_sigint(tmp_path):
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=10)
     assert (tmp_path / "sandbox.sqlite3").exists()
+
+
+def test_long_tailed_render_times_follow_the_configured_quantiles(tmp_path):
+    import random
+
+    config = SandboxConfig(data_dir=tmp_path, render_lognormal={"kling": (180, 600)}, render_times={"*": (1, 2)})
+    rng = random.Random(7)
+    kling = sorted(config.draw_render_time("kling-v1-6", "kling", rng) for _ in range(4000))
+    assert abs(kling[2000] - 180) < 15  # median
+    assert abs(kling[3600] - 600) < 60  # 90th percentile
+    assert kling[-1] <= 180 * (600 / 180) ** (2.3264 / 1.2816) + 1  # capped at the 99th percentile
+    assert 1 <= config.draw_render_time("veo3.1", "veo", rng) <= 2  # other models keep their uniform range
+    with pytest.raises(ValueError, match="render_lognormal"):
+        SandboxConfig(data_dir=tmp_path, render_lognormal={"kling": (600, 180)})
