@@ -111,6 +111,12 @@ class FaultProxy:
                 self._server.close()
             for writer in list(self._writers):
                 writer.transport.abort()
+            # Finish every connection handler (a hung one included) while the loop still runs, so none is
+            # garbage-collected later against a closed loop.
+            handlers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in handlers:
+                task.cancel()
+            await asyncio.gather(*handlers, return_exceptions=True)
             loop.stop()
 
         asyncio.run_coroutine_threadsafe(shutdown(), loop)
