@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import av
+import numpy as np
 
 from jobs.ledger import Job, JobState
 from jobs.runner import Runner
@@ -66,3 +70,37 @@ def recipe_for(model_id: str, prompt: str = "a red kite over a beach at dawn") -
     if model_id.startswith("kling"):
         return Recipe(prompt=prompt, duration_s=5)
     return Recipe(prompt=prompt)
+
+
+def encode_clip(path: Path, *, audio: bool, seconds: float = 1.0, width: int = 160, height: int = 90,
+                color: tuple[int, int, int] = (40, 200, 80)) -> Path:
+    """A tiny real H.264 MP4 (optionally with AAC), as a provider would return."""
+    fps = 24
+    with av.open(str(path), "w", options={"movflags": "+faststart"}) as c:
+        v = c.add_stream("libx264", rate=fps)
+        v.width, v.height, v.pix_fmt = width, height, "yuv420p"
+        v.options = {"preset": "ultrafast"}
+        a = c.add_stream("aac", rate=44100) if audio else None
+        if a is not None:
+            a.layout = "mono"
+        frames = int(seconds * fps)
+        for i in range(frames):
+            img = np.zeros((height, width, 3), np.uint8)
+            img[:, : (i + 1) * width // frames] = color
+            for p in v.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(p)
+        for p in v.encode():
+            c.mux(p)
+        if a is not None:
+            total, pts = int(seconds * 44100), 0
+            while pts < total:
+                n = min(1024, total - pts)
+                wave = (0.2 * np.sin(np.arange(pts, pts + n) / 44100 * 2 * np.pi * 440)).astype(np.float32)
+                frame = av.AudioFrame.from_ndarray(wave.reshape(1, -1), format="fltp", layout="mono")
+                frame.sample_rate, frame.pts = 44100, pts
+                pts += n
+                for p in a.encode(frame):
+                    c.mux(p)
+            for p in a.encode():
+                c.mux(p)
+    return path

@@ -9,51 +9,19 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from jobs_helpers import encode_clip
 from PIL import Image
 
 from jobs.probe import ProbeInfo, check_mp4, compare_requested, make_thumbnail, probe, walk_mp4_boxes
 from providers.errors import ErrorKind, ProviderError
 
 
-def encode_clip(path: Path, *, audio: bool, seconds: float = 1.0, width: int = 160, height: int = 90) -> Path:
-    """A tiny real H.264 MP4 (optionally with AAC), as a provider would return."""
-    fps = 24
-    with av.open(str(path), "w", options={"movflags": "+faststart"}) as c:
-        v = c.add_stream("libx264", rate=fps)
-        v.width, v.height, v.pix_fmt = width, height, "yuv420p"
-        v.options = {"preset": "ultrafast"}
-        a = c.add_stream("aac", rate=44100) if audio else None
-        if a is not None:
-            a.layout = "mono"
-        frames = int(seconds * fps)
-        for i in range(frames):
-            img = np.zeros((height, width, 3), np.uint8)
-            img[:, : (i + 1) * width // frames] = (200, 80, 40)
-            for p in v.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                c.mux(p)
-        for p in v.encode():
-            c.mux(p)
-        if a is not None:
-            total, pts = int(seconds * 44100), 0
-            while pts < total:
-                n = min(1024, total - pts)
-                wave = (0.2 * np.sin(np.arange(pts, pts + n) / 44100 * 2 * np.pi * 440)).astype(np.float32)
-                frame = av.AudioFrame.from_ndarray(wave.reshape(1, -1), format="fltp", layout="mono")
-                frame.sample_rate, frame.pts = 44100, pts
-                pts += n
-                for p in a.encode(frame):
-                    c.mux(p)
-            for p in a.encode():
-                c.mux(p)
-    return path
-
-
 @pytest.fixture(scope="session")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("probe-clips")
     return {
-        "silent": encode_clip(d / "silent.mp4", audio=False),
-        "audio": encode_clip(d / "audio.mp4", audio=True),
+        "silent": encode_clip(d / "silent.mp4", audio=False, color=(200, 80, 40)),
+        "audio": encode_clip(d / "audio.mp4", audio=True, color=(200, 80, 40)),
     }
 
 
