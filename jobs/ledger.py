@@ -430,6 +430,22 @@ class Ledger:
                 conn.execute("UPDATE reservations SET released = 1 WHERE job_id = ?", (job_id,))
         return self._require(job_id)
 
+    def cancel_unsent(self, job_id: str, *, note: str) -> Job | None:
+        """Cancel a job only if it is still waiting with no task: one transaction, so a submit that starts
+        at the same moment either wins (and this returns None) or never happens. Frees its reservation."""
+        with self._write() as conn:
+            now = time.time()
+            changed = conn.execute(
+                "UPDATE jobs SET state = ?, note = ?, charged = 'no', lease_owner = NULL, lease_expires_at = NULL, "
+                "updated_at = ? WHERE id = ? AND state = ? AND task_id IS NULL",
+                (str(JobState.CANCELED), note, now, job_id, str(JobState.WAITING))).rowcount
+            if not changed:
+                return None
+            conn.execute("INSERT INTO events(job_id, at, from_state, to_state, detail) VALUES (?, ?, ?, ?, ?)",
+                         (job_id, now, str(JobState.WAITING), str(JobState.CANCELED), "canceled before sending"))
+            conn.execute("UPDATE reservations SET released = 1 WHERE job_id = ?", (job_id,))
+        return self._require(job_id)
+
     def update(self, job_id: str, **fields: Any) -> Job:
         """Set non-state fields (progress, note, kept, needs_key...) under the same rules as transition()."""
         with self._write() as conn:

@@ -370,15 +370,15 @@ class Runner:
 
     def stop_tracking(self, job_id: str) -> Job:
         """The honest "cancel": stop polling. The provider may still render and charge the task."""
-        job = self.ledger.get(job_id)
-        if job is None:
+        if self.ledger.get(job_id) is None:
             raise KeyError(job_id)
-        never_sent = job.state == JobState.WAITING and job.task_id is None
         with self._cond:
             self._forget(job_id)
-        if never_sent:
-            return self._set_state(job_id, JobState.CANCELED, note="Canceled before it was sent; nothing charged.",
-                                   charged=str(Charged.NO))
+        # Decided inside one ledger transaction: a submit starting at the same moment cannot slip between.
+        unsent = self.ledger.cancel_unsent(job_id, note="Canceled before it was sent; nothing charged.")
+        if unsent is not None:
+            self._bump()
+            return unsent
         return self._set_state(job_id, JobState.CANCELED, note=STOPPED_NOTE)
 
     def resume(self, job_id: str) -> Job:
@@ -451,6 +451,15 @@ class Runner:
             self._pending[job_id] = seq
             heapq.heappush(self._heap, (self._clock() + max(0.0, delay_s), seq, job_id, action, priority))
             self._cond.notify_all()
+
+    def _park_for_key(self, job_id: str, **fields: Any) -> None:
+        """No usable key in this process: mark the job, drop it from memory and give up its lease, so a
+        process that has the key (another tab's server, `python -m jobs resume`) can take it."""
+        self.ledger.update(job_id, needs_key=True, **fields)
+        with self._cond:
+            self._forget(job_id)
+        self.ledger.release(self.owner, [job_id])
+        self._bump()
 
     def _forget(self, job_id: str) -> None:
         """Drop a job from memory (caller holds the condition). A stale heap entry is skipped later."""
@@ -670,14 +679,17 @@ class Runner:
             return
         backend = self._backend_for(job)
         if backend is None:
-            self.ledger.update(job_id, needs_key=True)
-            with self._cond:
-                self._forget(job_id)
-            self._bump()
+            self._park_for_key(job_id)
             return
         try:
             sub = prepare(Recipe.from_dict(job.recipe), job.model_id, ModelOptions.from_dict(job.options),
                           self.catalog, request_id=job.id)
+        except DailiesError as exc:
+            self._fail(job_id, exc, charged=Charged.NO)
+            return
+        try:
+            # Before the job is marked as sending: a bad key or base URL must not look like a maybe-paid POST.
+            client = self._client(backend)
         except DailiesError as exc:
             self._fail(job_id, exc, charged=Charged.NO)
             return
@@ -693,7 +705,6 @@ class Runner:
                     self._slot_waiters.append(job_id)
             return
         self._bump()
-        client = self._client(backend)
         try:
             status = client.submit(sub)
         except SubmitUnknown as exc:
@@ -764,10 +775,7 @@ class Runner:
             return
         backend = self._backend_for(job)
         if backend is None:
-            self.ledger.update(job_id, needs_key=True)
-            with self._cond:
-                self._forget(job_id)
-            self._bump()
+            self._park_for_key(job_id)
             return
         try:
             status = self._client(backend).poll(job.family, job.poll_path)
@@ -787,11 +795,8 @@ class Runner:
         except ProviderError as exc:
             if exc.kind is ErrorKind.AUTH:
                 # The task still runs at the provider; only our key is wrong. Wait for a new one.
-                self.ledger.update(job_id, needs_key=True, error_kind=str(exc.kind), error_message=exc.message)
                 self._keys.forget(job.key_fingerprint or "")
-                with self._cond:
-                    self._forget(job_id)
-                self._bump()
+                self._park_for_key(job_id, error_kind=str(exc.kind), error_message=exc.message)
                 return
             self._set_state(job_id, JobState.FAILED, error_kind=str(exc.kind), error_message=exc.message,
                             charged=str(exc.charged), detected_at=time.time())
@@ -889,10 +894,7 @@ class Runner:
             return
         backend = self._backend_for(job)
         if backend is None:
-            self.ledger.update(job_id, needs_key=True)
-            with self._cond:
-                self._forget(job_id)
-            self._bump()
+            self._park_for_key(job_id)
             return
         if not track.urls:
             self._schedule(job_id, "poll", 0.0, urgent=True)

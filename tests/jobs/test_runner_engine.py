@@ -150,3 +150,25 @@ def test_a_task_id_recorded_just_before_a_crash_is_polled_not_reported_unknown(
     job = wait_state(runner, job_id, ENDED, timeout=15)
     assert job.state == JobState.DOWNLOADED and job.task_id == status.task_id
     assert len(submits(server)) == 1  # never sent again
+
+
+def test_a_key_the_client_refuses_fails_the_job_as_not_charged_without_sending(make_sandbox, make_runner):
+    from providers.client import Backend
+
+    server = make_sandbox()
+    runner = make_runner()
+    bad = Backend(base_url=server.base_url, api_key="sk-abc\ndef123", sandbox=True, time_scale=0.01)
+    (job_id,) = runner.submit_run(recipe_for("veo3.1-fast"), [("veo3.1-fast", no_options())], bad)
+    job = wait_state(runner, job_id, ENDED, timeout=10)
+    assert job.state == JobState.FAILED and job.charged == "no", (job.state, job.charged, job.error_message)
+    assert submits(server) == []
+
+
+def test_cancel_unsent_only_cancels_a_job_that_was_never_sent(ledger, clips, catalog, make_sandbox):
+    server = make_sandbox()
+    first, second = queue_without_lease(ledger, clips, catalog, server, 2, model="veo3.1-fast")
+    ledger.record_task_id(second, "task_already_sent")
+    assert ledger.cancel_unsent(first, note="x").state == JobState.CANCELED
+    assert ledger.get(first).charged == "no"
+    assert ledger.cancel_unsent(second, note="x") is None  # it has a task: the provider may charge it
+    assert ledger.get(second).state == JobState.WAITING
