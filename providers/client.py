@@ -198,7 +198,7 @@ class CometClient:
                         charged_reason="the request never reached the server") from None
                 log.info("submit %s: %s before sending; retrying", where, type(exc).__name__)
                 self._pause(http.backoff_delay(attempt))
-            except httpx.TransportError as exc:
+            except httpx.HTTPError as exc:  # any failure after sending, a decoding error included
                 raise SubmitUnknown(redact(
                     f"{where}: {type(exc).__name__} after the request was sent; the task may exist. "
                     "It was not resent.")) from None
@@ -244,7 +244,7 @@ class CometClient:
             timed_out = False
             try:
                 resp = self._api.get(url, timeout=http.STATUS_TIMEOUT)
-            except httpx.TransportError as exc:
+            except httpx.HTTPError as exc:
                 timed_out = isinstance(exc, httpx.TimeoutException)
                 err: DailiesError = TransientError(
                     redact(f"status request for {poll_path} failed: {type(exc).__name__}"),
@@ -326,7 +326,7 @@ class CometClient:
                 raise TransientError(f"download from {shown} timed out ({type(exc).__name__})",
                                      kind=ErrorKind.TIMEOUT, charged=Charged.YES,
                                      charged_reason="the clip was rendered and billed") from None
-            except httpx.TransportError as exc:
+            except httpx.HTTPError as exc:
                 raise TransientError(f"download from {shown} failed ({type(exc).__name__})",
                                      kind=ErrorKind.PROVIDER_OUTAGE, charged=Charged.YES,
                                      charged_reason="the clip was rendered and billed") from None

@@ -672,3 +672,28 @@ def test_loopback_content_policy_failure(make_sandbox: Any) -> None:
         first = client.submit(_sub("runway", request))
         final = _until_terminal(client, "runway", template.format(id=first.task_id))
     assert (final.state, final.error_kind) == (TaskState.FAILED, ErrorKind.CONTENT_POLICY)
+
+
+def test_a_body_that_fails_to_decode_after_the_post_is_submit_unknown_and_a_poll_skips() -> None:
+    """httpx.DecodingError is not a TransportError: it must still come out typed."""
+    from providers.catalog import load_catalog
+    from providers.client import Backend, CometClient
+    from providers.errors import SubmitUnknown, TransientError
+    from providers.mapping import prepare
+    from providers.recipe import ModelOptions, Recipe
+
+    posts = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            posts.append(request)
+        raise httpx.DecodingError("bad gzip", request=request)
+
+    client = CometClient(Backend("https://api.example.com", "sk-test-key-123"),
+                         transport=httpx.MockTransport(handler), sleep=lambda s: None)
+    sub = prepare(Recipe(prompt="a kite"), "veo3.1-fast", ModelOptions(), load_catalog())
+    with pytest.raises(SubmitUnknown):
+        client.submit(sub)
+    assert len(posts) == 1
+    with pytest.raises(TransientError):
+        client.poll("veo", "/v1/videos/task_x")
