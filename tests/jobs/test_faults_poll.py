@@ -153,7 +153,7 @@ def test_p7_a_job_that_never_finishes_goes_stale_and_keeps_its_task_id(make_sand
     before = len(polls(server))
     resumed = runner.resume(job_id)
     assert resumed.state == JobState.QUEUED
-    runner.wait_for(lambda: len(polls(server)) > before, 5)  # resume polls the same task again
+    assert runner.wait_for(lambda: len(polls(server)) > before, 5)  # resume polls the same task again
     assert len(submits(server)) == 1
 
 

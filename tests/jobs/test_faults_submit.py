@@ -32,7 +32,8 @@ def test_s1_connect_refused_keeps_the_job_waiting_and_sends_it_once_the_server_i
     backend = Backend(f"http://127.0.0.1:{port}", SANDBOX_KEY, sandbox=True, time_scale=0.01)
     runner = make_runner()
     (job_id,) = runner.submit_run(recipe_for("sora-2"), [("sora-2", no_options())], backend)
-    runner.wait_for(lambda: (runner.ledger.get(job_id).error_message or "").startswith("could not connect"), 10)
+    assert runner.wait_for(
+        lambda: (runner.ledger.get(job_id).error_message or "").startswith("could not connect"), 10)
     assert runner.ledger.get(job_id).state in (JobState.WAITING, JobState.SUBMITTING)
     server = make_sandbox(port=port, **FAST)
     job = wait_state(runner, job_id, ENDED, timeout=20)
