@@ -51,6 +51,7 @@ from providers.errors import (
 )
 from providers.mapping import prepare
 from providers.recipe import ModelOptions, Recipe
+from providers.redact import redact
 from providers.status import TaskState, TaskStatus
 from providers.submission import Submission
 
@@ -131,6 +132,12 @@ def _dead_local_owner(owner: str | None) -> bool:
         return False
     pid = int(pid_text)
     return pid != os.getpid() and not _pid_alive(pid)
+
+
+def stored_raw(raw: dict[str, Any]) -> str:
+    """The provider's answer as the ledger keeps it: signed-URL tokens and keys redacted (the full URLs
+    live only in memory, for the download)."""
+    return redact(json.dumps(raw, default=str))
 
 
 def submission_mapping_json(sub: Submission) -> str:
@@ -728,7 +735,7 @@ class Runner:
             else None
         # Invariant 2: the task id (and where to poll it) is durable before anything else happens.
         job = self.ledger.record_task_id(job_id, status.task_id, submitted_at=now, poll_path=path,
-                                         content_path=content, raw_status_json=json.dumps(status.raw, default=str))
+                                         content_path=content, raw_status_json=stored_raw(status.raw))
         deadline_at = now + spec.render.deadline_s * track.time_scale
         job = self._set_state(job_id, JobState.QUEUED, deadline_at=deadline_at,
                               error_kind=None, error_message=None, note=None)
@@ -807,7 +814,7 @@ class Runner:
     def _on_status(self, job: Job, track: _Track, status: TaskStatus, *, first: bool = False) -> None:
         assert track.schedule is not None
         job_id = job.id
-        raw = json.dumps(status.raw, default=str)
+        raw = stored_raw(status.raw)
         elapsed = self._elapsed(track)
         if status.state in (TaskState.QUEUED, TaskState.RUNNING):
             if job.state == JobState.SUCCEEDED:

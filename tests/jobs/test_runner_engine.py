@@ -172,3 +172,13 @@ def test_cancel_unsent_only_cancels_a_job_that_was_never_sent(ledger, clips, cat
     assert ledger.get(first).charged == "no"
     assert ledger.cancel_unsent(second, note="x") is None  # it has a task: the provider may charge it
     assert ledger.get(second).state == JobState.WAITING
+
+
+def test_the_ledger_keeps_no_signed_url_token_of_a_finished_task(make_sandbox, make_runner):
+    server = make_sandbox(render_times={"*": (1, 2)})
+    runner = make_runner()
+    (job_id,) = runner.submit_run(recipe_for("veo3.1-fast"), [("veo3.1-fast", no_options())], backend_for(server))
+    job = wait_state(runner, job_id, ENDED, timeout=15)
+    assert job.state == JobState.DOWNLOADED
+    assert "/files/" in job.raw_status_json  # the result URL is recorded...
+    assert "sig=" not in job.raw_status_json and "expires=" not in job.raw_status_json  # ...without its token
