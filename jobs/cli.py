@@ -28,6 +28,7 @@ from jobs import settings
 from jobs.clipstore import ClipStore
 from jobs.keys import SANDBOX_KEY, backend_from_env, mask
 from jobs.ledger import BudgetExceeded, Job, JobState, Ledger
+from jobs.prefs import load_prefs, period_start as prefs_period_start, prefs_path
 from jobs.runner import Runner
 from providers.catalog import load_catalog
 from providers.client import Backend
@@ -64,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=None)
     run.add_argument("--takes", type=int, default=1, help="takes per model (default 1)")
     run.add_argument("--budget", type=float, default=None, metavar="USD",
-                     help="refuse the run if its upper cost estimate would pass this (today's spend included)")
+                     help="live only: refuse the run if its upper cost estimate would take this period's spend "
+                          "past USD (default: the app's budget and period from Settings)")
     run.add_argument("--no-wait", action="store_true", help="submit and exit; the app or `resume` finishes them")
     _engine_args(run)
 
@@ -292,14 +294,18 @@ def _engine_command(args: argparse.Namespace, out: TextIO, stop: threading.Event
         except (DailiesError, OSError) as exc:
             print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
             return EXIT_USAGE
-        period_start = time.mktime(time.localtime()[:3] + (0, 0, 0, 0, 0, -1))
+        # The app's budget and period (Settings) bind the CLI too: one pot for every tab and process.
+        prefs = load_prefs(prefs_path(settings.data_dir()))
+        live = not engine.backend.sandbox
+        budget = (args.budget if args.budget is not None else prefs.budget_usd) if live else None
+        period_start = prefs_period_start(prefs.budget_period) if live else None
         job_ids: list[str] = []
         if not args.no_wait:
             engine.runner.start()
         for recipe, models in recipes:
             try:
                 job_ids += engine.runner.submit_run(recipe, [(m, ModelOptions()) for m in models], engine.backend,
-                                                    takes=args.takes, budget_limit_usd=args.budget,
+                                                    takes=args.takes, budget_limit_usd=budget,
                                                     budget_period_start=period_start)
             except (DailiesError, BudgetExceeded) as exc:
                 print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)

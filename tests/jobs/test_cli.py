@@ -61,3 +61,19 @@ def test_help_documents_the_commands(capsys):
     text = capsys.readouterr().out
     for word in ("run", "resume", "list", "COMETAPI_KEY", "--sandbox"):
         assert word in text
+
+
+def test_a_live_run_obeys_the_apps_budget_and_period(tmp_path, monkeypatch, capsys):
+    import json
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "prefs.json").write_text(json.dumps({"budget_usd": 0.1, "budget_period": "month"}))
+    monkeypatch.setenv("COMETAPI_BASE_URL", "https://api.cometapi.com")
+    monkeypatch.setenv("COMETAPI_KEY", "sk-live-key-for-the-test")
+    monkeypatch.setenv("DAILIES_DATA_DIR", str(data))
+    monkeypatch.setenv("DAILIES_CLIPS_DIR", str(tmp_path / "clips"))
+    code, _ = run("run", "--model", "veo3.1-fast", "--prompt", "a paper boat", "--no-wait")
+    assert code == 2
+    assert "budget" in capsys.readouterr().err.lower()
+    assert Ledger(data / "ledger.sqlite3").count_jobs() == 0  # refused before anything was written or sent
