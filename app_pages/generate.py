@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import time
-import uuid
-
 import streamlit as st
 
 from components.keys import current_backend
@@ -13,12 +9,10 @@ from components.model_cards import render_model_cards
 from components.queue import CACHE_KEY, render_queue
 from components.recipe_form import render_recipe_form
 from components.runtime import get_runtime
+from components.submit_guard import request_id_for
 from jobs.ledger import BudgetExceeded
 from jobs.prefs import period_start
 from providers.errors import DailiesError, ValidationErrors
-
-# A second click on the same form within this window is the same request (double click, rerun).
-DUPLICATE_WINDOW_S = 5.0
 
 rt = get_runtime()
 backend = current_backend(rt)
@@ -61,23 +55,12 @@ if refusal:
 clicked = c2.button("Generate", type="primary", key="generate", disabled=refusal is not None, width="stretch")
 
 
-def _request_id(signature: str) -> str:
-    """One client request id per form submission: a repeat within the window reuses it (idempotent)."""
-    last = st.session_state.get("_last_submit")
-    now = time.time()
-    if last and last[0] == signature and now - last[2] < DUPLICATE_WINDOW_S:
-        return last[1]
-    request_id = uuid.uuid4().hex
-    st.session_state["_last_submit"] = (signature, request_id, now)
-    return request_id
-
-
 if clicked and refusal is None:
     choices = [(c.spec.id, c.options) for c in ready]
-    signature = hashlib.sha256((form.recipe.to_json() + repr(choices) + str(form.takes)).encode()).hexdigest()
+    request_id = request_id_for("generate", form.recipe.to_json(), choices, form.takes)
     try:
         ids = rt.runner.submit_run(
-            form.recipe, choices, backend, takes=form.takes, request_id=_request_id(signature),
+            form.recipe, choices, backend, takes=form.takes, request_id=request_id,
             budget_limit_usd=None if backend.sandbox else rt.prefs.budget_usd,
             budget_period_start=None if backend.sandbox else period_start(rt.prefs.budget_period))
     except ValidationErrors as e:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 
 import pandas as pd
 import streamlit as st
@@ -12,6 +11,7 @@ from components.keys import current_backend
 from components.library_form import render_save_form
 from components.review_runtime import boards, model_name, prompt_library, review_store
 from components.runtime import get_runtime
+from components.submit_guard import request_id_for
 from jobs.ledger import BudgetExceeded
 from jobs.prefs import period_start
 from library.prompts import LibraryError, SavedRecipe
@@ -39,7 +39,7 @@ def _start(saved: SavedRecipe) -> None:
     live = not backend.sandbox
     try:
         started = library.start_run(
-            saved, rt.runner, backend, request_id=uuid.uuid4().hex,
+            saved, rt.runner, backend, request_id=request_id_for("library", saved.id),
             budget_limit_usd=rt.prefs.budget_usd if live else None,
             budget_period_start=period_start(rt.prefs.budget_period) if live else None)
     except ValidationErrors as e:

@@ -12,6 +12,7 @@ from components.clip_facts import FactRow, fact_rows, mismatches, mode_of, rende
 from components.data_cache import forget, get_boards
 from components.job_card import model_name, state_badge
 from components.runtime import Runtime
+from components.submit_guard import request_id_for
 from components.sync_player import render_sync_player
 from exports.board import board_json
 from exports.code import code_bundle
@@ -129,7 +130,8 @@ def render_rerun(rt: Runtime, backend: Backend, jobs: Sequence[Job], board: Boar
                    + (" · sandbox, nothing charged" if backend.sandbox else " · live: the budget applies"))
         if st.button("Re-run", key=f"rerun_go:{board.id}", type="primary", disabled=not takes,
                      icon=":material/replay:"):
-            run_id, ids, errors = rerun.submit(rt, backend, groups)
+            run_id, ids, errors = rerun.submit(rt, backend, groups, run_id=request_id_for(
+                "rerun", [(r.to_json(), [(m, o.to_dict()) for m, o in ch]) for r, ch in groups]))
             for message in errors:
                 st.error(message)
             if ids:

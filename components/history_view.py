@@ -18,6 +18,7 @@ from components.clip_facts import render_seconds
 from components.data_cache import forget
 from components.job_card import STATE_LABELS, model_name, render_failure
 from components.runtime import Runtime
+from components.submit_guard import request_id_for
 from jobs.ledger import Job, JobState, Ledger
 from providers.catalog import Catalog
 from providers.client import Backend
@@ -172,7 +173,8 @@ def _actions(rt: Runtime, backend: Backend, job: Job) -> None:
     c1, c2, c3, c4 = st.columns(4)
     if c1.button("Re-run", key=f"h_rerun:{job.id}", icon=":material/replay:", width="stretch",
                  help="The same recipe and options on the same model, as a new run"):
-        run_id, ids, errors = rerun.submit(rt, backend, rerun.plan([job], rerun.Change("none")))
+        run_id, ids, errors = rerun.submit(rt, backend, rerun.plan([job], rerun.Change("none")),
+                                           run_id=request_id_for("rerun", job.id))
         for message in errors:
             st.error(message)
         if ids:

@@ -121,9 +121,13 @@ def test_needs_attention_lists_each_problem_with_its_remedy(seeded) -> None:
 
 def test_rerun_from_history_submits_the_same_recipe_again(seeded) -> None:
     at = open_page("app_pages/history.py", query={"job": seeded.board_jobs["gen3a_turbo"]})
+    ledger = Ledger(seeded.data_dir / "ledger.sqlite3")
+    before = ledger.count_jobs()
     at.button(key=f"h_rerun:{seeded.board_jobs['gen3a_turbo']}").click()
     rerun(at)
-    ledger = Ledger(seeded.data_dir / "ledger.sqlite3")
+    at.button(key=f"h_rerun:{seeded.board_jobs['gen3a_turbo']}").click()  # a double click
+    rerun(at)
+    assert ledger.count_jobs() == before + 1, "the second click must not submit (and pay) again"
     newest = ledger.list_jobs(limit=1)[0]
     original = ledger.get(seeded.board_jobs["gen3a_turbo"])
     ledger.close()
