@@ -97,9 +97,10 @@ def thumbnail_grid(jobs: list[Job], catalog: Catalog) -> str:
         picture = (f'<img src="{html.escape(job.thumb_url, quote=True)}" alt="{html.escape(prompt[:80], quote=True)}"'
                    ' loading="lazy">' if job.thumb_url else f'<div class="nothumb">{html.escape(label)}</div>')
         tiles.append(
-            f'<a class="tile" href="?job={job.id}" target="_self">{picture}<div class="cap">'
+            # Not a link: following one reloads the page as a new session, which forgets a session-only key.
+            f'<div class="tile" id="job-{job.id}">{picture}<div class="cap">'
             f"<b>{html.escape(model_name(catalog, job.model_id))}</b> · {html.escape(label)}{kept}<br>"
-            f"<span>{html.escape(prompt[:60])}</span><br><small>{when} · {job.id[:8]}</small></div></a>")
+            f"<span>{html.escape(prompt[:60])}</span><br><small>{when} · {job.id[:8]}</small></div></div>")
     return (
         "<style>.hgrid{display:grid;grid-template-columns:repeat(auto-fill,minmax(180px,1fr));gap:10px}"
         ".hgrid .tile{display:block;text-decoration:none;color:inherit;border:1px solid rgba(128,128,128,.3);"

@@ -24,7 +24,7 @@ def test_every_job_newest_first_with_thumbnails(seeded) -> None:
     grid = _grid(at)
     thumbs = re.findall(r'<img src="([^"]+)"', grid)
     assert len(thumbs) == 5 and all(t.startswith("/app/static/clips/test-") and t.endswith(".jpg") for t in thumbs)
-    ids = re.findall(r'href="\?job=([0-9a-f]+)"', grid)
+    ids = re.findall(r'id="job-([0-9a-f]+)"', grid)
     ledger = Ledger(seeded.data_dir / "ledger.sqlite3")
     newest_first = [j.id for j in ledger.list_jobs()]
     ledger.close()
