@@ -7,8 +7,6 @@ import streamlit as st
 from providers import codegen
 from providers.submission import Submission
 
-LIVE_BASE_URL = "https://api.cometapi.com"
-
 
 def render_code_view(sub: Submission, base_url: str) -> None:
     python_tab, node_tab = st.tabs(["Python", "Node.js"])

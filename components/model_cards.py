@@ -120,7 +120,7 @@ def _card(spec: ModelSpec, recipe: Recipe, image_fit: str, runner: Runner, eta: 
         with st.expander("What this model will receive"):
             st.dataframe(_report_table(sub), hide_index=True, width="stretch")
         with st.expander("View code"):
-            render_code_view(sub, backend.base_url if backend.sandbox else "https://api.cometapi.com")
+            render_code_view(sub, backend.base_url)
     return CardResult(spec=spec, options=options, submission=sub, errors=errors)
 
 

@@ -43,5 +43,6 @@ def render_demopack_export(rt: Runtime, all_boards: Sequence[Board], *, key: str
     last = st.session_state.get(f"{key}:last")
     zip_path = Path(last) if last else None
     if zip_path is not None and zip_path.is_file():
-        st.download_button("Download the zip", data=zip_path.read_bytes(), file_name=zip_path.name,
+        # A callable: the zip (clips included) is read only when the user clicks, not on every rerun.
+        st.download_button("Download the zip", data=zip_path.read_bytes, file_name=zip_path.name,
                            mime="application/zip", key=f"{key}:download")

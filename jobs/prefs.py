@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-DEFAULT_BASE_URL = "https://api.cometapi.com"
+from jobs.keys import LIVE_BASE_URL as DEFAULT_BASE_URL
+
 PERIODS = ("day", "week", "month")
 
 
