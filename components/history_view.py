@@ -198,7 +198,8 @@ def _actions(rt: Runtime, backend: Backend, job: Job) -> None:
             if st.button("Remix", key=f"h_remix_go:{job.id}", disabled=not prompt.strip()):
                 from components.remix import submit_remix
 
-                message = submit_remix(rt, backend, job, prompt.strip())
+                message = submit_remix(rt, backend, job, prompt.strip(),
+                                       request_id=request_id_for("remix", job.id, prompt.strip()))
                 (st.error if message.startswith("Remix failed") else st.success)(message)
                 forget()
 
