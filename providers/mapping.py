@@ -22,6 +22,7 @@ from providers.catalog import Catalog, ModelSpec
 from providers.errors import DailiesError, ErrorKind, ValidationError, ValidationErrors
 from providers.recipe import ImageInput, ModelOptions, Recipe
 from providers.submission import MappingAction as A, MappingLine, Submission, WireFile, WireRequest
+from providers.url_policy import validate_user_image_url
 
 CAMERA_AXES = ("horizontal", "vertical", "pan", "tilt", "roll", "zoom")
 CAMERA_PRESETS = ("down_back", "forward_up", "right_turn_forward", "left_turn_forward")
@@ -63,6 +64,15 @@ def prepare(
     if plan.errors:
         raise ValidationErrors(plan.errors)
     return plan.submission()
+
+
+def _url_problem(url: str, field: str) -> ValidationError | None:
+    """User-typed image URLs are forwarded to the provider: refuse local, private and odd ones (no DNS here)."""
+    try:
+        validate_user_image_url(url, resolver=None, field=field)
+    except ValidationError as e:
+        return e
+    return None
 
 
 def _or(values: Any) -> str:
@@ -288,8 +298,8 @@ class _Plan:
         if img.url is not None and img.data is None:
             if not rules.urls:
                 self.err(field, f"{field}: {self.name} takes uploaded files, not URLs", "a PNG, JPEG or WebP upload")
-            elif not img.url.lower().startswith("https://"):
-                self.err(field, f"{field}: image URLs must use https", "an https:// URL")
+            elif (problem := _url_problem(img.url, field)) is not None:
+                self.err(field, problem.message, "a public https:// image URL")
             else:
                 self.images_wire[field] = img.url
                 self.line(field, A.SENT, img.url, img.url, "as a URL")

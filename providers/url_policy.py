@@ -91,11 +91,13 @@ def check_result_url(url: str, *, sandbox: bool, field: str = "video_url") -> st
                           allowed=allowed)
 
 
-def validate_user_image_url(url: str, *, resolver: Resolver = system_resolver, field: str = "image_url") -> str:
+def validate_user_image_url(url: str, *, resolver: Resolver | None = system_resolver,
+                            field: str = "image_url") -> str:
     """A user-typed image URL we (or the provider) may fetch. Never gets the sandbox exception.
 
     https only, port 443, no userinfo, no fragment; the host must not be or resolve to a
     loopback / private / link-local / reserved address (all A and AAAA records are checked).
+    `resolver=None` checks everything but DNS (for validation before a URL is forwarded, not fetched).
     """
     allowed = "a public https:// image URL (port 443)"
     if not isinstance(url, str) or not url.strip():
@@ -125,6 +127,8 @@ def validate_user_image_url(url: str, *, resolver: Resolver = system_resolver, f
     else:
         if host.lower() == "localhost" or host.lower().endswith((".localhost", ".local", ".internal")):
             raise ValidationError(field, f"host {host} is a local name", allowed=allowed)
+        if resolver is None:
+            return url
         try:
             resolved = list(resolver(host))
         except OSError:
