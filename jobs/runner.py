@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from jobs.costs import recorded_cost
 from jobs.keys import KeyRing
 from jobs.ledger import SLOT_STATES, Job, JobState, Ledger, LedgerError
 from jobs.probe import compare_requested
@@ -935,6 +936,15 @@ class Runner:
                         clip_sha256=clip.sha256, clip_meta_json=json.dumps(meta, default=str),
                         thumb_url=getattr(clip, "thumb_url", None), downloaded_at=time.time(), error_kind=None,
                         error_message=None, charged=str(Charged.YES))
+        self._settle(job_id)
+
+    def _settle(self, job_id: str) -> None:
+        """Replace the job's reserved upper estimate with the price rule applied to the delivered clip."""
+        job = self.ledger.get(job_id)
+        amount = recorded_cost(job, self.catalog) if job is not None else None
+        if job is not None and amount is not None:
+            self.ledger.reserve(job_id, amount, limit_usd=None, period_start=None, backend=job.backend,
+                                model_id=job.model_id)
 
     def _url_gone(self, job_id: str, track: _Track, exc: ProviderError) -> None:
         """D8: a 403/404/410 on the result URL. Try the next candidate, then ask the task for a fresh URL."""

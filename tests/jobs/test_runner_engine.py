@@ -182,3 +182,17 @@ def test_the_ledger_keeps_no_signed_url_token_of_a_finished_task(make_sandbox, m
     assert job.state == JobState.DOWNLOADED
     assert "/files/" in job.raw_status_json  # the result URL is recorded...
     assert "sig=" not in job.raw_status_json and "expires=" not in job.raw_status_json  # ...without its token
+
+
+def test_a_delivered_clip_books_its_recorded_cost_instead_of_the_reserved_estimate(make_sandbox, make_runner, ledger):
+    server = make_sandbox(render_times={"*": (1, 2)})
+    runner = make_runner()
+    recipe = recipe_for("veo3.1-fast")
+    (job_id,) = runner.submit_run(recipe, [("veo3.1-fast", no_options())], backend_for(server))
+    reserved = ledger.spend_total("sandbox")
+    job = wait_state(runner, job_id, ENDED, timeout=15)
+    assert job.state == JobState.DOWNLOADED
+    probed = job.clip_meta["probe"]["duration_s"]
+    # $0.05/s for the length the model offers nearest the probed clip (the bench clip is 1 s: 4 s billed)
+    assert ledger.spend_total("sandbox") == pytest.approx(0.05 * min((4, 6, 8), key=lambda s: abs(s - probed)))
+    assert reserved == pytest.approx(job.est_high_usd)
