@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 
 import streamlit as st
@@ -11,6 +12,7 @@ from components.keys import FORCE_SANDBOX, forget_session_key, key_status, set_s
 from components.runtime import get_runtime
 from jobs import settings as paths
 from jobs.prefs import PERIODS
+from providers.catalog import load_catalog
 from sandbox.faults import KINDS as FAULT_KINDS
 
 rt = get_runtime()
@@ -45,7 +47,9 @@ with st.form("prefs_form"):
                              help="COMETAPI_BASE_URL in the environment wins over this.")
     st.caption("Models: switch on or off, and override a price (USD per second, or per task for per-task models).")
     overrides = {k: dict(v) for k, v in prefs.model_overrides.items()}
+    shipped = load_catalog()  # only differences from the shipped catalog are saved, so its updates still apply
     for spec in rt.catalog.models():
+        base = shipped.get(spec.id)
         m1, m2, m3 = st.columns([2, 1, 1])
         on = m1.checkbox(spec.display_name, value=spec.availability.available, key=f"avail:{spec.id}",
                          help=spec.availability.reason)
@@ -60,11 +64,17 @@ with st.form("prefs_form"):
                        f"per {spec.price.per}")
         m3.caption(f"{spec.price.source} ({spec.price.as_of})")
         entry = overrides.setdefault(spec.id, {})
-        entry["available"] = on
-        if price is not None and current is not None and abs(price - current) > 1e-9:
+        if on == base.availability.available:
+            entry.pop("available", None)
+        else:
+            entry["available"] = on
+        shipped_price = base.price.usd_per_second if per == "second" else base.price.usd
+        if price is not None and shipped_price is not None and abs(price - shipped_price) > 1e-9:
             field = "usd_per_second" if per == "second" else "usd"
             entry["price"] = {"kind": spec.price.kind, field: price, "source": "override in Settings",
-                              "as_of": "today"}
+                              "as_of": dt.date.today().isoformat()}
+        elif price is not None:
+            entry.pop("price", None)
     if st.form_submit_button("Save"):
         new = dataclasses.replace(prefs, budget_usd=budget, budget_period=period, base_url=base_url.strip(),
                                   model_overrides={k: v for k, v in overrides.items() if v})

@@ -45,6 +45,7 @@ def test_saved_budget_and_model_switch_persist_without_the_key(app: AppTest, app
     saved = json.loads((app_env / "prefs.json").read_text())
     assert saved["budget_usd"] == 7.5
     assert saved["model_overrides"]["sora-2"]["available"] is True
+    assert "veo3.1-fast" not in saved["model_overrides"]  # unchanged models keep following the catalog
     assert "sk-" not in (app_env / "prefs.json").read_text()
     app.switch_page("app_pages/generate.py").run()
     assert not app.toggle(key="use:sora-2").disabled
