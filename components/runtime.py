@@ -100,6 +100,7 @@ def get_runtime() -> Runtime:
     clips_dir.mkdir(parents=True, exist_ok=True)
     ledger = Ledger(settings.ledger_path())
     clips = ClipStore(clips_dir, url_prefix=clips_url_prefix(clips_dir))
+    clips.sweep_partials()  # .part files of a process killed mid-download; static/ serves this folder
     catalog = load_catalog(overrides=prefs.model_overrides)
     runner = Runner(ledger, clips, catalog, concurrency_cap=prefs.concurrency_cap).start()
     eta = EtaBook(ledger, lambda: runner.catalog)

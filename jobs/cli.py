@@ -157,6 +157,7 @@ class _Engine:
         ledger_path = args.ledger or settings.ledger_path()
         self.ledger = Ledger(ledger_path)
         self.clips = ClipStore(args.clips or settings.clips_dir())
+        self.clips.sweep_partials()
         overrides = {m: {"available": True} for m in ("sora-2", "sora-2-pro")} if self.backend.sandbox else None
         self.catalog = load_catalog(overrides=overrides)
         self.runner = Runner(self.ledger, self.clips, self.catalog, workers=args.workers,

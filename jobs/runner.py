@@ -288,8 +288,10 @@ class Runner:
 
     def set_key(self, backend: Backend) -> str:
         """Hold a key in memory (by fingerprint) and resume the jobs that were waiting for it."""
+        known = self._keys.get(backend.key_fingerprint, backend.base_url) is not None
         self._keys.add(backend)
-        self._request_rescan()
+        if not known:  # every page rerun calls this; only a new key can wake jobs that waited for it
+            self._request_rescan()
         return backend.key_fingerprint
 
     def knows_key(self, fingerprint: str, base_url: str) -> bool:
