@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--budget", type=float, default=None, metavar="USD",
                      help="live only: refuse the run if its upper cost estimate would take this period's spend "
                           "past USD (default: the app's budget and period from Settings)")
+    run.add_argument("--fallback", default=None, metavar="MODEL_ID",
+                     help="opt-in: a take stuck in queue or failed by a provider outage is sent again to this "
+                          "model as a new, linked job (the budget applies)")
     run.add_argument("--no-wait", action="store_true", help="submit and exit; the app or `resume` finishes them")
     _engine_args(run)
 
@@ -307,6 +310,7 @@ def _engine_command(args: argparse.Namespace, out: TextIO, stop: threading.Event
             try:
                 job_ids += engine.runner.submit_run(recipe, [(m, ModelOptions()) for m in models], engine.backend,
                                                     takes=args.takes, budget_limit_usd=budget,
+                                                    fallback_model=args.fallback,
                                                     budget_period_start=period_start)
             except (DailiesError, BudgetExceeded) as exc:
                 print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)

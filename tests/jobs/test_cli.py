@@ -77,3 +77,13 @@ def test_a_live_run_obeys_the_apps_budget_and_period(tmp_path, monkeypatch, caps
     assert code == 2
     assert "budget" in capsys.readouterr().err.lower()
     assert Ledger(data / "ledger.sqlite3").count_jobs() == 0  # refused before anything was written or sent
+
+
+def test_a_fallback_model_is_recorded_on_every_job_of_the_run(env, tmp_path):
+    code, out = run("run", "--model", "veo3.1-fast", "--prompt", "a paper boat", "--fallback", "kling-v1-6",
+                    "--no-wait")
+    assert code == 0, out
+    (job,) = Ledger(tmp_path / "data" / "ledger.sqlite3").list_jobs()
+    assert job.fallback_model == "kling-v1-6"
+    code, _ = run("run", "--model", "veo3.1-fast", "--prompt", "x", "--fallback", "no-such-model", "--no-wait")
+    assert code == 2
