@@ -141,6 +141,10 @@ def stored_raw(raw: dict[str, Any]) -> str:
     return redact(json.dumps(raw, default=str))
 
 
+WATCH_INTERVAL_S = 2.0
+"""How often the scheduler looks for ledger changes made by other processes (one single-row read)."""
+
+
 def submission_mapping_json(sub: Submission) -> str:
     """What the ledger keeps of a mapping: the report, and what was requested (to compare with the clip)."""
     return json.dumps({
@@ -227,6 +231,7 @@ class Runner:
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._changed = threading.Condition()
         self._change_counter = 0
+        self._seen_version = -1
         self._render_cache: dict[str, tuple[float, RenderTime]] = {}
 
     # --- lifecycle ---------------------------------------------------------------------------------
@@ -481,6 +486,7 @@ class Runner:
     def _loop(self) -> None:
         next_heartbeat = self._clock() + self.lease_ttl_s / 3
         next_rescan = self._clock() + self.rescan_interval_s
+        next_watch = self._clock()
         while True:
             with self._cond:
                 if self._stopping:
@@ -493,10 +499,12 @@ class Runner:
                 due, token_wait = self._take_ready()
                 rescan = self._rescan_now or now >= next_rescan
                 heartbeat = now >= next_heartbeat
-                if not due and not rescan and not heartbeat:
+                watch = now >= next_watch
+                if not due and not rescan and not heartbeat and not watch:
                     # Sleep until the next item is due, a status token frees up, or a worker finishes
                     # (its completion notifies this condition).
-                    wake = min(next_rescan, next_heartbeat, self._heap[0][0] if self._heap else float("inf"),
+                    wake = min(next_rescan, next_heartbeat, next_watch,
+                               self._heap[0][0] if self._heap else float("inf"),
                                now + token_wait if token_wait is not None else float("inf"))
                     self._cond.wait(timeout=max(0.0, wake - now))
                     continue
@@ -509,6 +517,16 @@ class Runner:
             if rescan:
                 next_rescan = self._clock() + self.rescan_interval_s
                 self._guard(self._rescan)
+            if watch:
+                next_watch = self._clock() + WATCH_INTERVAL_S
+                self._guard(self._watch_ledger)
+
+    def _watch_ledger(self) -> None:
+        """Another process (the CLI, a second app) changed the ledger: bump the counter the UI caches on."""
+        version = self.ledger.data_version()
+        if version != self._seen_version:
+            self._seen_version = version
+            self._bump()
 
     def _take_ready(self) -> tuple[list[tuple[str, str]], float | None]:
         """Due work for the free workers, most urgent first (caller holds the condition).

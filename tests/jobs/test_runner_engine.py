@@ -196,3 +196,13 @@ def test_a_delivered_clip_books_its_recorded_cost_instead_of_the_reserved_estima
     # $0.05/s for the length the model offers nearest the probed clip (the bench clip is 1 s: 4 s billed)
     assert ledger.spend_total("sandbox") == pytest.approx(0.05 * min((4, 6, 8), key=lambda s: abs(s - probed)))
     assert reserved == pytest.approx(job.est_high_usd)
+
+
+def test_jobs_written_by_another_process_bump_the_change_counter_the_ui_caches_on(make_sandbox, make_runner,
+                                                                                  ledger, clips, catalog):
+    server = make_sandbox()
+    runner = make_runner(rescan_interval_s=600)  # no rescan will notice: only the ledger watch can
+    assert runner.wait_for(lambda: runner.change_counter > 0, 5)  # the first look at the ledger
+    before = runner.change_counter
+    queue_without_lease(ledger, clips, catalog, server, 1, model="veo3.1-fast")  # as `python -m jobs` would
+    assert runner.wait_for(lambda: runner.change_counter > before, 5)
