@@ -22,6 +22,7 @@ import logging
 import os
 import random
 import socket
+import sqlite3
 import threading
 import time
 import uuid
@@ -141,6 +142,7 @@ def stored_raw(raw: dict[str, Any]) -> str:
     return redact(json.dumps(raw, default=str))
 
 
+TASK_ID_WRITE_ATTEMPTS = 6
 WATCH_INTERVAL_S = 2.0
 """How often the scheduler looks for ledger changes made by other processes (one single-row read)."""
 
@@ -755,8 +757,7 @@ class Runner:
         content = sub.content_path_template.replace("{task_id}", status.task_id) if sub.content_path_template \
             else None
         # Invariant 2: the task id (and where to poll it) is durable before anything else happens.
-        job = self.ledger.record_task_id(job_id, status.task_id, submitted_at=now, poll_path=path,
-                                         content_path=content, raw_status_json=stored_raw(status.raw))
+        job = self._record_task_id(job_id, status, now, path, content)
         deadline_at = now + spec.render.deadline_s * track.time_scale
         job = self._set_state(job_id, JobState.QUEUED, deadline_at=deadline_at,
                               error_kind=None, error_message=None, note=None)
@@ -764,6 +765,22 @@ class Runner:
             return
         self._start_polling(job, track)
         self._on_status(job, track, status, first=True)
+
+    def _record_task_id(self, job_id: str, status: TaskStatus, now: float, path: str, content: str | None) -> Job:
+        """The one write that must not fail after a paid POST: retried through a busy or locked database,
+        and the task id logged before giving up, so it can always be found again."""
+        for attempt in range(TASK_ID_WRITE_ATTEMPTS):
+            try:
+                return self.ledger.record_task_id(job_id, status.task_id, submitted_at=now, poll_path=path,
+                                                  content_path=content, raw_status_json=stored_raw(status.raw))
+            except sqlite3.OperationalError as exc:
+                log.warning("recording task %s of job %s failed (%s), attempt %d", status.task_id, job_id, exc,
+                            attempt + 1)
+                if attempt + 1 == TASK_ID_WRITE_ATTEMPTS:
+                    log.error("task %s of job %s is NOT in the ledger: reconcile it by hand", status.task_id, job_id)
+                    raise
+                time.sleep(0.2 * 2 ** attempt)  # the database is busy or locked: give it time, off the scheduler
+        raise AssertionError("unreachable")
 
     def _requeue_submit(self, job_id: str, track: _Track, exc: TransientError) -> None:
         """A refused or never-sent POST: back to the local queue, to go out again later (S1, S4)."""

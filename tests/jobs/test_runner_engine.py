@@ -206,3 +206,25 @@ def test_jobs_written_by_another_process_bump_the_change_counter_the_ui_caches_o
     before = runner.change_counter
     queue_without_lease(ledger, clips, catalog, server, 1, model="veo3.1-fast")  # as `python -m jobs` would
     assert runner.wait_for(lambda: runner.change_counter > before, 5)
+
+
+def test_a_busy_database_after_a_paid_post_does_not_lose_the_task_id(make_sandbox, make_runner, ledger,
+                                                                      monkeypatch):
+    import sqlite3
+
+    server = make_sandbox(render_times={"*": (1, 2)})
+    real = ledger.record_task_id
+    failures = []
+
+    def flaky(*args, **kwargs):
+        if len(failures) < 2:
+            failures.append(1)
+            raise sqlite3.OperationalError("database is locked")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ledger, "record_task_id", flaky)
+    runner = make_runner()
+    (job_id,) = runner.submit_run(recipe_for("veo3.1-fast"), [("veo3.1-fast", no_options())], backend_for(server))
+    job = wait_state(runner, job_id, ENDED, timeout=15)
+    assert job.state == JobState.DOWNLOADED and job.task_id and len(failures) == 2
+    assert len(submits(server)) == 1
