@@ -63,20 +63,27 @@ def plan(jobs: Sequence[Job], change: Change) -> list[tuple[Recipe, list[tuple[s
 
 def submit(rt: Runtime, backend: Backend, groups: Sequence[tuple[Recipe, list[tuple[str, ModelOptions]]]], *,
            run_id: str | None = None) -> tuple[str, list[str], list[str]]:
-    """Submit every group as one run. Returns (run_id, job ids, error messages); nothing raises."""
+    """Submit every group as one run, all or nothing. Returns (run_id, job ids, error messages); nothing raises."""
     run = run_id or uuid.uuid4().hex
-    ids: list[str] = []
     errors: list[str] = []
-    for index, (recipe, choices) in enumerate(groups):
-        try:
-            ids += rt.runner.submit_run(
-                recipe, choices, backend, run_id=run, request_id=f"{run}:{index}",
-                budget_limit_usd=None if backend.sandbox else rt.prefs.budget_usd,
-                budget_period_start=None if backend.sandbox else period_start(rt.prefs.budget_period))
-        except ValidationErrors as e:
-            errors += [f"{', '.join(m for m, _ in choices)}: {msg}" for msg in e.by_field().values()]
-        except BudgetExceeded as e:
-            errors.append(f"Refused by the budget: {e}")
-        except DailiesError as e:
-            errors.append(f"{e.title}: {e.message}")
+    for recipe, choices in groups:
+        for model_id, options in choices:
+            try:
+                rt.runner.prepare_run(recipe, [(model_id, options)])
+            except ValidationErrors as e:
+                errors += [f"{model_id}: {msg}" for msg in e.by_field().values()]
+            except DailiesError as e:
+                errors.append(f"{model_id}: {e.message}")
+    if errors:
+        return run, [], errors
+    try:
+        # One ledger transaction: the budget admits the whole re-run or none of it.
+        ids = rt.runner.submit_groups(
+            groups, backend, run_id=run, request_id=run,
+            budget_limit_usd=None if backend.sandbox else rt.prefs.budget_usd,
+            budget_period_start=None if backend.sandbox else period_start(rt.prefs.budget_period))
+    except BudgetExceeded as e:
+        return run, [], [f"Refused by the budget: {e}"]
+    except DailiesError as e:
+        return run, [], [f"{e.title}: {e.message}"]
     return run, ids, errors

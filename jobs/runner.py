@@ -350,32 +350,44 @@ class Runner:
         ValidationErrors for a bad recipe and BudgetExceeded when the upper cost estimate of the run
         would pass `budget_limit_usd` for the backend's own pot (sandbox spend is never mixed with live).
         """
+        return self.submit_groups([(recipe, choices)], backend, takes=takes, run_id=run_id, request_id=request_id,
+                                  budget_limit_usd=budget_limit_usd, budget_period_start=budget_period_start,
+                                  fallback_model=fallback_model)
+
+    def submit_groups(self, groups: Sequence[tuple[Recipe, Sequence[tuple[str, ModelOptions]]]], backend: Backend,
+                      *, takes: int = 1, run_id: str | None = None, request_id: str | None = None,
+                      budget_limit_usd: float | None = None, budget_period_start: float | None = None,
+                      fallback_model: str | None = None) -> list[str]:
+        """One run of several recipes (per-model variants, a board re-run): every row in one ledger
+        transaction, so the budget admits the whole run or none of it."""
         if takes < 1:
             raise SubmitRefused(f"takes: must be at least 1, got {takes}", kind=ErrorKind.VALIDATION)
-        if not choices:
+        if not groups or not all(choices for _, choices in groups):
             raise SubmitRefused("models: pick at least one model", kind=ErrorKind.VALIDATION)
         if fallback_model is not None:
             self.catalog.get(fallback_model)
-        subs = self.prepare_run(recipe, choices)
+        prepared = [(recipe, choices, self.prepare_run(recipe, choices)) for recipe, choices in groups]
         self.set_key(backend)
         run = run_id or request_id or uuid.uuid4().hex
         backend_name = "sandbox" if backend.sandbox else "live"
         scale = backend.time_scale if backend.sandbox else 1.0
         specs: list[dict[str, Any]] = []
-        for index, ((model_id, options), sub) in enumerate(zip(choices, subs, strict=True)):
-            for take in range(takes):
-                job_id = (uuid.uuid5(JOB_NAMESPACE, f"{request_id}:{index}:{model_id}:{take}").hex
-                          if request_id else uuid.uuid4().hex)
-                specs.append({
-                    "id": job_id, "run_id": run, "take": take, "model_id": model_id, "family": sub.family,
-                    "backend": backend_name, "base_url": backend.base_url.rstrip("/"),
-                    "key_fingerprint": backend.key_fingerprint, "recipe_json": recipe.to_json(),
-                    "options_json": json.dumps(options.to_dict(), sort_keys=True, default=str),
-                    "mapping_json": submission_mapping_json(sub),
-                    "content_path": None, "est_low_usd": sub.cost.low_usd, "est_high_usd": sub.cost.high_usd,
-                    "fallback_model": fallback_model, "time_scale": scale,
-                    "budget_limit_usd": budget_limit_usd, "budget_period_start": budget_period_start,
-                })
+        for group, (recipe, choices, subs) in enumerate(prepared):
+            for index, ((model_id, options), sub) in enumerate(zip(choices, subs, strict=True)):
+                for take in range(takes):
+                    # Group 0 keeps the single-recipe key, so ids made before groups existed still match.
+                    key = f"{request_id}:{index}:{model_id}:{take}" + (f":g{group}" if group else "")
+                    job_id = uuid.uuid5(JOB_NAMESPACE, key).hex if request_id else uuid.uuid4().hex
+                    specs.append({
+                        "id": job_id, "run_id": run, "take": take, "model_id": model_id, "family": sub.family,
+                        "backend": backend_name, "base_url": backend.base_url.rstrip("/"),
+                        "key_fingerprint": backend.key_fingerprint, "recipe_json": recipe.to_json(),
+                        "options_json": json.dumps(options.to_dict(), sort_keys=True, default=str),
+                        "mapping_json": submission_mapping_json(sub),
+                        "content_path": None, "est_low_usd": sub.cost.low_usd, "est_high_usd": sub.cost.high_usd,
+                        "fallback_model": fallback_model, "time_scale": scale,
+                        "budget_limit_usd": budget_limit_usd, "budget_period_start": budget_period_start,
+                    })
         jobs = self.ledger.create_jobs(specs, limit_usd=budget_limit_usd, period_start=budget_period_start)
         self._bump()
         for job in jobs:

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jobs.ledger import BudgetExceeded, Ledger
 from jobs.runner import Runner
 from jobs.sqlite import SqliteFile
 from providers.catalog import Catalog
@@ -216,8 +215,8 @@ class PromptLibrary:
                   budget_limit_usd: float | None = None, budget_period_start: float | None = None) -> StartedRun:
         """Send each model its variant of the recipe, as one run (one board), and link the run to the recipe.
 
-        The whole run's upper cost is checked against the budget before the first submit, so a run
-        is never half sent because its second variant group passed the limit.
+        Every variant group is written in one ledger transaction, so a run is never half sent because
+        its second group passed the budget (BudgetExceeded, nothing written).
         """
         models = list(model_ids if model_ids is not None else saved.model_ids)
         if not models:
@@ -226,24 +225,13 @@ class PromptLibrary:
         for model_id in models:
             recipe = saved.recipe_for(model_id)
             groups.setdefault(recipe.to_json(), (recipe, []))[1].append((model_id, saved.options_for(model_id)))
-        high = sum(sub.cost.high_usd for recipe, choices in groups.values()
-                   for sub in runner.prepare_run(recipe, choices)) * takes
-        if budget_limit_usd is not None:
-            ledger: Ledger = runner.ledger
-            spent = ledger.spend_total("sandbox" if backend.sandbox else "live", since=budget_period_start)
-            if spent + high > budget_limit_usd + 1e-9:
-                raise BudgetExceeded(
-                    f"budget: this run needs up to ${high:.2f} but ${spent:.2f} of the ${budget_limit_usd:.2f} "
-                    "limit is already spent or reserved", spent_usd=spent, requested_usd=high,
-                    limit_usd=budget_limit_usd)
         request = request_id or uuid.uuid4().hex
+        # One ledger transaction for every variant group: the budget admits the whole run or none of it.
+        job_ids = runner.submit_groups(list(groups.values()), backend, takes=takes, run_id=request,
+                                       request_id=request, budget_limit_usd=budget_limit_usd,
+                                       budget_period_start=budget_period_start)
         run_id = request
-        job_ids: list[str] = []
         self.link_run(saved.id, run_id)
-        for index, (recipe, choices) in enumerate(groups.values()):
-            job_ids += runner.submit_run(recipe, choices, backend, takes=takes, run_id=run_id,
-                                         request_id=f"{request}:{index}", budget_limit_usd=budget_limit_usd,
-                                         budget_period_start=budget_period_start)
         return StartedRun(run_id=run_id, job_ids=tuple(job_ids))
 
 

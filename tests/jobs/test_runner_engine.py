@@ -228,3 +228,17 @@ def test_a_busy_database_after_a_paid_post_does_not_lose_the_task_id(make_sandbo
     job = wait_state(runner, job_id, ENDED, timeout=15)
     assert job.state == JobState.DOWNLOADED and job.task_id and len(failures) == 2
     assert len(submits(server)) == 1
+
+
+def test_a_run_of_several_recipes_is_admitted_by_the_budget_whole_or_not_at_all(make_sandbox, make_runner, ledger):
+    server = make_sandbox()
+    runner = make_runner()
+    one = (recipe_for("veo3.1-fast", "a red kite"), [("veo3.1-fast", no_options())])
+    other = (recipe_for("veo3.1-fast", "a blue kite"), [("veo3.1-fast", no_options())])
+    single = runner.prepare_run(*one)[0].cost.high_usd
+    with pytest.raises(BudgetExceeded):
+        runner.submit_groups([one, other], backend_for(server), budget_limit_usd=single * 1.5)
+    assert ledger.count_jobs() == 0  # the first group was not sent on its own
+    ids = runner.submit_groups([one, other], backend_for(server), request_id="run-1", budget_limit_usd=single * 2)
+    again = runner.submit_groups([one, other], backend_for(server), request_id="run-1", budget_limit_usd=single * 2)
+    assert len(ids) == 2 and again == ids and len({j.run_id for j in ledger.list_jobs()}) == 1
