@@ -142,6 +142,7 @@ def stored_raw(raw: dict[str, Any]) -> str:
     return redact(json.dumps(raw, default=str))
 
 
+SNAPSHOT_CACHE_SIZE = 64
 TASK_ID_WRITE_ATTEMPTS = 6
 WATCH_INTERVAL_S = 2.0
 """How often the scheduler looks for ledger changes made by other processes (one single-row read)."""
@@ -234,6 +235,8 @@ class Runner:
         self._changed = threading.Condition()
         self._change_counter = 0
         self._seen_version = -1
+        self._snap_lock = threading.Lock()
+        self._snap_cache: dict[tuple[str, ...], tuple[int, list[Job]]] = {}
         self._render_cache: dict[str, tuple[float, RenderTime]] = {}
 
     # --- lifecycle ---------------------------------------------------------------------------------
@@ -429,7 +432,20 @@ class Runner:
         """Copies of the jobs as the ledger has them (frozen dataclasses, safe to hand to the UI)."""
         if job_ids is None:
             return self.ledger.list_jobs()
-        return self.ledger.get_many(job_ids)
+        ids = tuple(job_ids)
+        counter = self._change_counter  # read first: a write racing the read below only makes it re-read
+        with self._snap_lock:
+            cached = self._snap_cache.get(ids)
+            if cached is not None and cached[0] == counter:
+                # Nothing changed in this process, nor in the ledger (the watch bumps the counter): the
+                # live queue's 1 s tick costs no database read.
+                return list(cached[1])
+        jobs = self.ledger.get_many(ids)
+        with self._snap_lock:
+            if len(self._snap_cache) > SNAPSHOT_CACHE_SIZE:
+                self._snap_cache.clear()
+            self._snap_cache[ids] = (counter, jobs)
+        return list(jobs)
 
     @property
     def change_counter(self) -> int:

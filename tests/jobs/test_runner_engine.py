@@ -242,3 +242,19 @@ def test_a_run_of_several_recipes_is_admitted_by_the_budget_whole_or_not_at_all(
     ids = runner.submit_groups([one, other], backend_for(server), request_id="run-1", budget_limit_usd=single * 2)
     again = runner.submit_groups([one, other], backend_for(server), request_id="run-1", budget_limit_usd=single * 2)
     assert len(ids) == 2 and again == ids and len({j.run_id for j in ledger.list_jobs()}) == 1
+
+
+def test_the_live_queue_reads_the_ledger_only_when_something_changed(make_sandbox, make_runner, ledger,
+                                                                      monkeypatch):
+    server = make_sandbox(render_times={"*": (1, 2)})
+    runner = make_runner()
+    (job_id,) = runner.submit_run(recipe_for("veo3.1-fast"), [("veo3.1-fast", no_options())], backend_for(server))
+    wait_state(runner, job_id, ENDED, timeout=15)
+    reads = []
+    real = ledger.get_many
+    monkeypatch.setattr(ledger, "get_many", lambda ids: reads.append(1) or real(ids))
+    runner.snapshot([job_id])
+    ticks = [runner.snapshot([job_id])[0].state for _ in range(5)]  # what the fragment does each second
+    assert ticks == [JobState.DOWNLOADED] * 5 and len(reads) <= 1
+    ledger.update(job_id, note="changed elsewhere")  # as another process would
+    assert runner.wait_for(lambda: runner.snapshot([job_id])[0].note == "changed elsewhere", 5)
