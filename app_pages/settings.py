@@ -11,6 +11,7 @@ import streamlit as st
 from components.keys import FORCE_SANDBOX, forget_session_key, key_status, set_session_key
 from components.runtime import get_runtime
 from jobs import settings as paths
+from jobs.ledger import ACTIVE_STATES
 from jobs.prefs import PERIODS
 from providers.catalog import load_catalog
 from sandbox.faults import KINDS as FAULT_KINDS
@@ -92,9 +93,13 @@ st.markdown(f"Data directory: `{paths.data_dir()}` · ledger `{paths.ledger_path
 
 st.subheader("Sandbox")
 speeds = sorted({0.01, 0.05, 0.1, 0.25, 0.5, 1.0, prefs.sandbox_time_scale})
+# Running sandbox jobs keep the clock they started on: changing it under them would misjudge deadlines.
+busy = rt.ledger.count_jobs(states=[s.value for s in ACTIVE_STATES], backend="sandbox")
 speed = st.select_slider("Render speed (real seconds per simulated second)", options=speeds,
-                         value=prefs.sandbox_time_scale, key="sb_speed",
+                         value=prefs.sandbox_time_scale, key="sb_speed", disabled=bool(busy),
                          help="1.0 renders in real provider time; 0.1 is ten times faster.")
+if busy:
+    st.caption(f"{busy} sandbox job(s) are running: the speed can change once they finish.")
 if speed != prefs.sandbox_time_scale:
     rt.save_prefs(dataclasses.replace(prefs, sandbox_time_scale=speed))
 if rt.sandbox is None:

@@ -56,3 +56,18 @@ def test_every_page_renders(app: AppTest) -> None:
                  "app_pages/settings.py"):
         app.switch_page(page).run()
         assert not app.exception, (page, [e.value for e in app.exception])
+
+
+def test_sandbox_speed_is_locked_while_sandbox_jobs_run(app: AppTest, app_env) -> None:
+    from jobs.ledger import Ledger
+    from providers.recipe import Recipe
+
+    app.switch_page("app_pages/settings.py").run()
+    assert not app.select_slider(key="sb_speed").disabled
+    ledger = Ledger(app_env / "ledger.sqlite3")
+    ledger.create_job(run_id="r1", model_id="veo3.1-fast", family="veo", backend="sandbox",
+                      base_url="http://127.0.0.1:1", key_fingerprint="x", recipe_json=Recipe("a kite").to_json())
+    ledger.close()
+    app.run()
+    assert app.select_slider(key="sb_speed").disabled
+    assert any("sandbox job(s) are running" in c for c in (str(x.value) for x in app.caption))
