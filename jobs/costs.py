@@ -7,13 +7,14 @@ is what the job reserved before it was sent (the upper end of any price range).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from jobs.ledger import Job, JobState
 from providers import pricing
-from providers.catalog import Catalog, ModelSpec
+from providers.catalog import Catalog, CatalogError, ModelSpec, price_rule_from_dict
 from providers.errors import ValidationError
 
 DAYS_PER_MONTH = 30
@@ -107,6 +108,12 @@ def recorded_cost(job: Job, catalog: Catalog) -> float | None:
         spec = catalog.get(job.model_id)
     except ValidationError:
         return None
+    stored = job.mapping.get("price_rule")
+    if stored:  # the rule the job was priced with at submit, not today's (Settings overrides, refreshes)
+        try:
+            spec = dataclasses.replace(spec, price=price_rule_from_dict(stored))
+        except CatalogError:
+            pass
     size, mode = sent_size_and_mode(job, spec)
     return pricing.recorded_cost(spec, float(probe["duration_s"]), size, mode)
 

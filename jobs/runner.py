@@ -39,7 +39,7 @@ from jobs.ledger import SLOT_STATES, Job, JobState, Ledger, LedgerError
 from jobs.probe import compare_requested
 from jobs.schedule import PollPolicy, PollSchedule, RenderTime, learn_render_time, submit_retry_delay
 from providers import http
-from providers.catalog import Catalog
+from providers.catalog import Catalog, PriceRule, price_rule_to_dict
 from providers.client import Backend, CometClient
 from providers.errors import (
     KIND_INFO,
@@ -148,9 +148,11 @@ WATCH_INTERVAL_S = 2.0
 """How often the scheduler looks for ledger changes made by other processes (one single-row read)."""
 
 
-def submission_mapping_json(sub: Submission) -> str:
-    """What the ledger keeps of a mapping: the report, and what was requested (to compare with the clip)."""
+def submission_mapping_json(sub: Submission, price: PriceRule | None = None) -> str:
+    """What the ledger keeps of a mapping: the report, what was requested (to compare with the clip), and
+    the price rule in force at submit (a later price change must not rewrite past spend)."""
     return json.dumps({
+        "price_rule": price_rule_to_dict(price) if price is not None else None,
         "report": [{"field": m.field, "action": str(m.action), "requested": m.requested, "sent": m.sent,
                     "note": m.note} for m in sub.report],
         "requested_duration_s": sub.requested_duration_s,
@@ -386,7 +388,7 @@ class Runner:
                         "backend": backend_name, "base_url": backend.base_url.rstrip("/"),
                         "key_fingerprint": backend.key_fingerprint, "recipe_json": recipe.to_json(),
                         "options_json": json.dumps(options.to_dict(), sort_keys=True, default=str),
-                        "mapping_json": submission_mapping_json(sub),
+                        "mapping_json": submission_mapping_json(sub, self.catalog.get(model_id).price),
                         "content_path": None, "est_low_usd": sub.cost.low_usd, "est_high_usd": sub.cost.high_usd,
                         "fallback_model": fallback_model, "time_scale": scale,
                         "budget_limit_usd": budget_limit_usd, "budget_period_start": budget_period_start,
@@ -1060,7 +1062,8 @@ class Runner:
             "id": uuid.uuid5(JOB_NAMESPACE, f"fallback:{job.id}").hex, "run_id": job.run_id, "take": job.take,
             "model_id": job.fallback_model, "family": sub.family, "backend": job.backend, "base_url": job.base_url,
             "key_fingerprint": job.key_fingerprint, "recipe_json": job.recipe_json, "options_json": "{}",
-            "mapping_json": submission_mapping_json(sub), "est_low_usd": sub.cost.low_usd,
+            "mapping_json": submission_mapping_json(sub, self.catalog.get(job.fallback_model).price),
+            "est_low_usd": sub.cost.low_usd,
             "est_high_usd": sub.cost.high_usd, "parent_job_id": job.id, "time_scale": job.time_scale,
             "budget_limit_usd": job.budget_limit_usd, "budget_period_start": job.budget_period_start,
         }

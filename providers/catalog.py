@@ -369,3 +369,17 @@ def _price(p: dict[str, Any], where: str) -> PriceRule:
         size_multipliers=tuple((p.get("size_multipliers") or {}).items()),
         table=rows,
     )
+
+
+def price_rule_to_dict(rule: PriceRule) -> dict[str, Any]:
+    """A price rule in catalog.json's own form, so a job can keep the rule it was priced with."""
+    return {
+        "kind": rule.kind, "source": rule.source, "as_of": rule.as_of, "usd_per_second": rule.usd_per_second,
+        "usd": rule.usd, "low_usd": rule.low_usd, "high_usd": rule.high_usd, "per": rule.per,
+        "size_multipliers": dict(rule.size_multipliers),
+        "table": [{"usd": r.usd, "mode": r.mode, "duration_s": r.duration_s, "size": r.size} for r in rule.table],
+    }
+
+
+def price_rule_from_dict(d: dict[str, Any]) -> PriceRule:
+    return _price(d, "stored price rule")

@@ -63,3 +63,21 @@ def test_spend_splits_failures_by_charge_and_counts_cost_per_kept_clip() -> None
     assert (row.failed_charged, row.failed_not_charged, row.failed_unknown) == (1, 1, 1)
     assert row.cost_per_kept == pytest.approx(0.50 + 0.40)  # a charged failure is part of what the keeper cost
     assert totals({"a": row}).recorded_usd == pytest.approx(0.50)
+
+
+def test_recorded_cost_uses_the_price_rule_in_force_when_the_take_was_made(make_sandbox, make_runner, ledger):
+    from jobs_helpers import backend_for, no_options, recipe_for
+
+    from jobs.costs import recorded_cost
+    from jobs.ledger import JobState
+    from providers.catalog import load_catalog
+
+    server = make_sandbox(render_times={"*": (1, 2)})
+    runner = make_runner()
+    (job_id,) = runner.submit_run(recipe_for("veo3.1-fast"), [("veo3.1-fast", no_options())], backend_for(server))
+    assert runner.wait_for(lambda: ledger.get(job_id).state == JobState.DOWNLOADED, 15)
+    job = ledger.get(job_id)
+    then = recorded_cost(job, load_catalog())
+    dearer = load_catalog(overrides={"veo3.1-fast": {"price": {
+        "kind": "per_second", "usd_per_second": 9.99, "source": "override in Settings", "as_of": "2026-12-01"}}})
+    assert recorded_cost(job, dearer) == then  # a later price change does not rewrite past spend
