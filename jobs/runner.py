@@ -732,15 +732,23 @@ class Runner:
 
     # --- submit ------------------------------------------------------------------------------------
 
-    def _do_submit(self, job_id: str) -> None:
+    def _work_on(self, job_id: str, state: JobState) -> tuple[Job, _Track, Backend] | None:
+        """The job, its in-memory track and its backend, if it is still ours to move from `state`."""
         job = self.ledger.get(job_id)
         track = self._track(job_id)
-        if job is None or track is None or job.state != JobState.WAITING:
-            return
+        if job is None or track is None or job.state != state:
+            return None
         backend = self._backend_for(job)
         if backend is None:
             self._park_for_key(job_id)
+            return None
+        return job, track, backend
+
+    def _do_submit(self, job_id: str) -> None:
+        work = self._work_on(job_id, JobState.WAITING)
+        if work is None:
             return
+        job, track, backend = work
         try:
             sub = prepare(Recipe.from_dict(job.recipe), job.model_id, ModelOptions.from_dict(job.options),
                           self.catalog, request_id=job.id)
@@ -963,14 +971,10 @@ class Runner:
     # --- download ----------------------------------------------------------------------------------
 
     def _do_download(self, job_id: str) -> None:
-        job = self.ledger.get(job_id)
-        track = self._track(job_id)
-        if job is None or track is None or job.state != JobState.SUCCEEDED:
+        work = self._work_on(job_id, JobState.SUCCEEDED)
+        if work is None:
             return
-        backend = self._backend_for(job)
-        if backend is None:
-            self._park_for_key(job_id)
-            return
+        job, track, backend = work
         if not track.urls:
             self._schedule(job_id, "poll", 0.0, urgent=True)
             return
