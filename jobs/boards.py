@@ -7,7 +7,6 @@ never reads them, and this module only reads the ledger's `jobs` table.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import time
 import uuid
@@ -15,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.sqlite import SqliteFile
+from jobs.sqlite import SqliteBacked, SqliteFile
 
 NAME_MAX = 120
 
@@ -55,22 +54,13 @@ class Board:
     job_ids: tuple[str, ...]
 
 
-class Boards:
+class Boards(SqliteBacked):
     """Board storage on the ledger's file. Thread-safe: one connection per thread, like the ledger."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._db = SqliteFile(self.path, _SCHEMA,
                               before_commit="UPDATE board_meta SET value = value + 1 WHERE key = 'version'")
-
-    def _conn(self) -> sqlite3.Connection:
-        return self._db.conn()
-
-    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        return self._db.write()
-
-    def close(self) -> None:
-        self._db.close()
 
     def version(self) -> int:
         """Grows on every board change: with the ledger's data_version, the UI's cache key."""

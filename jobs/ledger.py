@@ -14,7 +14,6 @@ Connections are per thread (SQLite objects must not cross threads); WAL lets rea
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import sqlite3
@@ -26,7 +25,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from jobs.sqlite import SqliteFile
+from jobs.sqlite import SqliteBacked, SqliteFile
 
 
 class JobState(StrEnum):
@@ -213,7 +212,7 @@ def _row_to_job(row: sqlite3.Row) -> Job:
     return Job(**values)
 
 
-class Ledger:
+class Ledger(SqliteBacked):
     """The jobs table and its rules. Safe to share between threads; several processes may open one file."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 15000) -> None:
@@ -221,17 +220,6 @@ class Ledger:
         # synchronous=FULL: a recorded task id must survive a power cut, or we could pay twice.
         self._db = SqliteFile(self.path, _SCHEMA, busy_timeout_ms=busy_timeout_ms, synchronous="FULL",
                               before_commit="UPDATE meta SET value = value + 1 WHERE key = 'data_version'")
-
-    # --- connections -------------------------------------------------------------------------------
-
-    def _conn(self) -> sqlite3.Connection:
-        return self._db.conn()
-
-    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        return self._db.write()
-
-    def close(self) -> None:
-        self._db.close()
 
     # --- creating jobs -----------------------------------------------------------------------------
 
@@ -323,15 +311,10 @@ class Ledger:
                 return "WHERE 0", []
             clauses.append(f"state IN ({', '.join('?' for _ in states)})")
             params.extend(states)
-        if run_id is not None:
-            clauses.append("run_id = ?")
-            params.append(run_id)
-        if model_id is not None:
-            clauses.append("model_id = ?")
-            params.append(model_id)
-        if backend is not None:
-            clauses.append("backend = ?")
-            params.append(backend)
+        for column, value in (("run_id", run_id), ("model_id", model_id), ("backend", backend)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
         if since is not None:
             clauses.append("created_at >= ?")
             params.append(since)

@@ -29,7 +29,6 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -1082,17 +1081,3 @@ class Runner:
         self._bump()
         self._adopt(child)
 
-
-def wait_until(pred: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
-    """Poll `pred` until true or `timeout` (for callers without a runner to wait on)."""
-    end = time.monotonic() + timeout
-    while True:
-        if pred():
-            return True
-        if time.monotonic() >= end:
-            return False
-        threading.Event().wait(interval)
-
-
-def clip_exists(job: Job) -> bool:
-    return bool(job.clip_path) and Path(job.clip_path or "").is_file()

@@ -67,3 +67,18 @@ class SqliteFile:
                     conn.close()
             self._all.clear()
         self._local = threading.local()
+
+
+class SqliteBacked:
+    """For a store that keeps its tables in a SqliteFile at `self._db`: the connection verbs, once."""
+
+    _db: SqliteFile
+
+    def _conn(self) -> sqlite3.Connection:
+        return self._db.conn()
+
+    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return self._db.write()
+
+    def close(self) -> None:
+        self._db.close()

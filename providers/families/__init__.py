@@ -5,14 +5,11 @@ Veo and Sora share the OpenAI-style `/v1/videos` dialect; Kling and Runway have 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from types import ModuleType
 
 from providers.errors import ValidationError
 from providers.families import kling, openai_videos, runway
-from providers.status import TaskStatus
-
-Parser = Callable[[int, Mapping[str, str], bytes], TaskStatus]
+from providers.families._common import Parser
 
 FAMILY_MODULES: dict[str, ModuleType] = {
     "veo": openai_videos,

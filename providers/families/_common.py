@@ -17,6 +17,7 @@ from providers import taxonomy
 from providers.errors import DailiesError, MalformedResponse, ProviderError
 from providers.http import parse_retry_after
 from providers.redact import redact
+from providers.status import TaskStatus
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -222,3 +223,20 @@ def failure_fields(state_failed: bool, message: str | None, code: str | None) ->
         return {}
     v = taxonomy.verdict_for_task_failure(message, code)
     return {"error_message": redact(message) if message else None, "error_code": code, "error_kind": v.kind}
+
+
+Parser = Callable[[int, Mapping[str, str], bytes], TaskStatus]
+
+
+def entry_points(parse: Callable[..., TaskStatus]) -> tuple[Parser, Parser]:
+    """A family's `parse_submit` and `parse_poll`: its one reader, guarded, told which answer it reads."""
+
+    @guarded
+    def parse_submit(status_code: int, headers: Mapping[str, str], body: bytes) -> TaskStatus:
+        return parse(status_code, headers, body, submit=True)
+
+    @guarded
+    def parse_poll(status_code: int, headers: Mapping[str, str], body: bytes) -> TaskStatus:
+        return parse(status_code, headers, body, submit=False)
+
+    return parse_submit, parse_poll

@@ -16,26 +16,16 @@ from providers.families import openai_videos
 from providers.families._common import (
     body_error,
     decode_json,
+    entry_points,
     envelope_error,
     failure_fields,
     first_url,
-    guarded,
     obj,
     task_id,
     text,
     timestamp,
 )
 from providers.status import TaskState, TaskStatus
-
-
-@guarded
-def parse_submit(status_code: int, headers: Mapping[str, str], body: bytes) -> TaskStatus:
-    return _parse(status_code, headers, body, submit=True)
-
-
-@guarded
-def parse_poll(status_code: int, headers: Mapping[str, str], body: bytes) -> TaskStatus:
-    return _parse(status_code, headers, body, submit=False)
 
 
 def _kling_code(value: Any) -> int | None:
@@ -91,3 +81,6 @@ def _parse(status_code: int, headers: Mapping[str, str], body: bytes, *, submit:
         raw=data,
         **failure_fields(state is TaskState.FAILED, message, None),
     )
+
+
+parse_submit, parse_poll = entry_points(_parse)

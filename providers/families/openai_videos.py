@@ -16,10 +16,10 @@ from providers.errors import MalformedResponse
 from providers.families._common import (
     body_error,
     decode_json,
+    entry_points,
     envelope_error,
     failure_fields,
     first_url,
-    guarded,
     is_success_wrapper,
     obj,
     progress,
@@ -28,16 +28,6 @@ from providers.families._common import (
     timestamp,
 )
 from providers.status import TaskState, TaskStatus
-
-
-@guarded
-def parse_submit(status_code: int, headers: Mapping[str, str], body: bytes) -> TaskStatus:
-    return _parse(status_code, headers, body, submit=True)
-
-
-@guarded
-def parse_poll(status_code: int, headers: Mapping[str, str], body: bytes) -> TaskStatus:
-    return _parse(status_code, headers, body, submit=False)
 
 
 def _parse(status_code: int, headers: Mapping[str, str], body: bytes, *, submit: bool) -> TaskStatus:
@@ -105,3 +95,6 @@ def parse_video_object(status_code: int, headers: Mapping[str, str], data: dict[
         raw=data,
         **failure_fields(state is TaskState.FAILED, message, code),
     )
+
+
+parse_submit, parse_poll = entry_points(_parse)

@@ -17,10 +17,10 @@ from providers.errors import MalformedResponse
 from providers.families._common import (
     body_error,
     decode_json,
+    entry_points,
     envelope_error,
     failure_fields,
     first_url,
-    guarded,
     is_success_wrapper,
     obj,
     progress,
@@ -29,16 +29,6 @@ from providers.families._common import (
     timestamp,
 )
 from providers.status import TaskState, TaskStatus
-
-
-@guarded
-def parse_submit(status_code: int, headers: Mapping[str, str], body: bytes) -> TaskStatus:
-    return _parse(status_code, headers, body, submit=True)
-
-
-@guarded
-def parse_poll(status_code: int, headers: Mapping[str, str], body: bytes) -> TaskStatus:
-    return _parse(status_code, headers, body, submit=False)
 
 
 def _parse(status_code: int, headers: Mapping[str, str], body: bytes, *, submit: bool) -> TaskStatus:
@@ -125,3 +115,6 @@ def _bare(status_code: int, data: dict[str, Any], task: dict[str, Any], *, submi
         raw=data,
         **failure_fields(state is TaskState.FAILED, message, code),
     )
+
+
+parse_submit, parse_poll = entry_points(_parse)
