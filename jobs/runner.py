@@ -27,7 +27,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -81,7 +81,7 @@ SUBMIT_CRASH_NOTE = ("The engine stopped while this submit was in flight: the ta
 
 
 class ClipSink(Protocol):
-    def download(self, open_stream: Callable[[], Any], name_hint: str) -> Any: ...
+    def download(self, open_stream: Callable[[Mapping[str, str]], Any], name_hint: str) -> Any: ...
 
 
 class SubmitRefused(DailiesError):
@@ -980,7 +980,8 @@ class Runner:
         client = self._client(backend)
         url = track.urls[0]
         try:
-            clip = self.clips.download(lambda: client.open_download(url), f"{job.model_id}-{job.id[:12]}")
+            clip = self.clips.download(lambda headers: client.open_download(url, headers=headers),
+                                       f"{job.model_id}-{job.id[:12]}")
         except TransientError as exc:
             self._retry_download(job_id, track, exc)
             return

@@ -15,16 +15,18 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
-from jobs_helpers import encode_clip
+from jobs_helpers import SANDBOX_KEY, backend_for, encode_clip
 from PIL import Image
 
 from jobs import clipstore as clipstore_module
 from jobs.clipstore import ClipInfo, ClipStore, StorageError
 from jobs.probe import check_mp4, probe
+from providers.client import CometClient
 from providers.errors import ErrorKind, ProviderError, TransientError
 
 URL = "https://cdn.example.com/clip.mp4?X-Amz-Signature=secret123"
@@ -52,13 +54,16 @@ def leftovers(store: ClipStore) -> list[str]:
     return sorted(p.name for p in store.root.iterdir())
 
 
-def opener(handler: Callable[[httpx.Request], httpx.Response]) -> Callable[[], contextlib.AbstractContextManager]:
+Opener = Callable[[dict[str, str]], contextlib.AbstractContextManager[httpx.Response]]
+
+
+def opener(handler: Callable[[httpx.Request], httpx.Response]) -> Opener:
     client = httpx.Client(transport=httpx.MockTransport(handler))
-    return lambda: client.stream("GET", URL, headers={"Accept-Encoding": "identity"})
+    return lambda headers: client.stream("GET", URL, headers={**headers, "Accept-Encoding": "identity"})
 
 
 def serve(body: bytes, *, content_type: str = "video/mp4", length: int | None = -1, chunk: int = 997,
-          headers: dict[str, str] | None = None) -> Callable[[], contextlib.AbstractContextManager]:
+          headers: dict[str, str] | None = None) -> Opener:
     """A CDN answering with `body`; length -1 means the true Content-Length, None means none (chunked)."""
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -150,38 +155,66 @@ def test_stale_partials_from_a_killed_process_are_swept(store: ClipStore) -> Non
 
 
 @contextlib.contextmanager
-def raw_server(body: bytes, *, declared: int, send: int, reset: bool) -> Iterator[str]:
-    """Answers one GET with `declared` Content-Length but only `send` bytes, then closes or resets."""
+def raw_server(body: bytes, answers: list[str], *, reset: bool) -> Iterator[tuple[str, list[str]]]:
+    """Answers one GET per entry: "cut" declares the full Content-Length but sends half the body, then closes or
+    resets; "ranged" answers like a CDN that honours `Range: bytes=N-`. Yields the URL and each request's Range."""
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
+    ranges: list[str] = []
+
+    def cut(conn: socket.socket) -> None:
+        conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: {len(body)}\r\n\r\n".encode())
+        conn.sendall(body[: len(body) // 2])
+        if reset:
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+    def ranged(conn: socket.socket, asked: str) -> None:
+        start = int(asked.removeprefix("bytes=").split("-")[0])
+        conn.sendall(f"HTTP/1.1 206 Partial Content\r\nContent-Type: video/mp4\r\nContent-Length: "
+                     f"{len(body) - start}\r\nContent-Range: bytes {start}-{len(body) - 1}/{len(body)}\r\n\r\n"
+                     .encode() + body[start:])
 
     def run() -> None:
-        conn, _ = listener.accept()
-        with conn:
-            conn.recv(65536)
-            conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: {declared}\r\n\r\n".encode())
-            conn.sendall(body[:send])
-            if reset:
-                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        for answer in answers:
+            conn, _ = listener.accept()
+            with conn:
+                head = conn.recv(65536).decode("latin-1")
+                found = re.search(r"(?im)^range:\s*(\S+)", head)
+                ranges.append(found.group(1) if found else "")
+                if answer == "cut":
+                    cut(conn)
+                else:
+                    ranged(conn, ranges[-1])
 
     t = threading.Thread(target=run, daemon=True)
     t.start()
     try:
-        yield f"http://127.0.0.1:{port}/clip.mp4"
+        yield f"http://127.0.0.1:{port}/clip.mp4", ranges
     finally:
         t.join(timeout=5)
         listener.close()
 
 
 @pytest.mark.parametrize("reset", [False, True], ids=["D1-truncated", "D2-reset"])
-def test_a_connection_lost_mid_body_is_transient_and_keeps_nothing(
+def test_d1_d2_a_connection_lost_mid_body_resumes_with_range(store: ClipStore, silent_mp4: bytes, reset: bool) -> None:
+    with raw_server(silent_mp4, ["cut", "ranged"], reset=reset) as (url, ranges), httpx.Client() as client:
+        clip = store.download(lambda headers: client.stream("GET", url, headers=headers), "t")
+    assert ranges == ["", f"bytes={len(silent_mp4) // 2}-"]
+    assert clip.path.read_bytes() == silent_mp4 and clip.sha256 == hashlib.sha256(silent_mp4).hexdigest()
+    assert leftovers(store) == sorted([clip.path.name, clip.thumbnail_path.name])
+
+
+@pytest.mark.parametrize("reset", [False, True], ids=["D1-truncated", "D2-reset"])
+def test_d1_d2_resumes_are_bounded_then_transient_and_keep_nothing(
     store: ClipStore, silent_mp4: bytes, reset: bool
 ) -> None:
-    with raw_server(silent_mp4, declared=len(silent_mp4), send=len(silent_mp4) // 2, reset=reset) as url, \
+    with raw_server(silent_mp4, ["cut"] * (clipstore_module.MAX_REOPENS + 1), reset=reset) as (url, ranges), \
             httpx.Client() as client:
-        err = expect(ErrorKind.PROVIDER_OUTAGE, lambda: store.download(lambda: client.stream("GET", url), "t"),
+        err = expect(ErrorKind.PROVIDER_OUTAGE,
+                     lambda: store.download(lambda headers: client.stream("GET", url, headers=headers), "t"),
                      TransientError)
     assert "interrupted" in err.message
+    assert ranges == [""] + [f"bytes={len(silent_mp4) // 2}-"] * clipstore_module.MAX_REOPENS
     assert leftovers(store) == []
 
 
@@ -303,7 +336,7 @@ def test_byte_mutations_are_only_accepted_if_they_still_walk_and_probe(silent_mp
 def test_url_expired_from_the_opener_propagates_untouched(store: ClipStore) -> None:
     expired = ProviderError("signed URL expired", kind=ErrorKind.URL_EXPIRED, status_code=403)
 
-    def open_stream() -> contextlib.AbstractContextManager[httpx.Response]:
+    def open_stream(headers: dict[str, str]) -> contextlib.AbstractContextManager[httpx.Response]:
         raise expired
 
     with pytest.raises(ProviderError) as info:
@@ -405,3 +438,313 @@ def test_two_concurrent_downloads_of_the_same_task_both_end_valid(store: ClipSto
     for clip in results:
         assert clip.path.read_bytes() == silent_mp4 and probe(clip.path).width == 160
     assert not [n for n in leftovers(store) if n.endswith(".part")]
+
+
+# -- D1/D9: resuming with Range, and every answer a server can give to it -----------------------------------------
+
+Answer = Callable[[httpx.Request], httpx.Response]
+
+
+def scripted(*answers: Answer) -> tuple[Opener, list[httpx.Request]]:
+    """A CDN answering the n-th request with the n-th answer (the last one repeats); returns the requests seen."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return answers[min(len(seen), len(answers)) - 1](request)
+
+    return opener(handler), seen
+
+
+class _BreaksOff(httpx.SyncByteStream):
+    def __init__(self, body: bytes, error: Exception) -> None:
+        self.body, self.error = body, error
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.body
+        raise self.error
+
+
+def cut(body: bytes, at: int, *, headers: dict[str, str] | None = None) -> Answer:
+    """A 200 declaring all of `body` whose connection drops after `at` bytes (after all of them if at == len)."""
+    h = {"Content-Type": "video/mp4", "Content-Length": str(len(body)), "Accept-Ranges": "bytes", **(headers or {})}
+    return lambda request: httpx.Response(200, headers=h, stream=_BreaksOff(body[:at], httpx.ReadError("reset")))
+
+
+def ranged(body: bytes, *, start: int | None = None) -> Answer:
+    """A 206 for `Range: bytes=N-`; `start` forces a different first byte (a CDN resuming at the wrong place)."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        first = start if start is not None else int(request.headers["range"].removeprefix("bytes=").split("-")[0])
+        return httpx.Response(206, content=body[first:], headers={
+            "Content-Type": "video/mp4", "Content-Range": f"bytes {first}-{len(body) - 1}/{len(body)}"})
+
+    return answer
+
+
+def whole(body: bytes) -> Answer:
+    return lambda request: httpx.Response(200, content=body, headers={"Content-Type": "video/mp4"})
+
+
+def status(code: int, headers: dict[str, str] | None = None) -> Answer:
+    return lambda request: httpx.Response(code, headers=headers or {})
+
+
+def ranges_of(seen: list[httpx.Request]) -> list[str | None]:
+    return [r.headers.get("range") for r in seen]
+
+
+def assert_kept(store: ClipStore, clip: ClipInfo, body: bytes) -> None:
+    assert clip.path.read_bytes() == body
+    assert clip.sha256 == hashlib.sha256(body).hexdigest() and clip.size_bytes == len(body)
+    assert leftovers(store) == sorted([clip.path.name, clip.thumbnail_path.name])
+
+
+def test_d1_resumes_with_range_and_the_hash_covers_the_whole_file(store: ClipStore, silent_mp4: bytes) -> None:
+    half = len(silent_mp4) // 2
+    stream, seen = scripted(cut(silent_mp4, half), ranged(silent_mp4))
+    assert_kept(store, store.download(stream, "t"), silent_mp4)
+    assert ranges_of(seen) == [None, f"bytes={half}-"]
+    assert seen[1].headers["accept-encoding"] == "identity"
+
+
+def test_d1_a_short_body_the_transport_does_not_notice_is_resumed(store: ClipStore, silent_mp4: bytes) -> None:
+    short = lambda request: httpx.Response(  # noqa: E731
+        200, headers={"Content-Type": "video/mp4", "Content-Length": str(len(silent_mp4))},
+        stream=httpx.ByteStream(silent_mp4[:1000]))
+    stream, seen = scripted(short, ranged(silent_mp4))
+    assert_kept(store, store.download(stream, "t"), silent_mp4)
+    assert ranges_of(seen) == [None, "bytes=1000-"]
+
+
+def test_d1_a_resume_that_breaks_off_again_resumes_from_the_new_end(store: ClipStore, silent_mp4: bytes) -> None:
+    def second(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(206, stream=_BreaksOff(silent_mp4[1000:2000], httpx.RemoteProtocolError("gone")),
+                              headers={"Content-Type": "video/mp4", "Content-Length": str(len(silent_mp4) - 1000),
+                                       "Content-Range": f"bytes 1000-{len(silent_mp4) - 1}/{len(silent_mp4)}"})
+
+    stream, seen = scripted(cut(silent_mp4, 1000), second, ranged(silent_mp4))
+    assert_kept(store, store.download(stream, "t"), silent_mp4)
+    assert ranges_of(seen) == [None, "bytes=1000-", "bytes=2000-"]
+
+
+def test_d9_range_ignored_with_200_restarts_from_zero(store: ClipStore, silent_mp4: bytes) -> None:
+    stream, seen = scripted(cut(silent_mp4, 1000), whole(silent_mp4))
+    assert_kept(store, store.download(stream, "t"), silent_mp4)  # not the first 1000 bytes twice
+    assert ranges_of(seen) == [None, "bytes=1000-"]
+
+
+def test_d9_a_wrong_content_range_start_restarts_from_zero(store: ClipStore, silent_mp4: bytes) -> None:
+    stream, seen = scripted(cut(silent_mp4, 1000), ranged(silent_mp4, start=500), whole(silent_mp4))
+    assert_kept(store, store.download(stream, "t"), silent_mp4)
+    assert ranges_of(seen) == [None, "bytes=1000-", None]
+
+
+def test_d9_a_changed_total_size_restarts_from_zero(store: ClipStore, silent_mp4: bytes) -> None:
+    other = lambda request: httpx.Response(206, content=b"x" * 10, headers={  # noqa: E731
+        "Content-Type": "video/mp4", "Content-Range": f"bytes 1000-1009/{len(silent_mp4) + 5}"})
+    stream, seen = scripted(cut(silent_mp4, 1000), other, whole(silent_mp4))
+    assert_kept(store, store.download(stream, "t"), silent_mp4)
+    assert ranges_of(seen) == [None, "bytes=1000-", None]
+
+
+def test_d9_416_after_the_last_byte_keeps_the_verified_part(store: ClipStore, silent_mp4: bytes) -> None:
+    stream, seen = scripted(cut(silent_mp4, len(silent_mp4)),
+                            status(416, {"Content-Range": f"bytes */{len(silent_mp4)}"}))
+    assert_kept(store, store.download(stream, "t"), silent_mp4)
+    assert ranges_of(seen) == [None, f"bytes={len(silent_mp4)}-"]
+
+
+def test_d9_416_on_a_part_that_is_not_a_whole_clip_restarts_from_zero(store: ClipStore, silent_mp4: bytes) -> None:
+    # A chunked first answer: no size to compare, so only the box walk can tell the part is not whole.
+    chunked = lambda request: httpx.Response(  # noqa: E731
+        200, headers={"Content-Type": "video/mp4"}, stream=_BreaksOff(silent_mp4[:1000], httpx.ReadError("reset")))
+    stream, seen = scripted(chunked, status(416), whole(silent_mp4))
+    assert_kept(store, store.download(stream, "t"), silent_mp4)
+    assert ranges_of(seen) == [None, "bytes=1000-", None]
+
+
+def test_d9_416_with_a_different_total_restarts_from_zero(store: ClipStore, silent_mp4: bytes) -> None:
+    stream, seen = scripted(cut(silent_mp4, 1000), status(416, {"Content-Range": f"bytes */{len(silent_mp4)}"}),
+                            whole(silent_mp4))
+    assert_kept(store, store.download(stream, "t"), silent_mp4)
+    assert ranges_of(seen) == [None, "bytes=1000-", None]
+
+
+def test_d9_answers_that_never_fit_are_bounded_and_keep_nothing(store: ClipStore, silent_mp4: bytes) -> None:
+    breaks, wrong = cut(silent_mp4, 1000), ranged(silent_mp4, start=0)
+    stream, seen = scripted(lambda request: wrong(request) if "range" in request.headers else breaks(request))
+    err = expect(ErrorKind.PROVIDER_OUTAGE, lambda: store.download(stream, "t"), TransientError)
+    assert "resumed" in err.message
+    assert ranges_of(seen) == [None, "bytes=1000-"] * ((clipstore_module.MAX_REOPENS + 1) // 2)
+    assert leftovers(store) == []
+
+
+@pytest.mark.parametrize("code", [403, 404, 410])
+def test_d8_an_expired_link_on_resume_is_url_expired_and_keeps_nothing(
+    store: ClipStore, silent_mp4: bytes, code: int
+) -> None:
+    stream, seen = scripted(cut(silent_mp4, 1000), status(code))
+    err = expect(ErrorKind.URL_EXPIRED, lambda: store.download(stream, "t"))
+    assert err.status_code == code and len(seen) == 2
+    assert leftovers(store) == []
+
+
+def test_d10_a_gzip_body_that_breaks_off_is_not_resumed(store: ClipStore, silent_mp4: bytes) -> None:
+    packed = gzip.compress(silent_mp4)
+    stream, seen = scripted(cut(packed, len(packed) // 2, headers={"Content-Encoding": "gzip"}), ranged(packed))
+    err = expect(ErrorKind.PROVIDER_OUTAGE, lambda: store.download(stream, "t"), TransientError)
+    assert "interrupted" in err.message and len(seen) == 1
+    assert leftovers(store) == []
+
+
+def test_d5_the_size_cap_counts_every_resumed_byte(store: ClipStore) -> None:
+    body = b"\0" * (store.max_bytes + 4096)
+    chunked = lambda request: httpx.Response(  # noqa: E731
+        200, headers={"Content-Type": "video/mp4"}, stream=_BreaksOff(body[:700_000], httpx.ReadError("reset")))
+    rest = lambda request: httpx.Response(206, stream=_Chunked(body[700_000:], 64 * 1024), headers={  # noqa: E731
+        "Content-Type": "video/mp4", "Content-Range": f"bytes 700000-{len(body) - 1}/*"})
+    stream, seen = scripted(chunked, rest)
+    err = expect(ErrorKind.DOWNLOAD_INVALID, lambda: store.download(stream, "t"))
+    assert "passed the 1048576-byte cap" in err.message and len(seen) == 2
+    assert leftovers(store) == []
+
+
+# -- D1/D9 against the sandbox: a real Range request to a real CDN-like server --------------------------------------
+
+
+@pytest.fixture
+def sandbox_clip(make_sandbox: Callable[..., Any]) -> tuple[Any, str, bytes]:
+    """A sandbox with one finished Kling task: the server, its signed result URL and the exact bytes it serves."""
+    server = make_sandbox(render_times={"*": (0, 0)})
+    with httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {SANDBOX_KEY}"}) as c:
+        task = c.post("/kling/v1/videos/text2video", json={"model_name": "kling-v1-6", "prompt": "a fox"})
+        task_id = task.json()["data"]["task_id"]
+        done = c.get(f"/kling/v1/videos/text2video/{task_id}").json()
+    url = done["data"]["task_result"]["videos"][0]["url"]
+    return server, url, Path(server.config.prerendered_clip).read_bytes()
+
+
+def sandbox_downloads(server: Any) -> list[int]:
+    return [r["status"] for r in server.requests() if r.get("route") == "download"]
+
+
+def test_d1_a_sandbox_download_cut_mid_body_is_resumed_from_the_sandbox(
+    store: ClipStore, sandbox_clip: tuple[Any, str, bytes]
+) -> None:
+    server, url, served = sandbox_clip
+    server.faults.add(route="download", kind="truncated_download", count=1, fraction=0.4)
+    with CometClient(backend_for(server)) as client:
+        clip = store.download(lambda headers: client.open_download(url, headers=headers), "kling")
+    assert sandbox_downloads(server) == [200, 206]  # the sandbox answered our Range with the rest
+    assert_kept(store, clip, served)
+
+
+def test_d9_a_416_from_the_sandbox_keeps_a_part_that_is_already_whole(
+    store: ClipStore, sandbox_clip: tuple[Any, str, bytes]
+) -> None:
+    server, url, served = sandbox_clip
+    first = httpx.Response(200, headers={"Content-Type": "video/mp4", "Content-Length": str(len(served))},
+                           stream=_BreaksOff(served, httpx.RemoteProtocolError("closed before the chunk end")),
+                           request=httpx.Request("GET", url))
+    with CometClient(backend_for(server)) as client:
+
+        def open_stream(headers: dict[str, str]) -> contextlib.AbstractContextManager[httpx.Response]:
+            if not headers:  # our seam: the first stream breaks after its last byte, before the end of the body
+                return contextlib.nullcontext(first)
+            return client.open_download(url, headers=headers)
+
+        clip = store.download(open_stream, "kling")
+    assert sandbox_downloads(server) == [416]  # the real `Range: bytes=<size>-`, refused by the sandbox
+    assert_kept(store, clip, served)
+
+
+# -- D3: slow drip and tiny slices, on the store's clock -----------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class _Drip(httpx.SyncByteStream):
+    """Sends `body` in `size`-byte slices, each taking `seconds` on the store's clock."""
+
+    def __init__(self, body: bytes, size: int, seconds: float, clock: FakeClock) -> None:
+        self.body, self.size, self.seconds, self.clock, self.sent = body, size, seconds, clock, 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for i in range(0, len(self.body), self.size):
+            self.clock.now += self.seconds
+            self.sent += 1
+            yield self.body[i : i + self.size]
+
+
+def padded(mp4: bytes, size: int) -> bytes:
+    """A real clip grown to `size` bytes with a trailing `free` box, so a drip can run past the watchdog window."""
+    pad = size - len(mp4)
+    return mp4 + struct.pack(">I4s", pad, b"free") + b"\0" * (pad - 8)
+
+
+def dripping(body: bytes, size: int, seconds: float, clock: FakeClock) -> tuple[Opener, _Drip, list[httpx.Request]]:
+    drip = _Drip(body, size, seconds, clock)
+    answer = lambda request: httpx.Response(200, stream=drip, headers={  # noqa: E731
+        "Content-Type": "video/mp4", "Content-Length": str(len(body))})
+    stream, seen = scripted(answer)
+    return stream, drip, seen
+
+
+def test_d3_a_1_kb_per_second_drip_is_aborted_as_a_timeout_and_keeps_nothing(
+    tmp_path: Path, silent_mp4: bytes
+) -> None:
+    clock = FakeClock()
+    store = ClipStore(tmp_path / "c", min_free_bytes=0, clock=clock)
+    stream, drip, seen = dripping(padded(silent_mp4, 300_000), 1024, 1.0, clock)
+    err = expect(ErrorKind.TIMEOUT, lambda: store.download(stream, "t"), TransientError)
+    assert "slower than" in err.message
+    assert drip.sent <= clipstore_module.THROUGHPUT_WINDOW_S + 1  # stopped after one window, not 293 s later
+    assert len(seen) == 1  # a watchdog abort is not resumed
+    assert leftovers(store) == []
+
+
+def test_d3_tiny_slices_at_a_good_rate_are_accepted(tmp_path: Path, silent_mp4: bytes) -> None:
+    clock = FakeClock()
+    store = ClipStore(tmp_path / "c", max_bytes=8 * 2**20, min_free_bytes=0, clock=clock)
+    body = padded(silent_mp4, 3 * 2**20)
+    stream, drip, _ = dripping(body, 1024, 1 / 40, clock)  # 40 KiB/s in 1 KiB slices, above the 32 KiB/s floor
+    clip = store.download(stream, "t")
+    assert clock.now - 1000.0 > 1.2 * clipstore_module.THROUGHPUT_WINDOW_S  # the watchdog window closed at least once
+    assert_kept(store, clip, body)
+
+
+def test_d3_the_overall_deadline_aborts_a_download_at_a_good_rate(tmp_path: Path, silent_mp4: bytes) -> None:
+    clock = FakeClock()
+    store = ClipStore(tmp_path / "c", max_bytes=8 * 2**20, min_free_bytes=0, clock=clock, deadline_s=30)
+    stream, drip, seen = dripping(padded(silent_mp4, 3 * 2**20), 1024, 1 / 40, clock)
+    err = expect(ErrorKind.TIMEOUT, lambda: store.download(stream, "t"), TransientError)
+    assert "longer than 30 s" in err.message
+    assert drip.sent <= 30 * 40 + 1 and len(seen) == 1
+    assert leftovers(store) == []
+
+
+def test_d3_the_deadline_spans_resumes(tmp_path: Path, silent_mp4: bytes) -> None:
+    clock = FakeClock()
+    store = ClipStore(tmp_path / "c", max_bytes=8 * 2**20, min_free_bytes=0, clock=clock, deadline_s=30)
+    body = padded(silent_mp4, 2 * 2**20)
+    first = _Drip(body[:800 * 1024], 1024, 1 / 40, clock)  # 20 s, then the connection drops
+
+    def broken(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=_BreaksOff(b"".join(first), httpx.ReadError("reset")),
+                              headers={"Content-Type": "video/mp4", "Content-Length": str(len(body))})
+
+    def rest(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(206, stream=_Drip(body[800 * 1024:], 1024, 1 / 40, clock), headers={
+            "Content-Type": "video/mp4", "Content-Range": f"bytes {800 * 1024}-{len(body) - 1}/{len(body)}"})
+
+    stream, seen = scripted(broken, rest)
+    err = expect(ErrorKind.TIMEOUT, lambda: store.download(stream, "t"), TransientError)
+    assert "longer than 30 s" in err.message and ranges_of(seen) == [None, f"bytes={800 * 1024}-"]
+    assert leftovers(store) == []
