@@ -97,6 +97,9 @@ class _Track:
     schedule: PollSchedule | None = None
     submitted_mono: float | None = None
     deadline_mono: float | None = None
+    submitted_wall: float | None = None
+    last_look: bool = False
+    """Polled once past the deadline (a long server pause may have carried it there): the next miss is stale."""
     not_found: int = 0
     no_url: int = 0
     url_refreshes: int = 0
@@ -691,8 +694,17 @@ class Runner:
         now_wall, now_mono = time.time(), self._clock()
         submitted = job.submitted_at or now_wall
         track.submitted_mono = now_mono - max(0.0, now_wall - submitted)
+        track.submitted_wall = submitted
         deadline_at = job.deadline_at or submitted + policy.deadline_s * track.time_scale
         track.deadline_mono = now_mono + (deadline_at - now_wall)
+
+    def _stamp(self, track: _Track | None) -> float:
+        """Wall time for a job's timestamps, never earlier than its submit plus monotonic time since: a wall
+        clock set back mid-render cannot make a render time zero or negative (P10)."""
+        now = time.time()
+        if track is None or track.submitted_mono is None or track.submitted_wall is None:
+            return now
+        return max(now, track.submitted_wall + (self._clock() - track.submitted_mono))
 
     def _elapsed(self, track: _Track) -> float:
         """Provider seconds since submit (sandbox time unscaled)."""
@@ -834,7 +846,7 @@ class Runner:
     def _fail(self, job_id: str, exc: DailiesError, *, charged: Charged | None = None) -> None:
         kind = exc.kind
         job = self._set_state(job_id, JobState.FAILED, error_kind=str(kind), error_message=exc.message,
-                              charged=str(charged or exc.charged), detected_at=time.time())
+                              charged=str(charged or exc.charged), detected_at=self._stamp(self._track(job_id)))
         if kind is ErrorKind.PROVIDER_OUTAGE:
             self._maybe_fallback(job, reason="the provider failed the task")
 
@@ -850,11 +862,13 @@ class Runner:
         if track.schedule is None:
             self._start_polling(job, track)
         assert track.schedule is not None
-        if job.state != JobState.SUCCEEDED and track.deadline_mono is not None and self._clock() >= track.deadline_mono:
-            self._set_state(job_id, JobState.STALE, error_kind=str(ErrorKind.TIMEOUT),
-                            error_message="Past the model's deadline: polling stopped. The task id is kept; "
-                                          "resume to check again.", charged=str(Charged.LIKELY))
+        past_deadline = (job.state != JobState.SUCCEEDED and track.deadline_mono is not None
+                         and self._clock() >= track.deadline_mono)
+        if past_deadline and track.last_look:
+            self._mark_stale(job_id)
             return
+        # One last look past the deadline before calling the job stale: the task may have finished meanwhile.
+        track.last_look = past_deadline
         backend = self._backend_for(job)
         if backend is None:
             self._park_for_key(job_id)
@@ -868,7 +882,7 @@ class Runner:
                 return
             self._set_state(job_id, JobState.FAILED, error_kind=str(ErrorKind.NOT_FOUND),
                             error_message=f"{exc.message} (still unknown after the grace window; task id kept)",
-                            charged=str(Charged.UNKNOWN), detected_at=time.time())
+                            charged=str(Charged.UNKNOWN), detected_at=self._stamp(track))
             return
         except TransientError as exc:
             # P2: one failed status call never fails the job; skip this poll.
@@ -881,10 +895,18 @@ class Runner:
                 self._park_for_key(job_id, error_kind=str(exc.kind), error_message=exc.message)
                 return
             self._set_state(job_id, JobState.FAILED, error_kind=str(exc.kind), error_message=exc.message,
-                            charged=str(exc.charged), detected_at=time.time())
+                            charged=str(exc.charged), detected_at=self._stamp(track))
             return
         track.not_found = 0
+        if past_deadline and status.state in (TaskState.QUEUED, TaskState.RUNNING):
+            self._mark_stale(job_id)
+            return
         self._on_status(job, track, status)
+
+    def _mark_stale(self, job_id: str) -> None:
+        self._set_state(job_id, JobState.STALE, error_kind=str(ErrorKind.TIMEOUT),
+                        error_message="Past the model's deadline: polling stopped. The task id is kept; "
+                                      "resume to check again.", charged=str(Charged.LIKELY))
 
     def _on_status(self, job: Job, track: _Track, status: TaskStatus, *, first: bool = False) -> None:
         assert track.schedule is not None
@@ -906,7 +928,7 @@ class Runner:
                 if status.progress is not None:
                     fields["progress"] = status.progress
                 if running and job.state != JobState.RUNNING:
-                    fields["first_running_at"] = time.time()
+                    fields["first_running_at"] = self._stamp(track)
                 job = self._set_state(job_id, target, **fields)
                 if not job.state.active:
                     return
@@ -932,24 +954,24 @@ class Runner:
                 self._set_state(job_id, JobState.FAILED, error_kind=str(ErrorKind.MALFORMED_RESPONSE),
                                 error_message="The provider reported success but gave no video URL "
                                               f"after {NO_URL_RETRIES + 1} checks (completed_no_output).",
-                                charged=str(Charged.YES), detected_at=time.time(), raw_status_json=raw)
+                                charged=str(Charged.YES), detected_at=self._stamp(track), raw_status_json=raw)
                 return
             track.urls = urls
             job = self._set_state(job_id, JobState.SUCCEEDED, progress=100, raw_status_json=raw,
-                                  provider_finished_at=status.finished_at, detected_at=time.time(),
+                                  provider_finished_at=status.finished_at, detected_at=self._stamp(track),
                                   error_kind=None, error_message=None)
             if job.state == JobState.SUCCEEDED:
                 self._schedule(job_id, "download", 0.0)
             return
         if status.state == TaskState.CANCELED:
             self._set_state(job_id, JobState.CANCELED, note="Canceled at the provider.", raw_status_json=raw,
-                            detected_at=time.time())
+                            detected_at=self._stamp(track))
             return
         kind = status.error_kind or ErrorKind.TASK_FAILED
         job = self._set_state(job_id, JobState.FAILED, error_kind=str(kind),
                               error_message=status.error_message or KIND_INFO[kind].title,
                               charged=str(KIND_INFO[kind].charged), raw_status_json=raw,
-                              provider_finished_at=status.finished_at, detected_at=time.time())
+                              provider_finished_at=status.finished_at, detected_at=self._stamp(track))
         if kind is ErrorKind.PROVIDER_OUTAGE:
             self._maybe_fallback(job, reason="the provider failed the task")
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import time
+from pathlib import Path
 
 import httpx
 import pytest
 from jobs_helpers import backend_for, no_options, recipe_for, submits, wait_state
 
+import jobs.eta
+import jobs.ledger
+import jobs.runner
 from jobs.ledger import JobState
 from providers import http
 from providers.client import CometClient
@@ -208,3 +213,104 @@ def test_d8_a_url_that_stays_expired_ends_as_expired_after_two_fresh_urls(make_s
     assert job.state == JobState.EXPIRED and job.error_kind == "url_expired" and job.charged == "yes"
     downloads = [r for r in server.requests() if r.get("route") == "download"]
     assert len(downloads) == 3  # the first URL and two fresh ones, no hammering
+
+
+class _WallClock:
+    """The wall clock as the engine reads it (`time.time()` in the modules it is patched into), shifted at will:
+    a laptop resume or an NTP correction. `time.monotonic`, `time.sleep` and the rest stay the real ones, and the
+    sandbox (the provider's machine) keeps the true time."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+    def time_ns(self) -> int:
+        return time.time_ns() + int(self.offset * 1e9)
+
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+
+@pytest.fixture
+def wall_clock(monkeypatch) -> _WallClock:
+    clock = _WallClock()
+    for module in (jobs.runner, jobs.ledger, jobs.eta, http):
+        monkeypatch.setattr(module, "time", clock)
+    return clock
+
+
+DAY = 86_400.0
+SLOW = (200, 300)  # provider seconds: 2-3 s of real time, so the clock can jump while the job renders
+
+
+@pytest.mark.parametrize("jump_s", [DAY, -3600.0], ids=["forward_a_day", "back_an_hour"])
+def test_p10_a_wall_clock_jump_while_rendering_neither_stales_the_job_nor_spoils_its_times(
+        make_sandbox, make_runner, wall_clock, jump_s):
+    server = make_sandbox(render_times={"*": SLOW})
+    runner = make_runner()
+    job_id = run_one(runner, server)
+    # After the first poll the job's deadline is on the monotonic clock; jump the wall clock then.
+    assert runner.wait_for(lambda: len(polls(server)) >= 1, 10)
+    wall_clock.offset = jump_s
+    assert runner.ledger.get(job_id).state in {JobState.QUEUED, JobState.RUNNING}, "the jump came too late"
+    job = wait_state(runner, job_id, ENDED, timeout=15)
+    assert job.state == JobState.DOWNLOADED, job.error_message
+    assert job.clip_path and Path(job.clip_path).is_file()
+    assert JobState.STALE not in {e["to_state"] for e in runner.ledger.events(job_id)}
+    # The render took 200-300 provider seconds; the history the ETAs learn from must say so, not
+    # a day, not zero and never a negative time.
+    deadline = runner.catalog.get("sora-2").render.deadline_s
+    for seconds in (*runner.ledger.render_times("sora-2"), jobs.eta.render_seconds(job)):
+        assert SLOW[0] / 2 <= seconds <= deadline, f"render time {seconds:.0f} s recorded across a {jump_s:+.0f} s jump"
+
+
+def test_p10_a_stuck_job_still_goes_stale_on_time_after_the_wall_clock_goes_back(make_sandbox, make_runner,
+                                                                                  wall_clock):
+    server = make_sandbox(time_scale=0.002)  # the 1200 s deadline passes in 2.4 s
+    server.faults.add(route="submit", kind="stuck_in_queue", count=1)
+    runner = make_runner()
+    job_id = run_one(runner, server)
+    assert runner.wait_for(lambda: len(polls(server)) >= 1, 10)
+    wall_clock.offset = -3600.0  # a wall-clock deadline would now be an hour further away
+    job = wait_state(runner, job_id, ENDED, timeout=15)
+    assert job.state == JobState.STALE and job.error_kind == "timeout" and job.task_id
+
+
+def _poll_answers_after_429(server) -> list[int]:
+    log = polls(server)
+    first = next(i for i, r in enumerate(log) if r.get("fault") == "http_429")
+    return [r["status"] for r in log[first:]]
+
+
+@pytest.mark.parametrize("skew_s, retry_after_s", [(0.0, -3600), (DAY, 2)],
+                         ids=["date_in_the_past", "date_in_the_past_for_our_clock_a_day_ahead"])
+def test_p10_a_retry_after_date_in_the_past_means_poll_again_promptly(make_sandbox, make_runner, wall_clock,
+                                                                      skew_s, retry_after_s):
+    """Read as "no hint": never a negative wait, nor its absolute value (3600 s would be 36 s here)."""
+    server = make_sandbox(**FAST)
+    wall_clock.offset = skew_s
+    server.faults.add(route="poll", kind="http_429", count=3, retry_after=retry_after_s, retry_after_format="date")
+    runner = make_runner()
+    job = wait_state(runner, run_one(runner, server), ENDED, timeout=15)
+    assert job.state == JobState.DOWNLOADED, job.error_message
+    answers = _poll_answers_after_429(server)
+    assert answers[:3] == [429, 429, 429] and 200 in answers[3:]
+    assert len(submits(server)) == 1
+
+
+@pytest.mark.parametrize("skew_s, retry_after_s", [(0.0, 10**7), (-DAY, 2)],
+                         ids=["date_months_ahead", "date_a_day_ahead_for_our_clock_a_day_behind"])
+def test_p10_a_far_future_retry_after_date_pauses_the_job_for_at_most_the_cap_then_finishes_it(
+        make_sandbox, make_runner, wall_clock, skew_s, retry_after_s):
+    """The pause is capped (LONG_PAUSE_MAX_S = 3600 provider s: 3.6 s here), and the job is polled again after
+    it: a server's (or our clock's) far-future date must not cost the user a clip the provider finished."""
+    server = make_sandbox(time_scale=0.001, **FAST)
+    wall_clock.offset = skew_s
+    server.faults.add(route="poll", kind="http_429", count=1, retry_after=retry_after_s, retry_after_format="date")
+    runner = make_runner()
+    job = wait_state(runner, run_one(runner, server), ENDED, timeout=15)
+    assert job.state == JobState.DOWNLOADED, f"{job.state}: {job.error_message}"
+    assert _poll_answers_after_429(server)[1:2] == [200], "polled again after the capped pause"
+    assert len(submits(server)) == 1
