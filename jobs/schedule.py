@@ -11,12 +11,14 @@ The rules (reliability.md §0.2 and §2b):
   already spent queued (the render has not started, so its finish is at least that far away); the
   first running sample bounds the finish from above (rendering began after the last queued answer);
   a second one, no later than the span that produced the first sample's progress, gives a slope, and
-  the next poll lands just after the extrapolated finish; a task still running past its prediction is
-  polled at the provider's floor;
+  the next poll lands just after the extrapolated finish. When that extrapolation is long and the
+  progress behind it coarse (the finish could be off by more than 3 s), one more sample is taken well
+  before the finish first. A task still running past its prediction is polled at the provider's floor;
 * without progress (Kling), from the model's render-time distribution, learned from the ledger or the
-  catalog's prior: sparse sleeps until its ~18th percentile, then a fixed dense interval to the 90th,
-  then x1.5 growth to a 15 s cap; every interval gets x U(0.8, 1.2) jitter so sessions don't poll in
-  lockstep (an ETA landing is not jittered: it is specific to its task already, and late is costly);
+  catalog's prior: one sleep to its ~18th percentile (nothing to see before but a failure, so at most
+  two minutes), then a fixed dense interval (5.8 s +-5 %) to the 90th, then x1.5 growth to a 15 s cap.
+  Other waits get x U(0.8, 1.2) jitter so sessions don't poll in lockstep (an ETA landing is not
+  jittered: it is specific to its task already, and late is costly);
 * a server hint (`openai-poll-after-ms`, `Retry-After`) always wins, also when it is longer;
 * a per-provider floor (Runway >= 5 s) holds whatever the hint or the ETA says;
 * past the model's deadline the job is `stale`: polling stops, the task id stays.
@@ -86,18 +88,28 @@ class PollPolicy:
     min_interval_s: float = DEFAULT_MIN_INTERVAL_S
     progress_hints: bool = True
     """The provider reports progress while rendering (Veo, Sora, Runway); Kling does not."""
-    dense_interval_s: float = 5.5
+    dense_interval_s: float = 5.8
     """Inside the expected window of a task without progress: short enough to see the finish within
     seconds, long enough that a render spread over minutes costs about as much as a fixed 10 s loop."""
     dense_from_z: float = 0.9
     """Without progress, polling turns dense 0.9 sigma below the median (about the 18th percentile): the
-    earliest finishes are rare, and a poll there is paid for by nearly every task (one still running)."""
+    earliest finishes are rare, and a poll there is paid for by nearly every task (one still running).
+    Before that there is nothing to look at but a failure, so the wait goes straight to the window
+    (bounded by `far_cap_s`)."""
+    dense_jitter: float = 0.05
+    """Dense polls are spread by +-5 %: enough to keep a batch's polls apart, never a long gap."""
     dense_growth: float = 1.5
     dense_cap_s: float = 15.0
-    queued_growth: float = 1.5
-    """While queued, wait this share of the time elapsed so far (1.5: 10 s, 25 s, 62 s...)."""
+    queued_growth: float = 2.0
+    """While queued, wait this share of the time elapsed so far (2.0: 10 s, 30 s, 90 s...): the render has
+    not begun, so it cannot end sooner than it has been waiting."""
     landing_margin_s: float = 0.3
-    far_cap_s: float = 60.0
+    refine_doubt_s: float = 3.0
+    """With progress, when the predicted finish could be off by more than this (coarse progress over a short
+    stretch, extrapolated far), one more sample is taken before landing."""
+    far_cap_s: float = 120.0
+    """The longest wait while a task is queued or rendering towards a far predicted finish: a failure is
+    seen within two minutes."""
     jitter_lo: float = 0.8
     jitter_hi: float = 1.2
     deadline_s: float = DEFAULT_DEADLINE_S
@@ -201,10 +213,16 @@ class PollSchedule:
         if eta is not None:
             if eta > e + p.min_interval_s:
                 # Land just after the predicted finish; a far one is checked on the way (failures show up).
-                t1, p1 = self._samples[-1]
+                t1, _ = self._samples[-1]
                 spread = self._samples[-1][1] - self._samples[0][1]
-                margin = p.landing_margin_s + 0.5 * (eta - t1) / max(spread, 1.0)
-                wait = eta - e + margin
+                # Whole-percent progress moves the prediction by this many seconds per point of rounding.
+                doubt = (eta - t1) / max(spread, 1.0)
+                refine_at = eta - 3.0 * doubt
+                if doubt > p.refine_doubt_s and refine_at > e + p.min_interval_s:
+                    # A long extrapolation from a short stretch of progress: one more sample well before the
+                    # finish makes the landing exact instead of seconds late (or early, and a poll wasted).
+                    return min(p.far_cap_s, refine_at - e), False
+                wait = eta - e + p.landing_margin_s + 0.5 * doubt
                 return (wait, True) if wait <= p.far_cap_s else (p.far_cap_s * self._jitter(), False)
             return p.min_interval_s * self._jitter_up(), True  # still running past the prediction
         if self._samples:
@@ -222,11 +240,13 @@ class PollSchedule:
             return min(p.far_cap_s, max(p.min_interval_s, p.queued_growth * e)) * self._jitter(), False
         lo = self.render.quantile_below_median(p.dense_from_z)
         hi = self.render.window[1]
-        if e + p.min_interval_s < lo:
+        if lo - e > p.dense_interval_s:
+            # Jittered early by less than one dense step, so the poll it lands on already counts as dense.
             self._dense_step = 0
-            return min(p.far_cap_s, lo - e) * self._jitter_down(), False
+            return min(p.far_cap_s, lo - e) - self._rng.uniform(0.0, 0.2 * p.dense_interval_s), False
         if e < hi:
-            return p.dense_interval_s * self._jitter(), True
+            # Narrow jitter: every extra second in a dense gap is a second of detection for the tasks ending in it.
+            return p.dense_interval_s * self._rng.uniform(1 - p.dense_jitter, 1 + p.dense_jitter), True
         interval = min(p.dense_cap_s, p.dense_interval_s * p.dense_growth ** self._dense_step)
         self._dense_step += 1
         return interval * self._jitter(), False

@@ -102,6 +102,7 @@ class Sandbox:
         self.clips = ClipCache(config.data_dir / "clips")
         self.signer = UrlSigner(self.store.secret())
         self._rng = random.Random(config.seed)
+        self._render_draws: dict[str, random.Random] = {}
         self.inputs_dir = config.data_dir / "inputs"
         routes = [
             Route("/v1/videos", self.videos_create, methods=["POST"]),
@@ -149,10 +150,23 @@ class Sandbox:
 
     def _new_task(self, task_id: str, family: str, model: str, action: str, params: dict[str, Any]) -> Task:
         task = Task(task_id, family, model, action, params, time.time(),
-                    self.config.draw_render_time(model, family, self._rng),
+                    self.config.draw_render_time(model, family, self._render_rng(model)),
                     self.faults.take_task_faults(family))
         self.store.add(task)
         return task
+
+    def _render_rng(self, model: str) -> random.Random:
+        """With a seed, one stream of render times per model: the n-th task of a model gets the same render time
+        whatever else was submitted in between, so two runs of one workload (a benchmark's two clients) see the
+        same draws. Setting the seed again restarts the streams."""
+        if self.config.seed is None:
+            return self._rng
+        if model not in self._render_draws:
+            self._render_draws[model] = random.Random(f"{self.config.seed}:{model}")
+        return self._render_draws[model]
+
+    def reseed(self) -> None:
+        self._render_draws.clear()
 
     @staticmethod
     def _mark(request: Request, route: str, family: str | None = None, task_id: str | None = None,
@@ -451,6 +465,8 @@ class Sandbox:
                 if not isinstance(changes, dict):
                     raise ValueError("body must be a JSON object")
                 self.config.update(changes)
+                if "seed" in changes:
+                    self.reseed()
             except (ValueError, TypeError) as exc:
                 return wire.json_response({"error": str(exc)}, 400)
         return wire.json_response(self.config.to_json())

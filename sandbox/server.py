@@ -66,6 +66,8 @@ class SandboxServer:
     def update_config(self, **changes: Any) -> None:
         """Change settings at runtime, e.g. update_config(shapes={"runway": "bare"}, url_ttl_s=5)."""
         self.config.update(changes)
+        if "seed" in changes:
+            self._require().reseed()
 
     def _require(self) -> Sandbox:
         if self.sandbox is None:

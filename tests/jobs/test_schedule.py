@@ -75,7 +75,7 @@ def test_while_queued_the_wait_grows_with_the_time_already_spent_waiting():
     for t in (10, 20, 40):
         s.observe(t, 0, running=False)
         waits.append(s.next_delay(t))
-    assert waits[0] < waits[1] < waits[2] <= 60 * 1.2
+    assert waits[0] < waits[1] < waits[2] <= s.policy.far_cap_s * 1.2
     assert not s.urgent
 
 
@@ -88,15 +88,28 @@ def test_one_running_sample_is_followed_soon_enough_to_catch_a_fast_render():
 
 def test_progress_slope_lands_the_poll_on_the_predicted_finish():
     s = make("veo", p50=120, p90=360)
-    s.observe(40, 30)
+    s.observe(20, 10)
     s.observe(60, 50)  # 1 %/s: done at t=110
     delay = s.next_delay(60)
     assert 50 <= delay <= 50 * 1.05  # just after the predicted finish, never before it
     assert s.urgent
     far = make("veo")
     far.observe(10, 1)
-    far.observe(20, 2)  # done at t=1000: still checked at least every minute, failures show up
-    assert far.next_delay(20) <= 60
+    far.observe(20, 2)  # done at t=1000: still checked every two minutes, failures show up
+    assert far.next_delay(20) <= 120
+
+
+def test_a_far_prediction_from_coarse_progress_is_firmed_up_before_landing():
+    s = make("veo", p50=90, p90=360)
+    s.observe(30, 2)
+    s.observe(50, 20)  # 0.9 %/s from whole percents over 20 s: the finish (~139 s) could be off by seconds
+    first = s.next_delay(50)
+    assert 50 + first < 139 - 5  # a sample well before the finish, not a landing that may be late
+    assert not s.urgent
+    s.observe(125, 88)  # now 85 points of progress: the finish is known to about a second
+    landing = s.next_delay(125)
+    assert 125 + landing == pytest.approx(139.6, abs=1.5)
+    assert s.urgent
 
 
 def test_backwards_or_stuck_progress_is_not_taken_as_speed():

@@ -197,3 +197,28 @@ def test_long_tailed_render_times_follow_the_configured_quantiles(tmp_path):
     assert 1 <= config.draw_render_time("veo3.1", "veo", rng) <= 2  # other models keep their uniform range
     with pytest.raises(ValueError, match="render_lognormal"):
         SandboxConfig(data_dir=tmp_path, render_lognormal={"kling": (600, 180)})
+
+
+def test_with_a_seed_each_model_draws_the_same_render_times_again_after_a_reseed(make_sandbox):
+    """A benchmark's two clients submit the same workload in a different interleaving: they must get the same
+    render times, model by model, or the comparison measures the draws instead of the clients."""
+    server = make_sandbox(seed=11, render_times={"*": (10, 500)})
+    store = server.sandbox.store
+
+    def task_id(response: httpx.Response) -> str:
+        body = response.json()
+        return body.get("id") or body["data"]["task_id"]
+
+    def render_times(order: list[str]) -> dict[str, list[float]]:
+        got: dict[str, list[float]] = {}
+        with client(server.base_url) as c:
+            for model in order:
+                r = submit_kling(c, model_name=model) if model.startswith("kling") else submit_video(c, model=model)
+                got.setdefault(model, []).append(store.get(task_id(r)).render_s)
+        return got
+
+    first = render_times(["sora-2", "kling-v1-6", "sora-2", "kling-v1-6", "sora-2"])
+    server.update_config(seed=11)
+    second = render_times(["kling-v1-6", "kling-v1-6", "sora-2", "sora-2", "sora-2"])
+    assert first == second
+    assert len(set(first["sora-2"])) == 3  # a stream of draws, not one value repeated
