@@ -113,8 +113,12 @@ else:
     count = f3.number_input("Times", min_value=1, max_value=100, value=1, key="fault_count")
     b1, b2 = st.columns(2)
     if b1.button("Inject fault"):
-        rt.sandbox.faults.add(route=route, kind=kind, count=int(count))
-        st.success(f"Next {count} {route} request(s): {kind}.")
+        try:
+            rt.sandbox.faults.add(route=route, kind=kind, count=int(count))
+        except ValueError as e:  # a combination the sandbox refuses, e.g. a drip on the submit route
+            st.error(str(e))
+        else:
+            st.success(f"Next {count} {route} request(s): {kind}.")
     if b2.button("Clear faults"):
         rt.sandbox.faults.clear()
         st.success("Faults cleared.")

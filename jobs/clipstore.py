@@ -111,8 +111,10 @@ class _Restart(Exception):
 class _Watchdog:
     """The overall deadline and the throughput floor, kept across every response of one download."""
 
-    def __init__(self, clock: Callable[[], float], deadline_s: float) -> None:
+    def __init__(self, clock: Callable[[], float], deadline_s: float, *, min_bps: float = MIN_THROUGHPUT_BPS,
+                 window_s: float = THROUGHPUT_WINDOW_S) -> None:
         self.clock, self.deadline_s = clock, deadline_s
+        self.min_bps, self.window_s = min_bps, window_s
         self.start = self.window_start = clock()
         self.window_bytes = 0
 
@@ -125,9 +127,10 @@ class _Watchdog:
     def received(self, n: int) -> None:
         now = self.check_deadline()
         self.window_bytes += n
-        if now - self.window_start >= THROUGHPUT_WINDOW_S:
-            if self.window_bytes < MIN_THROUGHPUT_BPS * (now - self.window_start):
-                raise TransientError("download slower than 32 KiB/s for a minute", kind=ErrorKind.TIMEOUT)
+        if now - self.window_start >= self.window_s:
+            if self.window_bytes < self.min_bps * (now - self.window_start):
+                raise TransientError(f"download slower than {self.min_bps / 1024:g} KiB/s for {self.window_s:g} s",
+                                     kind=ErrorKind.TIMEOUT)
             self.window_start, self.window_bytes = now, 0
 
 
@@ -212,6 +215,8 @@ class ClipStore:
         *,
         deadline_s: float = 600.0,
         clock: Callable[[], float] = time.monotonic,
+        min_throughput_bps: float = MIN_THROUGHPUT_BPS,
+        throughput_window_s: float = THROUGHPUT_WINDOW_S,
     ) -> None:
         self.root = Path(root)
         self.url_prefix = url_prefix.rstrip("/")
@@ -219,6 +224,8 @@ class ClipStore:
         self.min_free_bytes = min_free_bytes
         self.deadline_s = deadline_s
         self._clock = clock
+        self.min_throughput_bps = min_throughput_bps
+        self.throughput_window_s = throughput_window_s
         self.root.mkdir(parents=True, exist_ok=True)
 
     # -- the storage interface -------------------------------------------------------------------------------
@@ -337,7 +344,8 @@ class ClipStore:
 
     def _fetch(self, open_stream: Opener, path: Path) -> tuple[str, int]:
         """Fill `path` with the whole clip: the first response, then at most MAX_REOPENS resumes or restarts."""
-        watch = _Watchdog(self._clock, self.deadline_s)
+        watch = _Watchdog(self._clock, self.deadline_s, min_bps=self.min_throughput_bps,
+                          window_s=self.throughput_window_s)
         headers: dict[str, str] = {}
         last: TransientError | None = None
         with _Part(path, self.max_bytes) as part:

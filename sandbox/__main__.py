@@ -24,6 +24,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--shape", action="append", default=[], metavar="FAMILY=SHAPE",
                         help="; ".join(f"{f}: {'|'.join(s)}" for f, s in SHAPES.items()))
     parser.add_argument("--prerendered-clip", type=Path, default=None)
+    parser.add_argument("--runway-queue-status", choices=("PENDING", "THROTTLED"), default="PENDING",
+                        help="what a queued Runway task answers (THROTTLED: waiting for an account slot)")
+    parser.add_argument("--poll-after-ms", default=None,
+                        help="send openai-poll-after-ms with this value on every /v1/videos poll (sent verbatim)")
     args = parser.parse_args(argv)
     shapes = {}
     for item in args.shape:
@@ -31,7 +35,8 @@ def main(argv: list[str] | None = None) -> None:
         shapes[family] = shape
     try:
         config = SandboxConfig(api_key=args.api_key, time_scale=args.time_scale, data_dir=args.data_dir, shapes=shapes,
-                               url_ttl_s=args.url_ttl, prerendered_clip=args.prerendered_clip)
+                               url_ttl_s=args.url_ttl, prerendered_clip=args.prerendered_clip,
+                               runway_queue_status=args.runway_queue_status, poll_after_ms=args.poll_after_ms)
     except ValueError as exc:
         parser.error(str(exc))
     sandbox = Sandbox(config)

@@ -282,7 +282,11 @@ class Sandbox:
             url, expires = self._url(request, t, phase)
             return dialects.video_object(t, phase, self.config.shapes[t.family], url, expires)
 
-        return await self._poll(request, task, None, answer)
+        response = await self._poll(request, task, None, answer)
+        if self.config.poll_after_ms is not None:
+            # OpenAI's hint for the next poll, on every answer to a status GET (errors included).
+            response.headers["openai-poll-after-ms"] = self.config.poll_after_ms
+        return response
 
     async def legacy_poll(self, request: Request) -> Response:
         if (refused := self._authorized(request)) is not None:
@@ -397,7 +401,8 @@ class Sandbox:
         def answer(t: Task, phase: Phase) -> dict[str, Any]:
             url = self._url(request, t, phase)[0]
             shape = self.config.shapes["runway"]
-            return dialects.runway_wrapped(t, phase, url) if shape == "wrapped" else dialects.runway_bare(t, phase, url)
+            render = dialects.runway_wrapped if shape == "wrapped" else dialects.runway_bare
+            return render(t, phase, url, self.config.runway_queue_status)
 
         return await self._poll(request, task, "runway", answer)
 
@@ -448,7 +453,10 @@ class Sandbox:
             content_type = fault.params.get("content_type", "text/plain; charset=utf-8")
         if fault is not None and fault.kind == "truncated_download":
             truncate = float(fault.params.get("fraction", 0.5))
-        response = file_response(path, request.headers.get("range"), content_type, truncate)
+        drip = None
+        if fault is not None and fault.kind == "drip" and request.method != "HEAD":
+            drip = (int(fault.params.get("slice_bytes", 1024)), float(fault.params.get("bytes_per_s", 1024)))
+        response = file_response(path, request.headers.get("range"), content_type, truncate, drip)
         if request.method == "HEAD":
             response.body = b""
         return response

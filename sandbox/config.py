@@ -27,6 +27,9 @@ _Z99 = 2.3263478740408408
 
 DEFAULT_SHAPES = {"veo": "current", "sora": "current", "kling": "native", "runway": "wrapped"}
 
+# Runway's statuses for a task not yet running: PENDING, or THROTTLED while it waits for an account slot.
+RUNWAY_QUEUE_STATUSES = ("PENDING", "THROTTLED")
+
 # Simulated seconds (lo, hi) drawn uniformly per task; looked up by model, then family, then "*";
 # SandboxConfig.render_times overrides are consulted first, so {"*": (1, 2)} makes every model fast.
 DEFAULT_RENDER_TIMES: dict[str, tuple[float, float]] = {
@@ -62,6 +65,10 @@ class SandboxConfig:
     render_lognormal: dict[str, tuple[float, float]] = field(default_factory=dict)
     """{model or family or "*": (p50, p90)} simulated seconds: a long-tailed draw through those two
     quantiles (capped at the 99th percentile), consulted before the uniform ranges."""
+    runway_queue_status: str = "PENDING"  # Runway's status while queued: PENDING or THROTTLED
+    poll_after_ms: str | None = None
+    """When set, every /v1/videos/{id} poll answer carries `openai-poll-after-ms: <value>`, sent verbatim
+    (garbage such as "banana" included: that is what it is for)."""
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -88,6 +95,14 @@ class SandboxConfig:
         for key, (lo, hi) in self.render_times.items():
             if lo < 0 or hi < lo:
                 raise ValueError(f"render_times[{key!r}] must be 0 <= lo <= hi, got ({lo}, {hi})")
+        if self.runway_queue_status not in RUNWAY_QUEUE_STATUSES:
+            raise ValueError(f"runway_queue_status: {self.runway_queue_status!r} not allowed; "
+                             f"allowed: {', '.join(RUNWAY_QUEUE_STATUSES)}")
+        if self.poll_after_ms is not None and (
+                not isinstance(self.poll_after_ms, str) or not self.poll_after_ms.isprintable()
+                or not self.poll_after_ms.isascii()):
+            # Any printable text may go out (garbage is the point), but never a line break into the headers.
+            raise ValueError(f"poll_after_ms must be printable ASCII text or null, got {self.poll_after_ms!r}")
         for key, (p50, p90) in self.render_lognormal.items():
             if p50 <= 0 or p90 < p50:
                 raise ValueError(f"render_lognormal[{key!r}] must be 0 < p50 <= p90, got ({p50}, {p90})")
@@ -119,7 +134,8 @@ class SandboxConfig:
         return out
 
     _RUNTIME = ("api_key", "time_scale", "shapes", "render_times", "render_lognormal", "queue_fraction",
-                "url_ttl_s", "sora_id_style", "fps", "prerendered_clip", "public_base_url", "seed")
+                "url_ttl_s", "sora_id_style", "fps", "prerendered_clip", "public_base_url", "seed",
+                "runway_queue_status", "poll_after_ms")
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply a partial update (as from POST /_sandbox/config); shapes and render_times merge."""

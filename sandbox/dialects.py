@@ -13,7 +13,7 @@ from .wire import iso_utc
 def _video_status(phase: Phase, gen_a: bool) -> str:
     if phase.state == "succeeded":
         return "succeeded" if gen_a else "completed"
-    return {"queued": "queued", "running": "in_progress", "failed": "failed"}[phase.state]
+    return {"queued": "queued", "running": "in_progress", "failed": "failed", "cancelled": "cancelled"}[phase.state]
 
 
 def video_object(task: Task, phase: Phase, shape: str, url: str | None, url_expires: int | None) -> dict[str, Any]:
@@ -84,12 +84,16 @@ def _kling_request_id(task: Task) -> str:
     return f"{task.id[-8:]}-0000-4000-8000-{task.polls:012d}"
 
 
-_RUNWAY_INNER = {"queued": "PENDING", "running": "RUNNING", "succeeded": "SUCCEEDED", "failed": "FAILED"}
-_RUNWAY_OUTER = {"queued": "QUEUED", "running": "IN_PROGRESS", "succeeded": "SUCCESS", "failed": "FAILURE"}
+# Runway's own vocabulary; a queued task is PENDING, or THROTTLED while it waits for an account slot.
+_RUNWAY_INNER = {"running": "RUNNING", "succeeded": "SUCCEEDED", "failed": "FAILED", "cancelled": "CANCELLED"}
+# new-api's TaskDto vocabulary has no cancelled status: it folds an upstream cancellation into FAILURE.
+_RUNWAY_OUTER = {"queued": "QUEUED", "running": "IN_PROGRESS", "succeeded": "SUCCESS", "failed": "FAILURE",
+                 "cancelled": "FAILURE"}
 
 
-def runway_bare(task: Task, phase: Phase, url: str | None) -> dict[str, Any]:
-    body: dict[str, Any] = {"id": task.id, "status": _RUNWAY_INNER[phase.state], "createdAt": iso_utc(task.created_at)}
+def runway_bare(task: Task, phase: Phase, url: str | None, queue_status: str = "PENDING") -> dict[str, Any]:
+    status = queue_status if phase.state == "queued" else _RUNWAY_INNER[phase.state]
+    body: dict[str, Any] = {"id": task.id, "status": status, "createdAt": iso_utc(task.created_at)}
     if phase.state == "running":
         body["progress"] = round(phase.progress, 3)
     if phase.state == "succeeded":
@@ -102,7 +106,7 @@ def runway_bare(task: Task, phase: Phase, url: str | None) -> dict[str, Any]:
     return body
 
 
-def runway_wrapped(task: Task, phase: Phase, url: str | None) -> dict[str, Any]:
+def runway_wrapped(task: Task, phase: Phase, url: str | None, queue_status: str = "PENDING") -> dict[str, Any]:
     outer = _RUNWAY_OUTER[phase.state]
     if phase.state == "queued" and task.polls <= 1:
         outer = "SUBMITTED"
@@ -114,7 +118,7 @@ def runway_wrapped(task: Task, phase: Phase, url: str | None) -> dict[str, Any]:
         "start_time": int(phase.started_at) if phase.started_at else 0,
         "finish_time": int(phase.finished_at) if phase.finished_at else 0,
         "progress": f"{int(phase.progress * 100)}%",
-        "data": runway_bare(task, phase, url),
+        "data": runway_bare(task, phase, url, queue_status),
     }
     if phase.state == "succeeded" and url:
         data["result_url"] = url
@@ -123,7 +127,9 @@ def runway_wrapped(task: Task, phase: Phase, url: str | None) -> dict[str, Any]:
 
 def legacy_generation(task: Task, phase: Phase, url: str | None) -> dict[str, Any]:
     """new-api's other fetch format (GET /v1/video/generations/{id}), where the tutorial's shape comes from."""
-    status = {"queued": "queued", "running": "processing", "succeeded": "succeeded", "failed": "failed"}[phase.state]
+    # new-api's own vocabulary: a cancelled upstream task is reported failed (its sora table maps cancelled there).
+    status = {"queued": "queued", "running": "processing", "succeeded": "succeeded", "failed": "failed",
+              "cancelled": "failed"}[phase.state]
     done = phase.state == "succeeded" and url
     failure = (phase.failure or {}).get("message")
     return {"code": "success", "data": {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import random
 import threading
 from dataclasses import dataclass, field
@@ -15,11 +16,15 @@ RESPONSE_KINDS = (
     "pass",  # a no-op step, so scripted sequences can let a request through
     "http_429", "http_500", "http_502", "http_503", "http_504", "http_524",
     "malformed_json", "html_error_page", "slow", "truncated_download", "wrong_content_type",
-    "kling_1102", "kling_1303",
+    "kling_1102", "kling_1303", "drip",
 )
 # Faults decided once per new task at submit time and carried by the task.
-TASK_KINDS = ("task_not_exist", "content_policy", "stuck_in_queue", "settings_ignored")
+TASK_KINDS = ("task_not_exist", "content_policy", "stuck_in_queue", "settings_ignored", "cancelled")
 KINDS = RESPONSE_KINDS + TASK_KINDS
+
+# Kinds that only make sense on some routes, or for some families (Kling has no cancelled status).
+_KIND_ROUTES = {"drip": ("content", "download")}  # "any" would be used up by the first submit or poll
+_KIND_FAMILIES = {"cancelled": (None, "veo", "sora", "runway")}
 
 
 @dataclass
@@ -61,6 +66,7 @@ class FaultRegistry:
             raise ValueError(f"count must be a positive integer, got {count!r}")
         if probability is not None and not 0 <= probability <= 1:
             raise ValueError(f"probability must be within [0, 1], got {probability!r}")
+        _check_kind(route, kind, family, params)
         fault = Fault(next(self._ids), route, kind, family, count, probability, task_id, dict(params))
         with self._lock:
             self._faults.append(fault)
@@ -91,6 +97,8 @@ class FaultRegistry:
         """At submit: each task-level kind fires at most once for the new task."""
         chosen: dict[str, Any] = {}
         for kind in TASK_KINDS:
+            if family not in _KIND_FAMILIES.get(kind, (family,)):
+                continue  # a family-less rule is not used up by a family it cannot apply to
             fault = self._take("submit", family, None, (kind,), any_route=True)
             if fault is not None:
                 chosen[kind] = dict(fault.params)
@@ -117,3 +125,26 @@ class FaultRegistry:
                         self._faults.remove(fault)
                 return fault
         return None
+
+
+def _check_kind(route: str, kind: str, family: str | None, params: dict[str, Any]) -> None:
+    """Refuse a rule that could never do what it says, naming the field and what is allowed."""
+    routes = _KIND_ROUTES.get(kind)
+    if routes is not None and route not in routes:
+        raise ValueError(f"route: {route!r} not allowed for kind {kind!r}; allowed: {', '.join(routes)}")
+    families = _KIND_FAMILIES.get(kind)
+    if families is not None and family not in families:
+        allowed = ", ".join(f for f in families if f) + " or null"
+        raise ValueError(f"family: {family!r} not allowed for kind {kind!r} (Kling has no cancelled status); "
+                         f"allowed: {allowed}")
+    if kind == "drip":
+        slice_bytes = params.get("slice_bytes", 1024)
+        rate = params.get("bytes_per_s", 1024)
+        if isinstance(slice_bytes, bool) or not isinstance(slice_bytes, int) or slice_bytes < 1:
+            raise ValueError(f"slice_bytes must be a positive integer, got {slice_bytes!r}")
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not (math.isfinite(rate) and rate > 0):
+            raise ValueError(f"bytes_per_s must be a finite number > 0, got {rate!r}")
+    if kind == "cancelled":
+        after = params.get("after_s", 0)
+        if isinstance(after, bool) or not isinstance(after, int | float) or not (math.isfinite(after) and after >= 0):
+            raise ValueError(f"after_s must be a finite number >= 0, got {after!r}")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import math
 import time
+from collections.abc import AsyncIterator
 from email.utils import formatdate
 from pathlib import Path
 
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 
@@ -54,6 +56,26 @@ class TruncatedResponse(Response):
         # Returning without the final body message makes uvicorn close the socket mid-response.
 
 
+async def _drip(body: bytes, slice_bytes: int, bytes_per_s: float) -> AsyncIterator[bytes]:
+    """The body in small slices at a steady rate, paced from the start so the average holds."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for offset in range(0, len(body), slice_bytes):
+        wait = start + offset / bytes_per_s - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        yield body[offset:offset + slice_bytes]
+
+
+def drip_response(body: bytes, headers: dict[str, str], status_code: int, slice_bytes: int,
+                  bytes_per_s: float) -> Response:
+    """A whole, well-formed answer that arrives at a trickle: no read ever times out. Starlette stops the
+    stream when the client hangs up, so an abandoned drip does not run on."""
+    response = StreamingResponse(_drip(body, slice_bytes, bytes_per_s), status_code=status_code, headers=headers)
+    response.headers["content-length"] = str(len(body))
+    return response
+
+
 def _parse_range(header: str, size: int) -> tuple[int, int] | None | str:
     """(start, end inclusive), None to ignore the header, or "unsatisfiable"."""
     if not header.startswith("bytes=") or "," in header:
@@ -75,7 +97,8 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | None | str:
 
 
 def file_response(path: Path, range_header: str | None, content_type: str = "video/mp4",
-                  truncate_fraction: float | None = None) -> Response:
+                  truncate_fraction: float | None = None, drip: tuple[int, float] | None = None) -> Response:
+    """The file (or the requested range of it); `drip` = (slice_bytes, bytes_per_s) sends it slowly."""
     data = path.read_bytes()
     size = len(data)
     stat = path.stat()
@@ -97,6 +120,8 @@ def file_response(path: Path, range_header: str | None, content_type: str = "vid
     if truncate_fraction is not None:
         keep = max(1, min(len(body) - 1, int(len(body) * truncate_fraction)))
         return TruncatedResponse(body[:keep], len(body), headers, status)
+    if drip is not None:
+        return drip_response(body, headers, status, *drip)
     response = Response(body, status_code=status, headers=headers)
     response.headers["content-type"] = content_type
     return response

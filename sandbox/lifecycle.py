@@ -9,7 +9,7 @@ from .store import Task
 
 @dataclass(frozen=True)
 class Phase:
-    state: str  # queued | running | succeeded | failed
+    state: str  # queued | running | succeeded | failed | cancelled
     progress: float  # 0..1
     started_at: float | None  # real Unix time the render left the queue
     finished_at: float | None
@@ -18,6 +18,18 @@ class Phase:
 
 def phase_at(task: Task, now: float, time_scale: float, queue_fraction: float) -> Phase:
     elapsed = max(0.0, (now - task.created_at) / time_scale)  # simulated seconds
+    cancel = task.faults.get("cancelled")
+    if cancel is not None:
+        at = float(cancel.get("after_s", 0))
+        if elapsed >= at:
+            # Cancelled where it stood at that moment; a task already finished by then stays finished.
+            before = _phase(task, at, time_scale, queue_fraction)
+            if before.state in ("queued", "running"):
+                return Phase("cancelled", before.progress, before.started_at, task.created_at + at * time_scale)
+    return _phase(task, elapsed, time_scale, queue_fraction)
+
+
+def _phase(task: Task, elapsed: float, time_scale: float, queue_fraction: float) -> Phase:
     render = max(task.render_s, 1e-6)
     queue_s = render * queue_fraction
     start_real = task.created_at + queue_s * time_scale

@@ -62,6 +62,9 @@ def _wrapped(status_code: int, data: dict[str, Any], dto: dict[str, Any], *, sub
     if tid is None:
         raise MalformedResponse(f"no task id in the response (HTTP {status_code})", status_code=status_code)
     state = taxonomy.task_state(dto.get("status")) or taxonomy.task_state(raw_task.get("status"))
+    if state is TaskState.FAILED and taxonomy.task_state(raw_task.get("status")) is TaskState.CANCELED:
+        # new-api's wrapper has no cancelled status and reports FAILURE around Runway's own CANCELLED.
+        state = TaskState.CANCELED
     if state is None:
         if not submit:
             raise MalformedResponse(f"no task status in the response (HTTP {status_code})", status_code=status_code)

@@ -71,3 +71,15 @@ def test_sandbox_speed_is_locked_while_sandbox_jobs_run(app: AppTest, app_env) -
     app.run()
     assert app.select_slider(key="sb_speed").disabled
     assert any("sandbox job(s) are running" in c for c in (str(x.value) for x in app.caption))
+
+
+def test_a_fault_the_sandbox_refuses_shows_why_instead_of_a_traceback(app: AppTest) -> None:
+    app.switch_page("app_pages/settings.py").run()
+    app.selectbox(key="fault_route").select("submit")
+    app.selectbox(key="fault_kind").select("drip")
+    app.button[[b.label for b in app.button].index("Inject fault")].click().run()
+    assert not app.exception
+    assert any("route" in str(e.value) and "download" in str(e.value) for e in app.error), all_text(app)
+    app.selectbox(key="fault_kind").select("http_429")
+    app.button[[b.label for b in app.button].index("Inject fault")].click().run()
+    assert any("http_429" in str(s.value) for s in app.success), all_text(app)

@@ -340,6 +340,7 @@ BARE = "runway/poll_bare_succeeded.json"
     [("NOT_START", "PENDING", TaskState.QUEUED), ("SUBMITTED", "PENDING", TaskState.QUEUED),
      ("QUEUED", "PENDING", TaskState.QUEUED), ("IN_PROGRESS", "RUNNING", TaskState.RUNNING),
      ("SUCCESS", "SUCCEEDED", TaskState.SUCCEEDED), ("FAILURE", "FAILED", TaskState.FAILED),
+     ("FAILURE", "CANCELLED", TaskState.CANCELED),  # new-api has no cancelled status of its own
      ("", "RUNNING", TaskState.RUNNING)],
 )
 def test_runway_wrapped_statuses(outer: str, inner: str, expected: TaskState) -> None:

@@ -277,3 +277,150 @@ def test_unauthorized_without_the_key(sandbox):
     assert answer.json()["error"]["message"].startswith("Invalid token (request id: ")
     assert httpx.get(f"{sandbox.base_url}/runwayml/v1/tasks/x").status_code == 401
     assert KEY["Authorization"] == "Bearer sk-sandbox"
+
+
+# -- D3 drip, P8 poll-after hints, P4 THROTTLED and cancelled -------------------------------------------------------
+
+
+def test_drip_sends_the_requested_range_whole_in_slices(make_sandbox):
+    srv = make_sandbox(**DONE)
+    with client(srv.base_url) as c:
+        url = result_url("sora", c.get(poll_path("sora", submit_video(c).json()["id"])).json())
+        whole = httpx.get(url).content
+        srv.faults.add(route="download", kind="drip", count=1, slice_bytes=1024, bytes_per_s=8192)
+        chunks: list[bytes] = []
+        # A per-read timeout well above the 1/8 s between slices: a drip never trips one.
+        with httpx.stream("GET", url, headers={"Range": "bytes=1000-9191"}, timeout=2.0) as answer:
+            chunks.extend(answer.iter_raw())
+    assert answer.status_code == 206 and answer.headers["content-range"] == f"bytes 1000-9191/{len(whole)}"
+    assert answer.headers["content-length"] == "8192"
+    assert b"".join(chunks) == whole[1000:9192]
+    assert len(chunks) > 1  # arrived bit by bit, not in one piece
+    assert [r["fault"] for r in srv.requests() if r["route"] == "download"] == [None, "drip"]
+
+
+def test_drip_on_the_content_route_then_a_whole_answer(make_sandbox):
+    srv = make_sandbox(**DONE)
+    srv.faults.add(route="content", kind="drip", count=1, bytes_per_s=1_000_000, slice_bytes=64 * 1024)
+    with client(srv.base_url) as c:
+        task_id = submit_video(c, "veo3.1-fast").json()["id"]
+        dripped = c.get(f"/v1/videos/{task_id}/content")
+        normal = c.get(f"/v1/videos/{task_id}/content")
+    assert dripped.status_code == 200 and dripped.headers["content-type"] == "video/mp4"
+    assert dripped.content == normal.content and dripped.content[4:8] == b"ftyp"
+
+
+@pytest.mark.parametrize("spec, field", [
+    ({"route": "poll", "kind": "drip"}, "route"),
+    ({"route": "any", "kind": "drip"}, "route"),
+    ({"route": "download", "kind": "drip", "params": {"slice_bytes": 0}}, "slice_bytes"),
+    ({"route": "download", "kind": "drip", "params": {"bytes_per_s": "fast"}}, "bytes_per_s"),
+    ({"route": "submit", "kind": "cancelled", "family": "kling"}, "family"),
+    ({"route": "submit", "kind": "cancelled", "params": {"after_s": -1}}, "after_s"),
+])
+def test_faults_that_could_not_work_are_refused_naming_the_field(sandbox, spec, field):
+    answer = httpx.post(f"{sandbox.base_url}/_sandbox/faults", json=spec)
+    assert answer.status_code == 400
+    assert answer.json()["error"].startswith(f"{field}")
+    assert "allowed" in answer.json()["error"] or "must be" in answer.json()["error"]
+    assert sandbox.faults.list() == []
+
+
+def test_poll_after_header_on_every_videos_poll_only_when_set(make_sandbox):
+    srv = make_sandbox(**DONE)
+    with client(srv.base_url) as c:
+        sora = submit_video(c).json()["id"]
+        veo = submit_video(c, "veo3.1-fast").json()["id"]
+        runway = submit_runway(c).json()["id"]
+        assert "openai-poll-after-ms" not in c.get(poll_path("sora", sora)).headers
+        control = httpx.post(f"{srv.base_url}/_sandbox/config", json={"poll_after_ms": "banana"})
+        assert control.status_code == 200 and control.json()["poll_after_ms"] == "banana"
+        assert c.get(poll_path("sora", sora)).headers["openai-poll-after-ms"] == "banana"  # sent verbatim
+        srv.update_config(poll_after_ms="2500")
+        assert c.get(poll_path("veo", veo)).headers["openai-poll-after-ms"] == "2500"
+        srv.faults.add(route="poll", kind="http_503", count=1)
+        assert c.get(poll_path("sora", sora)).headers["openai-poll-after-ms"] == "2500"  # errors carry it too
+        assert "openai-poll-after-ms" not in c.get(poll_path("runway", runway)).headers  # OpenAI's header only
+        assert "openai-poll-after-ms" not in submit_video(c).headers  # polls only, not the submit
+
+
+def test_poll_after_refuses_a_line_break(sandbox):
+    answer = httpx.post(f"{sandbox.base_url}/_sandbox/config", json={"poll_after_ms": "1\r\nX-Evil: 1"})
+    assert answer.status_code == 400 and answer.json()["error"].startswith("poll_after_ms")
+    assert sandbox.config.poll_after_ms is None
+
+
+@pytest.mark.parametrize("shape", ["bare", "wrapped"])
+def test_runway_queue_answers_throttled_when_configured(make_sandbox, shape):
+    srv = make_sandbox(shapes={"runway": shape}, render_times={"*": (1e6, 1e6)})
+    with client(srv.base_url) as c:
+        task_id = submit_runway(c).json()["id"]
+        default = c.get(poll_path("runway", task_id)).json()
+        srv.update_config(runway_queue_status="THROTTLED")
+        throttled = c.get(poll_path("runway", task_id)).json()
+    if shape == "bare":
+        assert default["status"] == "PENDING" and throttled["status"] == "THROTTLED"
+    else:  # new-api's own word stays QUEUED; Runway's, inside, says THROTTLED
+        assert throttled["data"]["status"] == "QUEUED"
+        assert default["data"]["data"]["status"] == "PENDING" and throttled["data"]["data"]["status"] == "THROTTLED"
+
+
+def test_runway_throttled_task_still_finishes(make_sandbox):
+    srv = make_sandbox(shapes={"runway": "bare"}, runway_queue_status="THROTTLED", **DONE)
+    with client(srv.base_url) as c:
+        body = c.get(poll_path("runway", submit_runway(c).json()["id"])).json()
+    assert body["status"] == "SUCCEEDED" and body["output"]
+    bad = httpx.post(f"{srv.base_url}/_sandbox/config", json={"runway_queue_status": "WAITING"})
+    assert bad.status_code == 400 and "PENDING, THROTTLED" in bad.json()["error"]
+
+
+@pytest.mark.parametrize("family, submit, word", [
+    ("sora", submit_video, "cancelled"),
+    ("veo", lambda c: submit_video(c, "veo3.1-fast"), "cancelled"),
+    ("runway", submit_runway, "CANCELLED"),
+])
+def test_cancelled_task_ends_cancelled_in_its_family_words(make_sandbox, family, submit, word):
+    srv = make_sandbox(shapes={"runway": "bare"}, render_times={"*": (1e6, 1e6)})
+    srv.faults.add(route="submit", kind="cancelled", count=1)
+    with client(srv.base_url) as c:
+        cancelled = submit(c).json()["id"]
+        normal = submit(c).json()["id"]
+        body = c.get(poll_path(family, cancelled)).json()
+        other = c.get(poll_path(family, normal)).json()
+        if family != "runway":
+            content = c.get(f"/v1/videos/{cancelled}/content")
+            assert content.status_code == 400  # nothing to download
+    assert body["status"] == word and other["status"] != word
+    assert result_url(family, body) is None
+
+
+def test_cancelled_after_a_while_reports_where_it_stood_and_wrapped_runway_says_failure(make_sandbox):
+    srv = make_sandbox(render_times={"*": (1e6, 1e6)})  # runway wrapped (the default)
+    srv.faults.add(route="submit", kind="cancelled", count=1, after_s=20)  # 0.2 s real
+    with client(srv.base_url) as c:
+        task_id = submit_runway(c).json()["id"]
+        before = c.get(poll_path("runway", task_id)).json()["data"]
+        after = wait_until(lambda: (b := c.get(poll_path("runway", task_id)).json()["data"])["status"] != "QUEUED"
+                           and b, 5)
+    assert before["status"] == "SUBMITTED" and before["data"]["status"] == "PENDING"
+    # new-api's TaskDto has no cancelled status; Runway's own object inside keeps the truth.
+    assert after["status"] == "FAILURE" and after["data"]["status"] == "CANCELLED" and after["finish_time"]
+
+
+def test_a_task_finished_before_its_cancellation_stays_finished(make_sandbox):
+    # 2 s render, cancelled at 3 s; at this time scale both are past (0.3 ms) before the first poll arrives.
+    srv = make_sandbox(time_scale=0.0001, render_times={"*": (2, 2)})
+    srv.faults.add(route="submit", kind="cancelled", count=1, after_s=3)
+    with client(srv.base_url) as c:
+        body = c.get(poll_path("sora", submit_video(c).json()["id"])).json()
+    assert body["status"] == "completed" and body["video_url"]
+
+
+def test_a_family_less_cancelled_rule_is_not_used_up_by_kling(make_sandbox):
+    srv = make_sandbox(render_times={"*": (1e6, 1e6)})
+    srv.faults.add(route="submit", kind="cancelled", count=1)
+    with client(srv.base_url) as c:
+        kling = submit_kling(c).json()["data"]["task_id"]
+        assert c.get(poll_path("kling", kling)).json()["data"]["task_status"] == "submitted"
+        sora = submit_video(c).json()["id"]
+        assert c.get(poll_path("sora", sora)).json()["status"] == "cancelled"
