@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -31,12 +32,15 @@ from .validate import Invalid, kling_request, runway_request, videos_request
 
 # Faults that replace the answer; on submit they refuse before a task exists unless params say created=True.
 _REPLACING = ("http_429", "http_500", "http_502", "http_503", "http_504", "http_524", "html_error_page",
-              "kling_1102", "kling_1303")
+              "kling_1102", "kling_1303", "error_json", "error_xml")
 
 _HTML_PAGE = """<!DOCTYPE html>
 <html><head><title>{status} Bad Gateway | api.cometapi.com | Cloudflare</title></head>
 <body><h1>Error {status}</h1><p>Bad gateway. The web server reported a bad gateway error.</p>
 <p>Cloudflare Ray ID: {ray}</p></body></html>"""
+
+_S3_ERROR = """<?xml version="1.0" encoding="UTF-8"?>
+<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{rid}</RequestId><HostId>{host}</HostId></Error>"""
 
 
 class RequestLog:
@@ -200,11 +204,32 @@ class Sandbox:
         if fault.kind == "html_error_page":
             status = int(p.get("status", 502))
             return HTMLResponse(_HTML_PAGE.format(status=status, ray=wire.request_id()[-16:]), status_code=status)
+        if fault.kind in ("error_json", "error_xml"):
+            return self._error_body(fault)
         if fault.kind == "kling_1102":
             return wire.kling_error(429, 1102, "Account balance is in arrears; please recharge")
         if fault.kind == "kling_1303":
             return wire.kling_error(429, 1303, "parallel task over resource pack limit")
         raise ValueError(f"fault kind {fault.kind} does not replace a response")
+
+    @staticmethod
+    def _error_body(fault: Fault) -> Response:
+        """An error where a clip was expected, under a 200 by default (reliability.md D6): CometAPI's `/content`
+        envelope for a video that is not ready, or an S3 error document."""
+        p = fault.params
+        status = int(p.get("status", 200))
+        if fault.kind == "error_json":
+            response = wire.envelope(status, p.get("message", "Video is not ready: content is available once status "
+                                                              "is completed"), type_="invalid_request_error")
+            media_type = "application/json"
+        else:
+            rid = secrets.token_hex(8).upper()
+            body = _S3_ERROR.format(code=p.get("code", "AccessDenied"), message=p.get("message", "Access Denied"),
+                                    rid=rid, host=secrets.token_urlsafe(48))
+            response = Response(body, status_code=status)
+            media_type = "application/xml"
+        response.headers["content-type"] = p.get("content_type", media_type)
+        return response
 
     async def _finish(self, fault: Fault | None, response: Response) -> Response:
         """Apply a fault that alters (rather than replaces) a real answer."""
@@ -445,20 +470,26 @@ class Sandbox:
         if fault is not None and fault.kind in _REPLACING:
             return self._fault_response(fault, route)
         path = await run_in_threadpool(self.clip_path, task)
-        if fault is not None and fault.kind == "slow":
-            await asyncio.sleep(float(fault.params.get("delay_s", 30)))
+        kind = fault.kind if fault is not None else None
+        params = fault.params if fault is not None else {}
+        head = request.method == "HEAD"
+        if kind == "slow":
+            await asyncio.sleep(float(params.get("delay_s", 30)))
         content_type = "video/mp4"
-        truncate = None
-        if fault is not None and fault.kind == "wrong_content_type":
-            content_type = fault.params.get("content_type", "text/plain; charset=utf-8")
-        if fault is not None and fault.kind == "truncated_download":
-            truncate = float(fault.params.get("fraction", 0.5))
+        if kind == "wrong_content_type":
+            content_type = params.get("content_type", "text/plain; charset=utf-8")
+        truncate = float(params.get("fraction", 0.5)) if kind == "truncated_download" else None
         drip = None
-        if fault is not None and fault.kind == "drip" and request.method != "HEAD":
-            drip = (int(fault.params.get("slice_bytes", 1024)), float(fault.params.get("bytes_per_s", 1024)))
-        response = file_response(path, request.headers.get("range"), content_type, truncate, drip)
-        if request.method == "HEAD":
+        if kind == "drip" and not head:
+            drip = (int(params.get("slice_bytes", 1024)), float(params.get("bytes_per_s", 1024)))
+        chunked = float(params.get("fraction", 1.0)) if kind == "chunked" and not head else None
+        keep = int(params.get("keep_bytes", 1024)) if kind == "corrupt_clip" else None
+        response = file_response(path, request.headers.get("range"), content_type, truncate, drip,
+                                 chunked_fraction=chunked, gzip_body=kind == "gzip", corrupt_keep=keep)
+        if head:
             response.body = b""
+            if kind == "chunked":
+                del response.headers["content-length"]  # the GET would not say it either
         return response
 
     # ---- /_sandbox control -------------------------------------------------------------------------------------

@@ -16,14 +16,16 @@ RESPONSE_KINDS = (
     "pass",  # a no-op step, so scripted sequences can let a request through
     "http_429", "http_500", "http_502", "http_503", "http_504", "http_524",
     "malformed_json", "html_error_page", "slow", "truncated_download", "wrong_content_type",
-    "kling_1102", "kling_1303", "drip",
+    "kling_1102", "kling_1303", "drip", "chunked", "corrupt_clip", "gzip", "error_json", "error_xml",
 )
 # Faults decided once per new task at submit time and carried by the task.
 TASK_KINDS = ("task_not_exist", "content_policy", "stuck_in_queue", "settings_ignored", "cancelled")
 KINDS = RESPONSE_KINDS + TASK_KINDS
 
 # Kinds that only make sense on some routes, or for some families (Kling has no cancelled status).
-_KIND_ROUTES = {"drip": ("content", "download")}  # "any" would be used up by the first submit or poll
+# Faults of a clip's body: on "any" they would be used up by the first submit or poll.
+_CLIP_ROUTES = ("content", "download")
+_KIND_ROUTES = {kind: _CLIP_ROUTES for kind in ("drip", "chunked", "corrupt_clip", "gzip", "error_json", "error_xml")}
 _KIND_FAMILIES = {"cancelled": (None, "veo", "sora", "runway")}
 
 
@@ -148,3 +150,24 @@ def _check_kind(route: str, kind: str, family: str | None, params: dict[str, Any
         after = params.get("after_s", 0)
         if isinstance(after, bool) or not isinstance(after, int | float) or not (math.isfinite(after) and after >= 0):
             raise ValueError(f"after_s must be a finite number >= 0, got {after!r}")
+    if kind == "chunked":
+        fraction = params.get("fraction", 1.0)
+        if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction <= 1:
+            raise ValueError(f"fraction must be a number in (0, 1], got {fraction!r}")
+    if kind == "corrupt_clip":
+        keep = params.get("keep_bytes", 1024)
+        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
+            raise ValueError(f"keep_bytes must be an integer >= 0, got {keep!r}")
+    if kind in ("error_json", "error_xml"):
+        _check_error_body(params)
+
+
+def _check_error_body(params: dict[str, Any]) -> None:
+    status = params.get("status", 200)
+    if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
+        raise ValueError(f"status must be an integer HTTP status in [200, 599], got {status!r}")
+    for name in ("content_type", "code", "message"):
+        value = params.get(name)
+        # These end up in headers or markup: a line break would split the answer.
+        if value is not None and (not isinstance(value, str) or any(c in value for c in "\r\n<>")):
+            raise ValueError(f"{name} must be a one-line string without '<' or '>', got {value!r}")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import hmac
 import math
+import random
+import struct
 import time
 from collections.abc import AsyncIterator
 from email.utils import formatdate
@@ -76,6 +79,48 @@ def drip_response(body: bytes, headers: dict[str, str], status_code: int, slice_
     return response
 
 
+async def _slices(body: bytes, slice_bytes: int) -> AsyncIterator[bytes]:
+    for offset in range(0, len(body), slice_bytes):
+        yield body[offset:offset + slice_bytes]
+
+
+def chunked_response(body: bytes, headers: dict[str, str], status_code: int, fraction: float) -> Response:
+    """No Content-Length, so uvicorn sends `Transfer-Encoding: chunked` (reliability.md D4). With fraction < 1 the
+    stream ends cleanly (terminating chunk and all) after that share of the body: nothing on the wire says it is
+    short, only the file's own structure can."""
+    keep = len(body) if fraction >= 1 else max(1, min(len(body) - 1, int(len(body) * fraction)))
+    return StreamingResponse(_slices(body[:keep], 64 * 1024), status_code=status_code, headers=headers)
+
+
+def _top_level_boxes(data: bytes) -> list[tuple[int, int]]:
+    """(start, end) of each top-level ISO-BMFF box of a well-formed file, as far as the sizes can be followed."""
+    boxes: list[tuple[int, int]] = []
+    offset = 0
+    while offset + 8 <= len(data):
+        size = struct.unpack_from(">I", data, offset)[0]
+        if size == 1 and offset + 16 <= len(data):
+            size = struct.unpack_from(">Q", data, offset + 8)[0]
+        elif size == 0:
+            size = len(data) - offset
+        if size < 8 or offset + size > len(data):
+            break
+        boxes.append((offset, offset + size))
+        offset += size
+    return boxes
+
+
+def corrupt(data: bytes, keep_bytes: int) -> bytes:
+    """The same length: the real bytes up to `keep_bytes`, then garbage (reliability.md D7). The cut is moved
+    past the ftyp box, so the file still sniffs as an MP4, and not past the last top-level box's header, so at
+    least one box header (mdat's, in a fast-start file) is garbage, which is what a box walk must notice. The
+    garbage is the same for the same file, so a test sees the same bytes every time."""
+    boxes = _top_level_boxes(data)
+    low = boxes[0][1] if boxes else 0
+    high = boxes[-1][0] if boxes else len(data)
+    keep = max(low, min(keep_bytes, high))
+    return data[:keep] + random.Random(len(data)).randbytes(len(data) - keep)
+
+
 def _parse_range(header: str, size: int) -> tuple[int, int] | None | str:
     """(start, end inclusive), None to ignore the header, or "unsatisfiable"."""
     if not header.startswith("bytes=") or "," in header:
@@ -97,9 +142,16 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | None | str:
 
 
 def file_response(path: Path, range_header: str | None, content_type: str = "video/mp4",
-                  truncate_fraction: float | None = None, drip: tuple[int, float] | None = None) -> Response:
-    """The file (or the requested range of it); `drip` = (slice_bytes, bytes_per_s) sends it slowly."""
+                  truncate_fraction: float | None = None, drip: tuple[int, float] | None = None, *,
+                  chunked_fraction: float | None = None, gzip_body: bool = False,
+                  corrupt_keep: int | None = None) -> Response:
+    """The file (or the requested range of it); `drip` = (slice_bytes, bytes_per_s) sends it slowly,
+    `chunked_fraction` streams that share of it without a Content-Length, `gzip_body` sends it gzip-encoded (with
+    the compressed length) whatever the client accepts, and `corrupt_keep` serves a corrupt file of the same length
+    whose first `corrupt_keep` bytes are real (see `corrupt`)."""
     data = path.read_bytes()
+    if corrupt_keep is not None:
+        data = corrupt(data, corrupt_keep)  # the stored object is bad: every range of it is, consistently
     size = len(data)
     stat = path.stat()
     headers = {
@@ -122,6 +174,12 @@ def file_response(path: Path, range_header: str | None, content_type: str = "vid
         return TruncatedResponse(body[:keep], len(body), headers, status)
     if drip is not None:
         return drip_response(body, headers, status, *drip)
+    if chunked_fraction is not None:
+        return chunked_response(body, headers, status, chunked_fraction)
+    if gzip_body:
+        # A misbehaving CDN: it ignores `Accept-Encoding: identity`; Content-Length counts the compressed bytes.
+        headers["Content-Encoding"] = "gzip"
+        body = gzip.compress(body, mtime=0)
     response = Response(body, status_code=status, headers=headers)
     response.headers["content-type"] = content_type
     return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import gzip
 import time
 
 import av
@@ -13,6 +14,7 @@ from sandbox_helpers import KEY, client, poll_path, result_url, submit_kling, su
 from sandbox.pytest_plugin import wait_until
 
 DONE = {"render_times": {"*": (0, 0)}}
+CLIP_BODY_KINDS = ("chunked", "corrupt_clip", "gzip", "error_json", "error_xml")
 
 
 @pytest.mark.parametrize("fmt, header", [("seconds", "retry-after"), ("date", "retry-after"), ("ms", "retry-after-ms")])
@@ -317,6 +319,14 @@ def test_drip_on_the_content_route_then_a_whole_answer(make_sandbox):
     ({"route": "download", "kind": "drip", "params": {"bytes_per_s": "fast"}}, "bytes_per_s"),
     ({"route": "submit", "kind": "cancelled", "family": "kling"}, "family"),
     ({"route": "submit", "kind": "cancelled", "params": {"after_s": -1}}, "after_s"),
+    *[({"route": route, "kind": kind}, "route")
+      for kind in CLIP_BODY_KINDS for route in ("submit", "poll", "any")],
+    ({"route": "download", "kind": "chunked", "params": {"fraction": 0}}, "fraction"),
+    ({"route": "download", "kind": "chunked", "params": {"fraction": 1.5}}, "fraction"),
+    ({"route": "download", "kind": "corrupt_clip", "params": {"keep_bytes": -1}}, "keep_bytes"),
+    ({"route": "content", "kind": "error_json", "params": {"status": 99}}, "status"),
+    ({"route": "download", "kind": "error_xml", "params": {"code": "AccessDenied\r\nX-Evil: 1"}}, "code"),
+    ({"route": "download", "kind": "error_xml", "params": {"content_type": 7}}, "content_type"),
 ])
 def test_faults_that_could_not_work_are_refused_naming_the_field(sandbox, spec, field):
     answer = httpx.post(f"{sandbox.base_url}/_sandbox/faults", json=spec)
@@ -424,3 +434,128 @@ def test_a_family_less_cancelled_rule_is_not_used_up_by_kling(make_sandbox):
         assert c.get(poll_path("kling", kling)).json()["data"]["task_status"] == "submitted"
         sora = submit_video(c).json()["id"]
         assert c.get(poll_path("sora", sora)).json()["status"] == "cancelled"
+
+
+# -- D4 chunked, D6 error bodies under a 200, D7 a corrupt clip, D10 gzip ---------------------------------------------
+
+
+def finished_sora_url(c: httpx.Client) -> str:
+    return result_url("sora", c.get(poll_path("sora", submit_video(c).json()["id"])).json())
+
+
+def fetch_raw(url: str, **headers: str) -> tuple[httpx.Response, bytes]:
+    """The answer and its bytes exactly as they crossed the wire (nothing decoded)."""
+    with httpx.stream("GET", url, headers={"Accept-Encoding": "identity", **headers}) as answer:
+        return answer, b"".join(answer.iter_raw())
+
+
+def box_walk_breaks(data: bytes) -> bool:
+    """Following the top-level box sizes from byte 0 hits a garbage type or a size past the end of the data."""
+    offset = 0
+    while offset < len(data):
+        if offset + 8 > len(data):
+            return True
+        size, kind = int.from_bytes(data[offset:offset + 4], "big"), data[offset + 4:offset + 8]
+        if size == 1:
+            size = int.from_bytes(data[offset + 8:offset + 16], "big")
+        elif size == 0:
+            size = len(data) - offset
+        if any(b < 0x20 or b > 0x7E for b in kind) or size < 8 or offset + size > len(data):
+            return True
+        offset += size
+    return False
+
+
+def test_chunked_sends_the_whole_clip_without_a_content_length(make_sandbox):
+    srv = make_sandbox(**DONE)
+    with client(srv.base_url) as c:
+        url = finished_sora_url(c)
+        whole = httpx.get(url).content
+        srv.faults.add(route="download", kind="chunked", count=2)
+        answer, raw = fetch_raw(url)
+        head = httpx.head(url)
+    assert answer.status_code == 200 and "content-length" not in answer.headers
+    assert answer.headers["transfer-encoding"] == "chunked"
+    assert raw == whole and not box_walk_breaks(raw)
+    assert head.status_code == 200 and "content-length" not in head.headers and head.content == b""
+
+
+def test_chunked_with_a_fraction_ends_cleanly_short_then_the_next_answer_is_whole(make_sandbox):
+    srv = make_sandbox(**DONE)
+    with client(srv.base_url) as c:
+        url = finished_sora_url(c)
+        whole = httpx.get(url).content
+        srv.faults.add(route="download", kind="chunked", count=1, fraction=0.5)
+        answer, raw = fetch_raw(url)  # no RemoteProtocolError: the chunked stream was properly terminated
+        again = httpx.get(url)
+    assert answer.status_code == 200 and "content-length" not in answer.headers
+    assert raw == whole[:len(whole) // 2]
+    assert raw[4:8] == b"ftyp" and box_walk_breaks(raw)  # only the file's structure says it is short
+    assert again.headers["content-length"] == str(len(whole)) and again.content == whole
+
+
+def test_chunked_honours_a_range(make_sandbox):
+    srv = make_sandbox(**DONE)
+    with client(srv.base_url) as c:
+        url = finished_sora_url(c)
+        whole = httpx.get(url).content
+        srv.faults.add(route="download", kind="chunked", count=1)
+        answer, raw = fetch_raw(url, Range="bytes=100-")
+    assert answer.status_code == 206 and "content-length" not in answer.headers
+    assert answer.headers["content-range"] == f"bytes 100-{len(whole) - 1}/{len(whole)}"
+    assert raw == whole[100:]
+
+
+@pytest.mark.parametrize("keep_bytes", [0, 1024, 10**9])
+def test_corrupt_clip_keeps_the_ftyp_and_the_length_and_breaks_a_box_header(make_sandbox, keep_bytes):
+    srv = make_sandbox(**DONE)
+    with client(srv.base_url) as c:
+        url = finished_sora_url(c)
+        whole = httpx.get(url).content
+        srv.faults.add(route="download", kind="corrupt_clip", count=2, keep_bytes=keep_bytes)
+        answer, raw = fetch_raw(url)
+        _, tail = fetch_raw(url, Range="bytes=2000-")
+    ftyp = int.from_bytes(whole[:4], "big")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "video/mp4"
+    assert answer.headers["content-length"] == str(len(whole)) == str(len(raw))
+    assert raw[:max(ftyp, min(keep_bytes, 1024))] == whole[:max(ftyp, min(keep_bytes, 1024))]
+    assert raw[4:8] == b"ftyp" and raw != whole
+    assert box_walk_breaks(raw) and not box_walk_breaks(whole)
+    assert tail == raw[2000:]  # one corrupt object: a resumed range continues the same bytes
+    assert [r["fault"] for r in srv.requests() if r["route"] == "download"] == [None, "corrupt_clip", "corrupt_clip"]
+
+
+def test_gzip_ignores_identity_and_declares_the_compressed_length(make_sandbox):
+    srv = make_sandbox(**DONE)
+    srv.faults.add(route="content", kind="gzip", count=1)
+    with client(srv.base_url) as c:
+        task_id = submit_video(c, "veo3.1-fast").json()["id"]
+        with c.stream("GET", f"/v1/videos/{task_id}/content", headers={"Accept-Encoding": "identity"}) as answer:
+            raw = b"".join(answer.iter_raw())
+        whole = c.get(f"/v1/videos/{task_id}/content").content
+    assert answer.status_code == 200 and answer.headers["content-encoding"] == "gzip"
+    assert answer.headers["content-type"] == "video/mp4"
+    assert answer.headers["content-length"] == str(len(raw)) != str(len(whole))
+    assert gzip.decompress(raw) == whole and whole[4:8] == b"ftyp"
+
+
+@pytest.mark.parametrize("spec, media_type, marker", [
+    ({"kind": "error_json"}, "application/json", b'"invalid_request_error"'),
+    ({"kind": "error_xml"}, "application/xml", b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message>"),
+    ({"kind": "error_xml", "code": "NoSuchKey", "content_type": "binary/octet-stream"}, "binary/octet-stream",
+     b"<Code>NoSuchKey</Code>"),
+    ({"kind": "html_error_page", "status": 200}, "text/html", b"<html>"),
+])
+@pytest.mark.parametrize("route", ["download", "content"])
+def test_an_error_body_under_a_200_where_the_clip_was_expected(make_sandbox, spec, media_type, marker, route):
+    srv = make_sandbox(**DONE)
+    srv.faults.add(route=route, count=1, **spec)
+    with client(srv.base_url) as c:
+        task_id = submit_video(c, "veo3.1-fast").json()["id"]
+        url = result_url("veo", c.get(poll_path("veo", task_id)).json()) if route == "download" \
+            else f"{srv.base_url}/v1/videos/{task_id}/content"
+        error, clip = c.get(url), c.get(url)
+    assert error.status_code == 200 and error.headers["content-type"].split(";")[0] == media_type
+    assert marker in error.content and error.content[4:8] != b"ftyp"
+    assert clip.status_code == 200 and clip.content[4:8] == b"ftyp"
+    assert [r["fault"] for r in srv.requests() if r["route"] == route][-2:] == [spec["kind"], None]
