@@ -38,7 +38,7 @@ Opener = Callable[[Mapping[str, str]], AbstractContextManager[httpx.Response]]
 _REJECTED_TYPES = ("application/json", "application/xml", "application/problem+json")
 _EXPIRED_STATUSES = (403, 404, 410)
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_-]+")
-_CONTENT_RANGE = re.compile(r"^bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)$")
+_CONTENT_RANGE = re.compile(r"^bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)$", re.IGNORECASE)
 
 
 class StorageError(ProviderError):
@@ -96,6 +96,14 @@ def _content_range(response: httpx.Response) -> tuple[int | None, int | None]:
     return (int(start) if start else None), (int(total) if total and total != "*" else None)
 
 
+def _validator(response: httpx.Response) -> str | None:
+    """A strong ETag, else Last-Modified: If-Range accepts nothing weaker."""
+    etag = response.headers.get("etag", "").strip()
+    if etag and not etag.startswith("W/"):
+        return etag
+    return response.headers.get("last-modified", "").strip() or None
+
+
 class _BrokenOff(Exception):
     """The body stopped early; what arrived is intact, so the rest may be fetched with Range."""
 
@@ -143,6 +151,7 @@ class _Part:
         self.digest = hashlib.sha256()
         self.size = 0
         self.total: int | None = None  # the whole file's size, once a response has said it
+        self.validator: str | None = None  # what identifies that file for If-Range
 
     def __enter__(self) -> _Part:
         return self
@@ -166,6 +175,7 @@ class _Part:
         self.digest = hashlib.sha256()
         self.size = 0
         self.total = None
+        self.validator = None
 
     def finish(self) -> tuple[str, int]:
         os.fsync(self.fd)
@@ -368,6 +378,9 @@ class ClipStore:
                         raise broken.error from broken.error.__cause__
                     log.info("download broke off after %d bytes; resuming with Range", part.size)
                     headers = {"Range": f"bytes={part.size}-"}
+                    if part.validator:
+                        # A file replaced meanwhile then comes back whole (200) instead of spliced onto ours.
+                        headers["If-Range"] = part.validator
                 except _Restart as why:
                     log.info("download restarts from zero: %s", why)
                     last = TransientError(f"the download could not be resumed: {why}", kind=ErrorKind.PROVIDER_OUTAGE)
@@ -388,6 +401,7 @@ class ClipStore:
             self._check_response(response)
             part.restart()  # a 200 to a Range request is the whole file again
             part.total = None if _encoded(response) else self._declared_length(response)
+            part.validator = _validator(response)
         declared = self._declared_length(response)
         self._check_space(declared)
         before = part.size

@@ -65,6 +65,8 @@ NOT_FOUND_GRACE_S = 30.0
 NOT_FOUND_GRACE_POLLS = 3
 NO_URL_RETRIES = 3
 """Kling/Runway: "succeeded" without a URL yet is polled again this many times (P6)."""
+LATE_LOOK_ATTEMPTS = 3
+"""Past its deadline a job is polled until an answer arrives, at most this many times, before it goes stale."""
 URL_REFRESHES = 2
 """Fresh-URL re-polls after a 403/404/410 on the result URL before the job is `expired` (D8)."""
 DOWNLOAD_INVALID_RETRIES = 2
@@ -98,8 +100,8 @@ class _Track:
     submitted_mono: float | None = None
     deadline_mono: float | None = None
     submitted_wall: float | None = None
-    last_look: bool = False
-    """Polled once past the deadline (a long server pause may have carried it there): the next miss is stale."""
+    late_misses: int = 0
+    """Status calls that failed past the deadline; LATE_LOOK_ATTEMPTS of them make the job stale."""
     not_found: int = 0
     no_url: int = 0
     url_refreshes: int = 0
@@ -862,13 +864,10 @@ class Runner:
         if track.schedule is None:
             self._start_polling(job, track)
         assert track.schedule is not None
+        # Past the deadline the job is stale only once an answer says it is still queued or running: the task
+        # may have finished meanwhile (after a long server pause, or a laptop asleep), and its clip is paid for.
         past_deadline = (job.state != JobState.SUCCEEDED and track.deadline_mono is not None
                          and self._clock() >= track.deadline_mono)
-        if past_deadline and track.last_look:
-            self._mark_stale(job_id)
-            return
-        # One last look past the deadline before calling the job stale: the task may have finished meanwhile.
-        track.last_look = past_deadline
         backend = self._backend_for(job)
         if backend is None:
             self._park_for_key(job_id)
@@ -885,7 +884,13 @@ class Runner:
                             charged=str(Charged.UNKNOWN), detected_at=self._stamp(track))
             return
         except TransientError as exc:
-            # P2: one failed status call never fails the job; skip this poll.
+            # P2: one failed status call never fails the job; skip this poll. Past the deadline, a few in a row
+            # end the active polling (stale keeps the task id and can be resumed).
+            if past_deadline:
+                track.late_misses += 1
+                if track.late_misses >= LATE_LOOK_ATTEMPTS:
+                    self._mark_stale(job_id)
+                    return
             self._schedule(job_id, "poll", track.schedule.next_delay(self._elapsed(track), hint_s=exc.retry_after_s))
             return
         except ProviderError as exc:
@@ -1027,7 +1032,7 @@ class Runner:
         meta = applied_vs_requested(job.mapping, clip, job.family)
         self._set_state(job_id, JobState.DOWNLOADED, clip_path=str(clip.path), clip_url=clip.url,
                         clip_sha256=clip.sha256, clip_meta_json=json.dumps(meta, default=str),
-                        thumb_url=getattr(clip, "thumb_url", None), downloaded_at=time.time(), error_kind=None,
+                        thumb_url=getattr(clip, "thumb_url", None), downloaded_at=self._stamp(track), error_kind=None,
                         error_message=None, charged=str(Charged.YES))
         self._settle(job_id)
 

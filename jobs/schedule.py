@@ -223,7 +223,7 @@ class PollSchedule:
                     # finish makes the landing exact instead of seconds late (or early, and a poll wasted).
                     return min(p.far_cap_s, refine_at - e), False
                 wait = eta - e + p.landing_margin_s + 0.5 * doubt
-                return (wait, True) if wait <= p.far_cap_s else (p.far_cap_s * self._jitter(), False)
+                return (wait, True) if wait <= p.far_cap_s else (p.far_cap_s * self._jitter_down(), False)
             return p.min_interval_s * self._jitter_up(), True  # still running past the prediction
         if self._samples:
             bound = self._one_sample_bound()
@@ -237,7 +237,7 @@ class PollSchedule:
             return p.min_interval_s * self._jitter_up(), True
         if p.progress_hints:
             # Not rendering yet: the finish is at least as far away as the start, so back off with the wait.
-            return min(p.far_cap_s, max(p.min_interval_s, p.queued_growth * e)) * self._jitter(), False
+            return min(p.far_cap_s, max(p.min_interval_s, p.queued_growth * e) * self._jitter()), False
         lo = self.render.quantile_below_median(p.dense_from_z)
         hi = self.render.window[1]
         if lo - e > p.dense_interval_s:

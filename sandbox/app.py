@@ -257,7 +257,8 @@ class Sandbox:
 
     async def _poll(self, request: Request, task: Task | None, family: str | None,
                     answer: Callable[[Task, Phase], dict[str, Any]]) -> Response:
-        self._mark(request, "poll", family or (task.family if task else None), request.path_params.get("task_id"))
+        self._mark(request, "poll", family or (task.family if task else None),
+                   task.id if task else request.path_params.get("task_id"))
         if task is None:
             return wire.task_not_exist()
         polls = self.store.count_poll(task)
@@ -387,7 +388,9 @@ class Sandbox:
     async def kling_poll(self, request: Request) -> Response:
         if (refused := self._authorized(request)) is not None:
             return refused
-        task = self.store.get(request.path_params["task_id"])
+        # The path takes Kling's task id or the client's external_task_id (documented: "can be used to query").
+        wanted = request.path_params["task_id"]
+        task = self.store.get(wanted) or self.store.by_external_id("kling", wanted)
         if task is not None and (task.family != "kling" or task.action != request.path_params["action"]):
             task = None
 
@@ -485,7 +488,8 @@ class Sandbox:
         chunked = float(params.get("fraction", 1.0)) if kind == "chunked" and not head else None
         keep = int(params.get("keep_bytes", 1024)) if kind == "corrupt_clip" else None
         response = file_response(path, request.headers.get("range"), content_type, truncate, drip,
-                                 chunked_fraction=chunked, gzip_body=kind == "gzip", corrupt_keep=keep)
+                                 chunked_fraction=chunked, gzip_body=kind == "gzip", corrupt_keep=keep,
+                                 if_range=request.headers.get("if-range"))
         if head:
             response.body = b""
             if kind == "chunked":

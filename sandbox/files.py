@@ -144,7 +144,7 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | None | str:
 def file_response(path: Path, range_header: str | None, content_type: str = "video/mp4",
                   truncate_fraction: float | None = None, drip: tuple[int, float] | None = None, *,
                   chunked_fraction: float | None = None, gzip_body: bool = False,
-                  corrupt_keep: int | None = None) -> Response:
+                  corrupt_keep: int | None = None, if_range: str | None = None) -> Response:
     """The file (or the requested range of it); `drip` = (slice_bytes, bytes_per_s) sends it slowly,
     `chunked_fraction` streams that share of it without a Content-Length, `gzip_body` sends it gzip-encoded (with
     the compressed length) whatever the client accepts, and `corrupt_keep` serves a corrupt file of the same length
@@ -161,6 +161,8 @@ def file_response(path: Path, range_header: str | None, content_type: str = "vid
         "Content-Type": content_type,
     }
     status, start, end = 200, 0, size - 1
+    if if_range and if_range not in (headers["ETag"], headers["Last-Modified"]):
+        range_header = None  # RFC 9110 If-Range: the file changed, so the whole of it, not a piece
     if range_header:
         parsed = _parse_range(range_header, size)
         if parsed == "unsatisfiable":

@@ -69,6 +69,14 @@ class TaskStore:
             return None
         return Task(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6], json.loads(row[7]), row[8])
 
+    def by_external_id(self, family: str, external_id: str) -> Task | None:
+        """The task a client tagged with its own id (Kling's `external_task_id`, "can be used to query")."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id FROM tasks WHERE family=? AND json_extract(params, '$.external_task_id')=? "
+                "ORDER BY created_at LIMIT 1", (family, external_id)).fetchone()
+        return self.get(row[0]) if row else None
+
     def count_poll(self, task: Task) -> int:
         """Record one poll of the task and return how many polls it has had, this one included."""
         with self._lock:

@@ -733,8 +733,9 @@ def test_d3_the_overall_deadline_aborts_a_download_at_a_good_rate(tmp_path: Path
 def test_d3_the_deadline_spans_resumes(tmp_path: Path, silent_mp4: bytes) -> None:
     clock = FakeClock()
     store = ClipStore(tmp_path / "c", max_bytes=8 * 2**20, min_free_bytes=0, clock=clock, deadline_s=30)
-    body = padded(silent_mp4, 2 * 2**20)
+    body = padded(silent_mp4, 1600 * 1024)
     first = _Drip(body[:800 * 1024], 1024, 1 / 40, clock)  # 20 s, then the connection drops
+    # The rest alone also takes 20 s: only a deadline counted across both responses (40 s) trips.
 
     def broken(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, stream=_BreaksOff(b"".join(first), httpx.ReadError("reset")),
@@ -748,3 +749,26 @@ def test_d3_the_deadline_spans_resumes(tmp_path: Path, silent_mp4: bytes) -> Non
     err = expect(ErrorKind.TIMEOUT, lambda: store.download(stream, "t"), TransientError)
     assert "longer than 30 s" in err.message and ranges_of(seen) == [None, f"bytes={800 * 1024}-"]
     assert leftovers(store) == []
+
+
+@pytest.mark.parametrize(("validators", "if_range"), [
+    ({"ETag": '"v1"', "Last-Modified": "Tue, 24 Nov 2026 08:00:00 GMT"}, '"v1"'),
+    ({"ETag": 'W/"v1"', "Last-Modified": "Tue, 24 Nov 2026 08:00:00 GMT"}, "Tue, 24 Nov 2026 08:00:00 GMT"),
+    ({}, None)])
+def test_d9_a_resume_names_the_file_it_continues_with_if_range(
+        store: ClipStore, silent_mp4: bytes, validators: dict[str, str], if_range: str | None) -> None:
+    stream, seen = scripted(cut(silent_mp4, 1000, headers=validators), ranged(silent_mp4))
+    assert_kept(store, store.download(stream, "t"), silent_mp4)
+    assert seen[1].headers.get("if-range") == if_range
+
+
+def test_d9_a_file_replaced_between_requests_comes_back_whole_and_only_it_is_kept(store: ClipStore,
+                                                                                  silent_mp4: bytes) -> None:
+    replaced = padded(silent_mp4, len(silent_mp4) + 4096)  # another clip now lives at the URL
+
+    def cdn(request: httpx.Request) -> httpx.Response:  # honours If-Range: the old ETag no longer matches
+        assert request.headers["if-range"] == '"old"'
+        return httpx.Response(200, content=replaced, headers={"Content-Type": "video/mp4", "ETag": '"new"'})
+
+    stream, _ = scripted(cut(silent_mp4, 1000, headers={"ETag": '"old"'}), cdn)
+    assert_kept(store, store.download(stream, "t"), replaced)

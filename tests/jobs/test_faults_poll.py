@@ -259,6 +259,7 @@ def test_p10_a_wall_clock_jump_while_rendering_neither_stales_the_job_nor_spoils
     assert job.state == JobState.DOWNLOADED, job.error_message
     assert job.clip_path and Path(job.clip_path).is_file()
     assert JobState.STALE not in {e["to_state"] for e in runner.ledger.events(job_id)}
+    assert job.downloaded_at >= job.detected_at >= job.submitted_at  # what the job card's "took" is made of
     # The render took 200-300 provider seconds; the history the ETAs learn from must say so, not
     # a day, not zero and never a negative time.
     deadline = runner.catalog.get("sora-2").render.deadline_s
@@ -313,4 +314,29 @@ def test_p10_a_far_future_retry_after_date_pauses_the_job_for_at_most_the_cap_th
     job = wait_state(runner, run_one(runner, server), ENDED, timeout=15)
     assert job.state == JobState.DOWNLOADED, f"{job.state}: {job.error_message}"
     assert _poll_answers_after_429(server)[1:2] == [200], "polled again after the capped pause"
+    assert len(submits(server)) == 1
+
+
+def test_p7_past_the_deadline_a_failed_look_is_not_taken_for_still_running(make_sandbox, make_runner):
+    """A long server pause carries the job past its deadline while the task finishes; the first look after it
+    fails (the network is not back yet). The job must keep looking and collect the paid clip, not go stale."""
+    server = make_sandbox(time_scale=0.001, **FAST)
+    server.faults.add(route="poll", kind="http_429", count=1, retry_after=10**7, retry_after_format="date")
+    server.faults.add(route="poll", kind="http_503", count=3)  # every attempt of the next status call fails
+    runner = make_runner()
+    job = wait_state(runner, run_one(runner, server), ENDED, timeout=15)
+    assert job.state == JobState.DOWNLOADED, f"{job.state}: {job.error_message}"
+    assert JobState.STALE not in {e["to_state"] for e in runner.ledger.events(job.id)}
+    answers = [r["status"] for r in polls(server)]
+    assert answers.count(503) == 3 and answers[-1] == 200
+    assert job.downloaded_at >= job.detected_at >= job.submitted_at
+
+
+def test_p7_past_the_deadline_status_calls_that_keep_failing_end_stale_with_the_task_id(make_sandbox, make_runner):
+    server = make_sandbox(time_scale=0.001, **FAST)
+    server.faults.add(route="poll", kind="http_429", count=1, retry_after=10**7, retry_after_format="date")
+    server.faults.add(route="poll", kind="http_503", count=1000)
+    runner = make_runner()
+    job = wait_state(runner, run_one(runner, server), ENDED, timeout=20)
+    assert job.state == JobState.STALE and job.task_id and job.error_kind == "timeout"
     assert len(submits(server)) == 1

@@ -194,3 +194,17 @@ def test_refused_submit_waits_for_the_server_hint_or_backs_off():
     backoffs = [submit_retry_delay(n, None, rng=rng) for n in range(12)]
     assert all(1.0 <= b <= 60.0 for b in backoffs)
     assert backoffs[-1] > backoffs[0]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_failure_is_seen_within_the_far_cap_whatever_the_jitter(seed):
+    cap = PollPolicy.for_family("veo").far_cap_s
+    queued = make("veo", seed=seed)
+    queued.observe(300, 0, running=False)
+    assert queued.next_delay(300) <= cap
+    far = make("veo", seed=seed)
+    far.observe(10, 1)
+    far.observe(20, 2)  # done at ~1000 s
+    assert far.next_delay(20) <= cap
+    kling = make("kling", p50=900, p90=1800, seed=seed)  # its window starts far away
+    assert kling.next_delay(5) <= cap

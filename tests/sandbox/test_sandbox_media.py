@@ -99,6 +99,11 @@ def test_range_requests_get_206_partial_content(make_sandbox):
     tail = httpx.get(url, headers={"Range": f"bytes={len(whole.content) - 10}-"})
     assert tail.content == whole.content[-10:]
     assert httpx.get(url, headers={"Range": f"bytes={len(whole.content)}-"}).status_code == 416
+    # If-Range: the same file (by ETag or date) gives the piece, a changed one the whole file.
+    for validator in (whole.headers["etag"], whole.headers["last-modified"]):
+        assert httpx.get(url, headers={"Range": "bytes=100-", "If-Range": validator}).status_code == 206
+    changed = httpx.get(url, headers={"Range": "bytes=100-", "If-Range": '"another-file"'})
+    assert changed.status_code == 200 and changed.content == whole.content
 
 
 def test_expired_url_is_403_and_a_fresh_poll_gives_a_working_url(make_sandbox, tmp_path):

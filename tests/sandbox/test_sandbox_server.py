@@ -222,3 +222,16 @@ def test_with_a_seed_each_model_draws_the_same_render_times_again_after_a_reseed
     second = render_times(["kling-v1-6", "kling-v1-6", "sora-2", "sora-2", "sora-2"])
     assert first == second
     assert len(set(first["sora-2"])) == 3  # a stream of draws, not one value repeated
+
+
+def test_kling_tasks_can_be_queried_by_the_clients_external_task_id(sandbox):
+    """CometAPI's Kling doc: external_task_id "can be used to query" (how an unclear submit is reconciled)."""
+    with client(sandbox.base_url) as c:
+        task_id = submit_kling(c, external_task_id="dailies-job-42").json()["data"]["task_id"]
+        found = c.get("/kling/v1/videos/text2video/dailies-job-42")
+        missing = c.get("/kling/v1/videos/text2video/dailies-job-43")
+    assert found.status_code == 200
+    data = found.json()["data"]
+    assert data["task_id"] == task_id and data["task_info"] == {"external_task_id": "dailies-job-42"}
+    assert missing.status_code == 400 and "task_not_exist" in missing.text
+    assert [r["task_id"] for r in sandbox.requests() if r["route"] == "poll"] == [task_id, "dailies-job-43"]
