@@ -413,6 +413,24 @@ class Ledger(SqliteBacked):
                 conn.execute("UPDATE reservations SET released = 1 WHERE job_id = ?", (job_id,))
         return self._require(job_id)
 
+    def adopt_found_task(self, job_id: str, task_id: str, *, owner: str, ttl_s: float, **fields: Any) -> Job | None:
+        """A `submit_unknown` job whose task was found at the provider (Kling, by our external_task_id): record the
+        task id and move it to `queued` under `owner`'s lease, in one transaction. None if the job is no longer
+        unknown (another process found it first, or the user acted)."""
+        with self._write() as conn:
+            row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None or row["state"] != JobState.SUBMIT_UNKNOWN or row["task_id"] is not None:
+                return None
+            now = time.time()
+            updates = self._checked_fields(row, {"task_id": task_id, **fields})
+            updates.update(state=str(JobState.QUEUED), updated_at=now, lease_owner=owner,
+                           lease_expires_at=now + ttl_s, error_kind=None, error_message=None, charged=None)
+            self._apply(conn, job_id, updates)
+            conn.execute("INSERT INTO events(job_id, at, from_state, to_state, detail) VALUES (?, ?, ?, ?, ?)",
+                         (job_id, now, str(JobState.SUBMIT_UNKNOWN), str(JobState.QUEUED),
+                          f"task id {task_id} found by the job's own id after an unclear submit"))
+        return self._require(job_id)
+
     def cancel_unsent(self, job_id: str, *, note: str) -> Job | None:
         """Cancel a job only if it is still waiting with no task: one transaction, so a submit that starts
         at the same moment either wins (and this returns None) or never happens. Frees its reservation."""

@@ -36,7 +36,7 @@ from jobs.costs import recorded_cost
 from jobs.keys import KeyRing
 from jobs.ledger import SLOT_STATES, Job, JobState, Ledger, LedgerError
 from jobs.probe import compare_requested
-from jobs.schedule import PollPolicy, PollSchedule, RenderTime, learn_render_time, submit_retry_delay
+from jobs.schedule import FIRST_POLL_S, PollPolicy, PollSchedule, RenderTime, learn_render_time, submit_retry_delay
 from providers import http
 from providers.catalog import Catalog, PriceRule, price_rule_to_dict
 from providers.client import Backend, CometClient
@@ -74,9 +74,16 @@ DOWNLOAD_TRANSIENT_RETRIES = 5
 SUBMIT_NETWORK_RETRIES = 6
 DEFAULT_POLL_RATE = 2.0
 """reliability.md §2d: a process-wide status bucket of about 2 requests/s (bursts of 5), at least."""
-PRIORITY = {"download": 0, "urgent_poll": 1, "submit": 2, "poll": 3}
+PRIORITY = {"download": 0, "urgent_poll": 1, "submit": 2, "reconcile": 2, "poll": 3}
 """Who gets a free worker first: a finished clip (its URL expires), then a poll where the finish is
-expected, then a new task, then routine polls."""
+expected, then a new task (or the search for one an unclear submit may have made), then routine polls."""
+RECONCILE_FAMILIES = frozenset({"kling"})
+"""Families whose tasks can be looked up by the id we sent with them (Kling's `external_task_id`, documented as
+"can be used to query"), so an unclear submit is settled without asking the user or sending it again."""
+LOOKED_UP = "Looked up"
+"""Marks a submit_unknown job whose lookups are done (its message says the provider has no such task)."""
+RECONCILE_LOOKUPS = 4
+"""Lookups (5, 10, 20, 40 provider seconds apart) before an unclear Kling submit is left to the user."""
 STOPPED_NOTE = "Tracking stopped; the provider task may still finish and be charged (no CometAPI route cancels it)."
 SUBMIT_CRASH_NOTE = ("The engine stopped while this submit was in flight: the task may exist and be charged. "
                      "Check the provider's console before running it again; it is never resent automatically.")
@@ -232,6 +239,7 @@ class Runner:
         self._pending: dict[str, int] = {}  # job id -> seq of its one live heap entry
         self._seq = itertools.count()
         self._tracks: dict[str, _Track] = {}
+        self._lookups: dict[str, int] = {}  # submit_unknown job id -> lookups done by its external_task_id
         self._slot_waiters: deque[str] = deque()
         self._inflight: set[concurrent.futures.Future[None]] = set()
         self._rescan_now = True
@@ -605,7 +613,8 @@ class Runner:
             log.exception("job engine step failed; continuing")
 
     def _dispatch(self, job_id: str, action: str) -> None:
-        work = {"submit": self._do_submit, "poll": self._do_poll, "download": self._do_download}[action]
+        work = {"submit": self._do_submit, "poll": self._do_poll, "download": self._do_download,
+                "reconcile": self._do_reconcile}[action]
         with self._cond:
             if self._stopping or self._pool is None:
                 self._busy -= 1
@@ -644,6 +653,12 @@ class Runner:
             waiters = bool(self._slot_waiters)
         if waiters:
             self._wake_waiters()
+        # Unclear submits another process (the batch CLI, a stopped app) left before looking them up.
+        for job in self.ledger.list_jobs(states=[str(JobState.SUBMIT_UNKNOWN)]):
+            with self._cond:
+                busy = job.id in self._pending or job.id in self._lookups
+            if not busy and LOOKED_UP not in (job.error_message or "") and self._backend_for(job) is not None:
+                self._look_for_task_later(job)
 
     def _adopt(self, job: Job, *, steal_from: str | None = None) -> None:
         """Take a job into memory under our lease and schedule its next step."""
@@ -671,10 +686,11 @@ class Runner:
                                   note="task id recorded before a restart")
         if job.state == JobState.SUBMITTING:
             # Found mid-submit: the POST may have reached the provider. Never resend (S2, invariant 4).
-            self._set_state(job.id, JobState.SUBMIT_UNKNOWN, error_kind=str(ErrorKind.SUBMIT_UNKNOWN),
-                            error_message=SUBMIT_CRASH_NOTE, charged=str(Charged.UNKNOWN))
+            job = self._set_state(job.id, JobState.SUBMIT_UNKNOWN, error_kind=str(ErrorKind.SUBMIT_UNKNOWN),
+                                  error_message=SUBMIT_CRASH_NOTE, charged=str(Charged.UNKNOWN))
             with self._cond:
                 self._forget(job.id)
+            self._look_for_task_later(job)
             return
         if job.state == JobState.WAITING:
             self._schedule(job.id, "submit", 0.0)
@@ -789,8 +805,9 @@ class Runner:
         try:
             status = client.submit(sub)
         except SubmitUnknown as exc:
-            self._set_state(job_id, JobState.SUBMIT_UNKNOWN, error_kind=str(exc.kind), error_message=exc.message,
-                            charged=str(exc.charged))
+            job = self._set_state(job_id, JobState.SUBMIT_UNKNOWN, error_kind=str(exc.kind),
+                                  error_message=exc.message, charged=str(exc.charged))
+            self._look_for_task_later(job)
             return
         except TransientError as exc:
             self._requeue_submit(job_id, track, exc)
@@ -907,6 +924,77 @@ class Runner:
             self._mark_stale(job_id)
             return
         self._on_status(job, track, status)
+
+    # --- reconciling an unclear submit (reliability.md §5.4) ----------------------------------------
+
+    def _look_for_task_later(self, job: Job) -> None:
+        """After an unclear submit, look the task up by the id we sent with it, where the provider allows that."""
+        if job.state != JobState.SUBMIT_UNKNOWN or job.family not in RECONCILE_FAMILIES:
+            return
+        with self._cond:
+            tries = self._lookups.get(job.id, 0)
+        scale = job.time_scale or 1.0
+        self._schedule(job.id, "reconcile", FIRST_POLL_S.get(job.family, 5.0) * 2 ** tries * scale)
+
+    def _do_reconcile(self, job_id: str) -> None:
+        job = self.ledger.get(job_id)
+        backend = self._backend_for(job) if job is not None else None
+        if job is None or backend is None or job.state != JobState.SUBMIT_UNKNOWN or job.task_id:
+            return
+        try:
+            sub = prepare(Recipe.from_dict(job.recipe), job.model_id, ModelOptions.from_dict(job.options),
+                          self.catalog, request_id=job.id)
+        except DailiesError:
+            sub = None
+        if sub is None or (sub.request.json or {}).get("external_task_id") != job.id:
+            with self._cond:  # sent without our id (an older job): only the user can settle it
+                self._lookups[job_id] = RECONCILE_LOOKUPS
+            return
+        with self._cond:
+            self._lookups[job_id] = self._lookups.get(job_id, 0) + 1
+            tries = self._lookups[job_id]
+        try:
+            status = self._client(backend).poll(job.family, sub.poll_path_template.replace("{task_id}", job.id))
+        except (TaskNotFoundYet, TransientError) as exc:
+            if tries < RECONCILE_LOOKUPS:
+                self._look_for_task_later(job)
+                return
+            # Done here: `_lookups` keeps the count, so this process does not start over on every rescan.
+            if isinstance(exc, TaskNotFoundYet):
+                self.ledger.update(job_id, error_message=(
+                    f"{job.error_message} {LOOKED_UP} {tries} times by this job's own id (external_task_id): the "
+                    "provider has no such task, so the POST most likely created nothing. Dailies never resends it "
+                    "on its own; run it again if you want it."))
+            return
+        except DailiesError as exc:
+            log.info("job %s: looking up its task failed: %s", job_id, exc)
+            return
+        with self._cond:
+            self._lookups.pop(job_id, None)
+        self._take_found_task(job, backend, sub, status)
+
+    def _take_found_task(self, job: Job, backend: Backend, sub: Submission, status: TaskStatus) -> None:
+        now = time.time()
+        submitted = job.submitted_at or now
+        scale = job.time_scale or 1.0
+        content = sub.content_path_template.replace("{task_id}", status.task_id) if sub.content_path_template \
+            else None
+        found = self.ledger.adopt_found_task(
+            job.id, status.task_id, owner=self.owner, ttl_s=self.lease_ttl_s, submitted_at=submitted,
+            poll_path=sub.poll_path_template.replace("{task_id}", status.task_id), content_path=content,
+            deadline_at=submitted + self.catalog.get(job.model_id).render.deadline_s * scale,
+            note="Found at the provider by this job's own id after an unclear submit: tracked, never resent.",
+            raw_status_json=stored_raw(status.raw))
+        if found is None:
+            return  # another process found it first, or the user settled it
+        track = _Track(found.id, time_scale=scale, pace=(self._limiter_for(backend), self._host(backend)))
+        with self._cond:
+            if self._stopping or found.id in self._tracks:
+                return
+            self._tracks[found.id] = track
+        self._bump()
+        self._start_polling(found, track)
+        self._on_status(found, track, status, first=True)
 
     def _mark_stale(self, job_id: str) -> None:
         self._set_state(job_id, JobState.STALE, error_kind=str(ErrorKind.TIMEOUT),

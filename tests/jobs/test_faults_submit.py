@@ -177,3 +177,64 @@ def test_s10_invalid_parameters_are_refused_before_anything_is_written_or_sent(s
                           backend_for(sandbox))
     assert runner.ledger.count_jobs() == 0
     assert submits(sandbox) == []
+
+
+def test_s2_an_unclear_kling_submit_is_found_by_its_own_id_and_finished_without_a_second_post(make_sandbox,
+                                                                                               make_runner):
+    """reliability.md §5.4: Kling takes our id as external_task_id and can be queried by it, so a reset after
+    the POST reached the provider is settled by a lookup, not by the user and never by a resend."""
+    server = make_sandbox(**FAST)
+    proxy = FaultProxy(server.port).start()
+    try:
+        proxy.reset_next_n(1, match=r"^POST ")  # the sandbox created the task; its answer is lost
+        runner = make_runner()
+        (job_id,) = runner.submit_run(recipe_for("kling-v1-6"), [("kling-v1-6", no_options())],
+                                      backend_for(server, base_url=proxy.base_url))
+        job = wait_state(runner, job_id, {JobState.DOWNLOADED, JobState.FAILED, JobState.EXPIRED}, timeout=20)
+        assert job.state == JobState.DOWNLOADED, job.error_message
+        (submit,) = submits(server)
+        assert job.task_id == submit["task_id"] and job.clip_path
+        states = [e["to_state"] for e in runner.ledger.events(job_id)]
+        assert states.index(JobState.SUBMIT_UNKNOWN) < states.index(JobState.QUEUED)  # unclear, then found
+        assert job.charged == "yes"
+    finally:
+        proxy.stop()
+
+
+def test_s2_an_unclear_kling_submit_the_provider_never_saw_stays_for_the_user_after_the_lookups(make_sandbox,
+                                                                                                make_runner):
+    server = make_sandbox(time_scale=0.002, **FAST)
+    proxy = FaultProxy(server.port).start()
+    try:
+        proxy.reset_next_n(1, match=r"^POST ", before_upstream=True)  # nothing reached the provider
+        runner = make_runner()
+        (job_id,) = runner.submit_run(recipe_for("kling-v1-6"), [("kling-v1-6", no_options())],
+                                      backend_for(server, base_url=proxy.base_url))
+        assert runner.wait_for(lambda: "no such task" in (runner.ledger.get(job_id).error_message or ""), 20)
+        job = runner.ledger.get(job_id)
+        assert job.state == JobState.SUBMIT_UNKNOWN and job.task_id is None
+        lookups = [r for r in server.requests() if r.get("route") == "poll"]
+        assert len(lookups) == 4 and {r["task_id"] for r in lookups} == {job_id}
+        assert submits(server) == []
+    finally:
+        proxy.stop()
+
+
+def test_s2_an_unclear_kling_submit_left_by_a_stopped_process_is_looked_up_by_the_next(make_sandbox, make_runner):
+    server = make_sandbox(time_scale=0.5, **FAST)  # the first lookup would come 2.5 s after the unclear submit
+    proxy = FaultProxy(server.port).start()
+    try:
+        proxy.reset_next_n(1, match=r"^POST ")
+        first = make_runner()
+        (job_id,) = first.submit_run(recipe_for("kling-v1-6"), [("kling-v1-6", no_options())],
+                                     backend_for(server, base_url=proxy.base_url))
+        wait_state(first, job_id, JobState.SUBMIT_UNKNOWN)
+        first.stop()  # gone before its lookup, as the batch CLI exits
+        assert [r for r in server.requests() if r.get("route") == "poll"] == []
+        second = make_runner()
+        second.set_key(backend_for(server, base_url=proxy.base_url))
+        job = wait_state(second, job_id, {JobState.DOWNLOADED, JobState.FAILED}, timeout=20)
+        assert job.state == JobState.DOWNLOADED, job.error_message
+        assert len(submits(server)) == 1
+    finally:
+        proxy.stop()
