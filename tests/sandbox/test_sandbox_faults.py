@@ -466,14 +466,20 @@ def box_walk_breaks(data: bytes) -> bool:
     return False
 
 
-def test_chunked_sends_the_whole_clip_without_a_content_length(make_sandbox):
+def chunked_download(make_sandbox, count: int, fraction: float = 1.0, **headers: str):
+    """A finished clip's URL, its whole bytes, then one raw fetch of it under a `chunked` fault."""
     srv = make_sandbox(**DONE)
     with client(srv.base_url) as c:
         url = finished_sora_url(c)
-        whole = httpx.get(url).content
-        srv.faults.add(route="download", kind="chunked", count=2)
-        answer, raw = fetch_raw(url)
-        head = httpx.head(url)
+    whole = httpx.get(url).content
+    srv.faults.add(route="download", kind="chunked", count=count, fraction=fraction)
+    answer, raw = fetch_raw(url, **headers)
+    return url, whole, answer, raw
+
+
+def test_chunked_sends_the_whole_clip_without_a_content_length(make_sandbox):
+    url, whole, answer, raw = chunked_download(make_sandbox, count=2)
+    head = httpx.head(url)
     assert answer.status_code == 200 and "content-length" not in answer.headers
     assert answer.headers["transfer-encoding"] == "chunked"
     assert raw == whole and not box_walk_breaks(raw)
@@ -481,13 +487,9 @@ def test_chunked_sends_the_whole_clip_without_a_content_length(make_sandbox):
 
 
 def test_chunked_with_a_fraction_ends_cleanly_short_then_the_next_answer_is_whole(make_sandbox):
-    srv = make_sandbox(**DONE)
-    with client(srv.base_url) as c:
-        url = finished_sora_url(c)
-        whole = httpx.get(url).content
-        srv.faults.add(route="download", kind="chunked", count=1, fraction=0.5)
-        answer, raw = fetch_raw(url)  # no RemoteProtocolError: the chunked stream was properly terminated
-        again = httpx.get(url)
+    # No RemoteProtocolError on the way: the chunked stream was properly terminated.
+    url, whole, answer, raw = chunked_download(make_sandbox, count=1, fraction=0.5)
+    again = httpx.get(url)
     assert answer.status_code == 200 and "content-length" not in answer.headers
     assert raw == whole[:len(whole) // 2]
     assert raw[4:8] == b"ftyp" and box_walk_breaks(raw)  # only the file's structure says it is short
@@ -495,12 +497,7 @@ def test_chunked_with_a_fraction_ends_cleanly_short_then_the_next_answer_is_whol
 
 
 def test_chunked_honours_a_range(make_sandbox):
-    srv = make_sandbox(**DONE)
-    with client(srv.base_url) as c:
-        url = finished_sora_url(c)
-        whole = httpx.get(url).content
-        srv.faults.add(route="download", kind="chunked", count=1)
-        answer, raw = fetch_raw(url, Range="bytes=100-")
+    _, whole, answer, raw = chunked_download(make_sandbox, count=1, Range="bytes=100-")
     assert answer.status_code == 206 and "content-length" not in answer.headers
     assert answer.headers["content-range"] == f"bytes 100-{len(whole) - 1}/{len(whole)}"
     assert raw == whole[100:]
