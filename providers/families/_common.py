@@ -17,7 +17,7 @@ from providers import taxonomy
 from providers.errors import DailiesError, MalformedResponse, ProviderError
 from providers.http import parse_retry_after
 from providers.redact import redact
-from providers.status import TaskStatus
+from providers.status import TaskState, TaskStatus
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -53,6 +53,28 @@ def decode_json(status_code: int, body: bytes) -> Any:
         what = "HTML" if snippet.lower().startswith(("<!doctype", "<html")) else "non-JSON"
         raise MalformedResponse(redact(f"{what} response body (HTTP {status_code}): {snippet!r}"),
                                 status_code=status_code) from None
+
+
+def json_object(status_code: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    """A 2xx answer's JSON object; any other status raises the error its envelope describes."""
+    if not 200 <= status_code < 300:
+        raise envelope_error(status_code, headers, body)
+    data = decode_json(status_code, body)
+    if not isinstance(data, dict):
+        raise MalformedResponse(f"expected a JSON object (HTTP {status_code})", status_code=status_code)
+    return data
+
+
+def require_task(status_code: int, tid: str | None, state: TaskState | None, *,
+                 submit: bool) -> tuple[str, TaskState]:
+    """Every answer names its task; a poll must also say its state (a submit without one is queued)."""
+    if tid is None:
+        raise MalformedResponse(f"no task id in the response (HTTP {status_code})", status_code=status_code)
+    if state is None:
+        if not submit:
+            raise MalformedResponse(f"no task status in the response (HTTP {status_code})", status_code=status_code)
+        state = TaskState.QUEUED
+    return tid, state
 
 
 def try_json(body: bytes) -> Any:

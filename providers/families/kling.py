@@ -15,12 +15,13 @@ from providers.errors import MalformedResponse
 from providers.families import openai_videos
 from providers.families._common import (
     body_error,
-    decode_json,
     entry_points,
     envelope_error,
     failure_fields,
     first_url,
+    json_object,
     obj,
+    require_task,
     task_id,
     text,
     timestamp,
@@ -39,11 +40,7 @@ def _kling_code(value: Any) -> int | None:
 
 
 def _parse(status_code: int, headers: Mapping[str, str], body: bytes, *, submit: bool) -> TaskStatus:
-    if not 200 <= status_code < 300:
-        raise envelope_error(status_code, headers, body)
-    data = decode_json(status_code, body)
-    if not isinstance(data, dict):
-        raise MalformedResponse(f"expected a JSON object (HTTP {status_code})", status_code=status_code)
+    data = json_object(status_code, headers, body)
     code = _kling_code(data.get("code"))
     if code is None:
         if "code" not in data and ("object" in data or "id" in data):
@@ -58,14 +55,8 @@ def _parse(status_code: int, headers: Mapping[str, str], body: bytes, *, submit:
     inner = data.get("data")
     if not isinstance(inner, dict):
         raise MalformedResponse(f"Kling response without `data` (HTTP {status_code})", status_code=status_code)
-    tid = task_id(inner.get("task_id"))
-    if tid is None:
-        raise MalformedResponse(f"no task id in the response (HTTP {status_code})", status_code=status_code)
-    state = taxonomy.task_state(inner.get("task_status"))
-    if state is None:
-        if not submit:
-            raise MalformedResponse(f"no task status in the response (HTTP {status_code})", status_code=status_code)
-        state = TaskState.QUEUED
+    tid, state = require_task(status_code, task_id(inner.get("task_id")),
+                              taxonomy.task_state(inner.get("task_status")), submit=submit)
 
     videos = obj(inner.get("task_result")).get("videos")
     url = first_url(videos)

@@ -12,17 +12,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import taxonomy
-from providers.errors import MalformedResponse
 from providers.families._common import (
     body_error,
-    decode_json,
     entry_points,
-    envelope_error,
     failure_fields,
     first_url,
     is_success_wrapper,
+    json_object,
     obj,
     progress,
+    require_task,
     task_id,
     text,
     timestamp,
@@ -31,11 +30,7 @@ from providers.status import TaskState, TaskStatus
 
 
 def _parse(status_code: int, headers: Mapping[str, str], body: bytes, *, submit: bool) -> TaskStatus:
-    if not 200 <= status_code < 300:
-        raise envelope_error(status_code, headers, body)
-    data = decode_json(status_code, body)
-    if not isinstance(data, dict):
-        raise MalformedResponse(f"expected a JSON object (HTTP {status_code})", status_code=status_code)
+    data = json_object(status_code, headers, body)
     return parse_video_object(status_code, headers, data, submit=submit)
 
 
@@ -49,14 +44,8 @@ def parse_video_object(status_code: int, headers: Mapping[str, str], data: dict[
         err = body_error(status_code, headers, data)
         if err is not None:
             raise err
-    tid = task_id(inner.get("id")) or task_id(inner.get("task_id"))
-    if tid is None:
-        raise MalformedResponse(f"no task id in the response (HTTP {status_code})", status_code=status_code)
-    state = taxonomy.task_state(inner.get("status"))
-    if state is None:
-        if not submit:
-            raise MalformedResponse(f"no task status in the response (HTTP {status_code})", status_code=status_code)
-        state = TaskState.QUEUED
+    tid, state = require_task(status_code, task_id(inner.get("id")) or task_id(inner.get("task_id")),
+                              taxonomy.task_state(inner.get("status")), submit=submit)
 
     meta = obj(inner.get("metadata"))
     result = obj(inner.get("result"))

@@ -13,17 +13,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import taxonomy
-from providers.errors import MalformedResponse
 from providers.families._common import (
     body_error,
-    decode_json,
     entry_points,
-    envelope_error,
     failure_fields,
     first_url,
     is_success_wrapper,
+    json_object,
     obj,
     progress,
+    require_task,
     task_id,
     text,
     timestamp,
@@ -32,11 +31,7 @@ from providers.status import TaskState, TaskStatus
 
 
 def _parse(status_code: int, headers: Mapping[str, str], body: bytes, *, submit: bool) -> TaskStatus:
-    if not 200 <= status_code < 300:
-        raise envelope_error(status_code, headers, body)
-    data = decode_json(status_code, body)
-    if not isinstance(data, dict):
-        raise MalformedResponse(f"expected a JSON object (HTTP {status_code})", status_code=status_code)
+    data = json_object(status_code, headers, body)
     if is_success_wrapper(data) or _is_compat_envelope(data):
         return _wrapped(status_code, data, data["data"], submit=submit)
     err = body_error(status_code, headers, data)
@@ -58,17 +53,14 @@ def _url_like(value: Any) -> str | None:
 
 def _wrapped(status_code: int, data: dict[str, Any], dto: dict[str, Any], *, submit: bool) -> TaskStatus:
     raw_task = obj(dto.get("data"))
-    tid = task_id(dto.get("task_id")) or task_id(raw_task.get("id")) or task_id(dto.get("id"))
-    if tid is None:
-        raise MalformedResponse(f"no task id in the response (HTTP {status_code})", status_code=status_code)
-    state = taxonomy.task_state(dto.get("status")) or taxonomy.task_state(raw_task.get("status"))
-    if state is TaskState.FAILED and taxonomy.task_state(raw_task.get("status")) is TaskState.CANCELED:
+    inner_state = taxonomy.task_state(raw_task.get("status"))
+    state = taxonomy.task_state(dto.get("status")) or inner_state
+    if state is TaskState.FAILED and inner_state is TaskState.CANCELED:
         # new-api's wrapper has no cancelled status and reports FAILURE around Runway's own CANCELLED.
         state = TaskState.CANCELED
-    if state is None:
-        if not submit:
-            raise MalformedResponse(f"no task status in the response (HTTP {status_code})", status_code=status_code)
-        state = TaskState.QUEUED
+    tid, state = require_task(
+        status_code, task_id(dto.get("task_id")) or task_id(raw_task.get("id")) or task_id(dto.get("id")), state,
+        submit=submit)
     pct = progress(dto.get("progress"))
     if pct is None:
         pct = progress(raw_task.get("progress"), fraction=True)
@@ -96,14 +88,8 @@ def _wrapped(status_code: int, data: dict[str, Any], dto: dict[str, Any], *, sub
 
 
 def _bare(status_code: int, data: dict[str, Any], task: dict[str, Any], *, submit: bool) -> TaskStatus:
-    tid = task_id(task.get("id")) or task_id(task.get("task_id"))
-    if tid is None:
-        raise MalformedResponse(f"no task id in the response (HTTP {status_code})", status_code=status_code)
-    state = taxonomy.task_state(task.get("status"))
-    if state is None:
-        if not submit:
-            raise MalformedResponse(f"no task status in the response (HTTP {status_code})", status_code=status_code)
-        state = TaskState.QUEUED
+    tid, state = require_task(status_code, task_id(task.get("id")) or task_id(task.get("task_id")),
+                              taxonomy.task_state(task.get("status")), submit=submit)
     pct = 100 if state is TaskState.SUCCEEDED else progress(task.get("progress"), fraction=True)
     message = code = None
     if state is TaskState.FAILED:
