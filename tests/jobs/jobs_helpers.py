@@ -52,6 +52,21 @@ def submits(server: Any) -> list[dict[str, Any]]:
     return [r for r in server.requests() if r.get("route") == "submit"]
 
 
+def polls(server: Any, task_id: str | None = None) -> list[dict[str, Any]]:
+    return [r for r in server.requests() if r.get("route") == "poll" and (task_id is None or r["task_id"] == task_id)]
+
+
+def downloads(server: Any) -> list[dict[str, Any]]:
+    return [r for r in server.requests() if r.get("route") in ("download", "content")]
+
+
+def run_one(runner: Runner, server: Any, model: str = "sora-2", *, base_url: str | None = None, **kw: Any) -> str:
+    """Submit one take of the standard recipe to `server` (or through a proxy at `base_url`); its job id."""
+    (job_id,) = runner.submit_run(recipe_for(model), [(model, no_options())], backend_for(server, base_url=base_url),
+                                  **kw)
+    return job_id
+
+
 def png_bytes(size: tuple[int, int] = (640, 360)) -> bytes:
     import io
 

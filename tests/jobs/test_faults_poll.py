@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from jobs_helpers import backend_for, no_options, recipe_for, submits, wait_state
+from jobs_helpers import backend_for, polls, run_one, submits, wait_state
 
 import jobs.eta
 import jobs.ledger
@@ -17,20 +17,10 @@ from jobs.ledger import JobState
 from providers import http
 from providers.client import CometClient
 from providers.status import TaskState
-from sandbox.faultproxy import FaultProxy
 
 FAST = {"render_times": {"*": (5, 10)}}
 ENDED = {JobState.DOWNLOADED, JobState.FAILED, JobState.SUBMIT_UNKNOWN, JobState.EXPIRED, JobState.STALE,
          JobState.CANCELED}
-
-
-def polls(server, task_id=None):
-    return [r for r in server.requests() if r.get("route") == "poll" and (task_id is None or r["task_id"] == task_id)]
-
-
-def run_one(runner, server, model="sora-2", **kw):
-    (job_id,) = runner.submit_run(recipe_for(model), [(model, no_options())], backend_for(server), **kw)
-    return job_id
 
 
 def test_p1_task_not_exist_right_after_submit_is_waited_out(make_sandbox, make_runner):
@@ -61,31 +51,23 @@ def test_p2_failed_status_calls_never_fail_the_job(make_sandbox, make_runner, ki
     assert len(submits(server)) == 1
 
 
-def test_p2_connection_reset_on_status_calls_never_fails_the_job(make_sandbox, make_runner):
+def test_p2_connection_reset_on_status_calls_never_fails_the_job(make_sandbox, make_runner, fault_proxy):
     server = make_sandbox(**FAST)
-    proxy = FaultProxy(server.port).start()
-    try:
-        proxy.reset_next_n(4, match=r"^GET /v1/videos/")
-        runner = make_runner()
-        (job_id,) = runner.submit_run(recipe_for("sora-2"), [("sora-2", no_options())],
-                                      backend_for(server, base_url=proxy.base_url))
-        assert wait_state(runner, job_id, ENDED, timeout=15).state == JobState.DOWNLOADED
-    finally:
-        proxy.stop()
+    proxy = fault_proxy(server.port)
+    proxy.reset_next_n(4, match=r"^GET /v1/videos/")
+    runner = make_runner()
+    job_id = run_one(runner, server, "sora-2", base_url=proxy.base_url)
+    assert wait_state(runner, job_id, ENDED, timeout=15).state == JobState.DOWNLOADED
 
 
-def test_p3_a_hanging_status_call_times_out_and_polling_goes_on(make_sandbox, make_runner, monkeypatch):
+def test_p3_a_hanging_status_call_times_out_and_polling_goes_on(make_sandbox, make_runner, monkeypatch, fault_proxy):
     monkeypatch.setattr(http, "STATUS_TIMEOUT", httpx.Timeout(0.3))
     server = make_sandbox(**FAST)
-    proxy = FaultProxy(server.port).start()
-    try:
-        proxy.hang_next_n(1, match=r"^GET /v1/videos/")
-        runner = make_runner()
-        (job_id,) = runner.submit_run(recipe_for("sora-2"), [("sora-2", no_options())],
-                                      backend_for(server, base_url=proxy.base_url))
-        assert wait_state(runner, job_id, ENDED, timeout=15).state == JobState.DOWNLOADED
-    finally:
-        proxy.stop()
+    proxy = fault_proxy(server.port)
+    proxy.hang_next_n(1, match=r"^GET /v1/videos/")
+    runner = make_runner()
+    job_id = run_one(runner, server, "sora-2", base_url=proxy.base_url)
+    assert wait_state(runner, job_id, ENDED, timeout=15).state == JobState.DOWNLOADED
 
 
 @pytest.mark.parametrize("family, shape, model", [

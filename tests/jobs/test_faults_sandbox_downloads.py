@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jobs_helpers import backend_for, no_options, recipe_for, submits, wait_state
+from jobs_helpers import downloads, run_one, submits, wait_state
 
 from jobs.clipstore import ClipStore
 from jobs.ledger import Job, JobState
@@ -27,15 +27,6 @@ ROUTES = [
     pytest.param("kling-v1-6", {}, "download", id="download"),
     pytest.param("veo3.1-fast", {"veo": "content_only"}, "content", id="content"),
 ]
-
-
-def run_one(runner: Any, server: Any, model: str) -> str:
-    (job_id,) = runner.submit_run(recipe_for(model), [(model, no_options())], backend_for(server))
-    return job_id
-
-
-def downloads(server: Any) -> list[dict[str, Any]]:
-    return [r for r in server.requests() if r.get("route") in ("download", "content")]
 
 
 def leftovers(store: ClipStore) -> list[str]:

@@ -9,7 +9,15 @@ from typing import Any
 
 import httpx
 import pytest
-from jobs_helpers import SANDBOX_KEY, backend_for, no_options, recipe_for, submits, wait_state
+from jobs_helpers import (
+    SANDBOX_KEY,
+    backend_for,
+    downloads,
+    polls,
+    run_one,
+    submits,
+    wait_state,
+)
 
 from jobs.clipstore import ClipStore
 from jobs.ledger import JobState
@@ -22,19 +30,6 @@ FAST = {"render_times": {"*": (5, 10)}}
 
 # A watchdog that judges throughput over half a second, so a drip is caught in test time.
 SHORT_WINDOW = {"min_throughput_bps": 32 * 1024, "throughput_window_s": 0.5}
-
-
-def run_one(runner: Any, server: Any, model: str = "sora-2") -> str:
-    (job_id,) = runner.submit_run(recipe_for(model), [(model, no_options())], backend_for(server))
-    return job_id
-
-
-def polls(server: Any, task_id: str | None = None) -> list[dict[str, Any]]:
-    return [r for r in server.requests() if r.get("route") == "poll" and (task_id is None or r["task_id"] == task_id)]
-
-
-def downloads(server: Any) -> list[dict[str, Any]]:
-    return [r for r in server.requests() if r.get("route") in ("download", "content")]
 
 
 def leftovers(store: ClipStore) -> list[str]:

@@ -9,13 +9,12 @@ from __future__ import annotations
 import socket
 
 import pytest
-from jobs_helpers import SANDBOX_KEY, backend_for, no_options, recipe_for, submits, wait_state
+from jobs_helpers import SANDBOX_KEY, backend_for, no_options, recipe_for, run_one, submits, wait_state
 
 from jobs.keys import backend_from_env
 from jobs.ledger import JobState
 from providers.client import Backend
 from providers.errors import ValidationError, ValidationErrors
-from sandbox.faultproxy import FaultProxy
 
 FAST = {"render_times": {"*": (5, 10)}}
 ENDED = {JobState.DOWNLOADED, JobState.FAILED, JobState.SUBMIT_UNKNOWN, JobState.EXPIRED, JobState.STALE}
@@ -43,28 +42,24 @@ def test_s1_connect_refused_keeps_the_job_waiting_and_sends_it_once_the_server_i
 
 @pytest.mark.parametrize("before_upstream", [False, True])
 def test_s2_connection_reset_after_the_post_was_sent_is_submit_unknown_never_resent(
-        make_sandbox, make_runner, before_upstream):
+        make_sandbox, make_runner, before_upstream, fault_proxy):
     server = make_sandbox(**FAST)
-    proxy = FaultProxy(server.port).start()
-    try:
-        proxy.reset_next_n(1, match=r"^POST ", before_upstream=before_upstream)
-        runner = make_runner()
-        (job_id,) = runner.submit_run(recipe_for("sora-2"), [("sora-2", no_options())],
-                                      backend_for(server, base_url=proxy.base_url))
-        job = wait_state(runner, job_id, ENDED)
-        assert job.state == JobState.SUBMIT_UNKNOWN and job.error_kind == "submit_unknown"
-        assert job.charged == "unknown"
-        # Whether the provider saw it or not, the client cannot know: never a second POST.
-        assert len(submits(server)) == (0 if before_upstream else 1)
-    finally:
-        proxy.stop()
+    proxy = fault_proxy(server.port)
+    proxy.reset_next_n(1, match=r"^POST ", before_upstream=before_upstream)
+    runner = make_runner()
+    job_id = run_one(runner, server, "sora-2", base_url=proxy.base_url)
+    job = wait_state(runner, job_id, ENDED)
+    assert job.state == JobState.SUBMIT_UNKNOWN and job.error_kind == "submit_unknown"
+    assert job.charged == "unknown"
+    # Whether the provider saw it or not, the client cannot know: never a second POST.
+    assert len(submits(server)) == (0 if before_upstream else 1)
 
 
 @pytest.mark.parametrize("kind", ["http_500", "http_502", "http_503", "http_504", "http_524"])
 def test_s3_5xx_on_submit_is_ambiguous_and_never_resent(sandbox, make_runner, kind):
     sandbox.faults.add(route="submit", kind=kind, count=1, created=True)
     runner = make_runner()
-    (job_id,) = runner.submit_run(recipe_for("veo3.1-fast"), [("veo3.1-fast", no_options())], backend_for(sandbox))
+    job_id = run_one(runner, sandbox, "veo3.1-fast")
     job = wait_state(runner, job_id, ENDED)
     assert job.state == JobState.SUBMIT_UNKNOWN
     assert len(submits(sandbox)) == 1
@@ -73,7 +68,7 @@ def test_s3_5xx_on_submit_is_ambiguous_and_never_resent(sandbox, make_runner, ki
 def test_s3_500_invalid_request_is_a_refusal_not_an_unknown(sandbox, make_runner):
     sandbox.faults.add(route="submit", kind="http_500", count=1, invalid_request=True)
     runner = make_runner()
-    (job_id,) = runner.submit_run(recipe_for("sora-2"), [("sora-2", no_options())], backend_for(sandbox))
+    job_id = run_one(runner, sandbox, "sora-2")
     job = wait_state(runner, job_id, ENDED)
     assert job.state == JobState.FAILED and job.error_kind == "validation"
     assert len(submits(sandbox)) == 1
@@ -86,7 +81,7 @@ def test_s4_rate_limited_submit_goes_back_to_the_queue_and_is_sent_again(make_sa
     server = make_sandbox(**FAST)
     server.faults.add(route="submit", count=2, **fault)
     runner = make_runner()
-    (job_id,) = runner.submit_run(recipe_for("kling-v1-6"), [("kling-v1-6", no_options())], backend_for(server))
+    job_id = run_one(runner, server, "kling-v1-6")
     job = wait_state(runner, job_id, ENDED, timeout=20)
     assert job.state == JobState.DOWNLOADED
     assert len(submits(server)) == 3  # two refusals, then the one that created the task
@@ -97,7 +92,7 @@ def test_s4_rate_limited_submit_goes_back_to_the_queue_and_is_sent_again(make_sa
 def test_s4_retry_after_beyond_the_cap_keeps_the_job_queued_not_failed(sandbox, make_runner):
     sandbox.faults.add(route="submit", kind="http_429", count=1, retry_after=100000)
     runner = make_runner()
-    (job_id,) = runner.submit_run(recipe_for("sora-2"), [("sora-2", no_options())], backend_for(sandbox))
+    job_id = run_one(runner, sandbox, "sora-2")
     runner.wait_for(lambda: runner.ledger.get(job_id).error_kind == "rate_limited", 10)
     job = runner.ledger.get(job_id)
     assert job.state == JobState.WAITING and "waiting to send again" in job.error_message
@@ -119,7 +114,7 @@ def test_s5_rejected_key_fails_without_retry_and_never_echoes_the_key(sandbox, m
 def test_s5_kling_billing_refusal_fails_with_its_kind(sandbox, make_runner):
     sandbox.faults.add(route="submit", kind="kling_1102", family="kling", count=1)
     runner = make_runner()
-    (job_id,) = runner.submit_run(recipe_for("kling-v1-6"), [("kling-v1-6", no_options())], backend_for(sandbox))
+    job_id = run_one(runner, sandbox, "kling-v1-6")
     job = wait_state(runner, job_id, ENDED)
     assert job.state == JobState.FAILED and job.error_kind == "billing"
     assert len(submits(sandbox)) == 1
@@ -139,7 +134,7 @@ def test_s7_unreadable_answer_to_a_submit_is_submit_unknown(sandbox, make_runner
     params = {"created": True} if kind == "html_error_page" else {}
     sandbox.faults.add(route="submit", kind=kind, count=1, **params)
     runner = make_runner()
-    (job_id,) = runner.submit_run(recipe_for("sora-2"), [("sora-2", no_options())], backend_for(sandbox))
+    job_id = run_one(runner, sandbox, "sora-2")
     job = wait_state(runner, job_id, ENDED)
     assert job.state == JobState.SUBMIT_UNKNOWN
     assert len(submits(sandbox)) == 1
@@ -148,7 +143,7 @@ def test_s7_unreadable_answer_to_a_submit_is_submit_unknown(sandbox, make_runner
 def test_s8_task_refused_by_moderation_fails_with_the_reason(sandbox, make_runner):
     sandbox.faults.add(route="submit", kind="content_policy", count=1)
     runner = make_runner()
-    (job_id,) = runner.submit_run(recipe_for("sora-2"), [("sora-2", no_options())], backend_for(sandbox))
+    job_id = run_one(runner, sandbox, "sora-2")
     job = wait_state(runner, job_id, ENDED)
     assert job.state == JobState.FAILED and job.error_kind == "content_policy"
     assert job.task_id  # the provider's id is kept for the record
@@ -179,62 +174,51 @@ def test_s10_invalid_parameters_are_refused_before_anything_is_written_or_sent(s
     assert submits(sandbox) == []
 
 
-def test_s2_an_unclear_kling_submit_is_found_by_its_own_id_and_finished_without_a_second_post(make_sandbox,
-                                                                                               make_runner):
+def test_s2_an_unclear_kling_submit_is_found_by_its_own_id_and_finished_without_a_second_post(
+        make_sandbox, make_runner, fault_proxy):
     """reliability.md §5.4: Kling takes our id as external_task_id and can be queried by it, so a reset after
     the POST reached the provider is settled by a lookup, not by the user and never by a resend."""
     server = make_sandbox(**FAST)
-    proxy = FaultProxy(server.port).start()
-    try:
-        proxy.reset_next_n(1, match=r"^POST ")  # the sandbox created the task; its answer is lost
-        runner = make_runner()
-        (job_id,) = runner.submit_run(recipe_for("kling-v1-6"), [("kling-v1-6", no_options())],
-                                      backend_for(server, base_url=proxy.base_url))
-        job = wait_state(runner, job_id, {JobState.DOWNLOADED, JobState.FAILED, JobState.EXPIRED}, timeout=20)
-        assert job.state == JobState.DOWNLOADED, job.error_message
-        (submit,) = submits(server)
-        assert job.task_id == submit["task_id"] and job.clip_path
-        states = [e["to_state"] for e in runner.ledger.events(job_id)]
-        assert states.index(JobState.SUBMIT_UNKNOWN) < states.index(JobState.QUEUED)  # unclear, then found
-        assert job.charged == "yes"
-    finally:
-        proxy.stop()
+    proxy = fault_proxy(server.port)
+    proxy.reset_next_n(1, match=r"^POST ")  # the sandbox created the task; its answer is lost
+    runner = make_runner()
+    job_id = run_one(runner, server, "kling-v1-6", base_url=proxy.base_url)
+    job = wait_state(runner, job_id, {JobState.DOWNLOADED, JobState.FAILED, JobState.EXPIRED}, timeout=20)
+    assert job.state == JobState.DOWNLOADED, job.error_message
+    (submit,) = submits(server)
+    assert job.task_id == submit["task_id"] and job.clip_path
+    states = [e["to_state"] for e in runner.ledger.events(job_id)]
+    assert states.index(JobState.SUBMIT_UNKNOWN) < states.index(JobState.QUEUED)  # unclear, then found
+    assert job.charged == "yes"
 
 
-def test_s2_an_unclear_kling_submit_the_provider_never_saw_stays_for_the_user_after_the_lookups(make_sandbox,
-                                                                                                make_runner):
+def test_s2_an_unclear_kling_submit_the_provider_never_saw_stays_for_the_user_after_the_lookups(
+        make_sandbox, make_runner, fault_proxy):
     server = make_sandbox(time_scale=0.002, **FAST)
-    proxy = FaultProxy(server.port).start()
-    try:
-        proxy.reset_next_n(1, match=r"^POST ", before_upstream=True)  # nothing reached the provider
-        runner = make_runner()
-        (job_id,) = runner.submit_run(recipe_for("kling-v1-6"), [("kling-v1-6", no_options())],
-                                      backend_for(server, base_url=proxy.base_url))
-        assert runner.wait_for(lambda: "no such task" in (runner.ledger.get(job_id).error_message or ""), 20)
-        job = runner.ledger.get(job_id)
-        assert job.state == JobState.SUBMIT_UNKNOWN and job.task_id is None
-        lookups = [r for r in server.requests() if r.get("route") == "poll"]
-        assert len(lookups) == 4 and {r["task_id"] for r in lookups} == {job_id}
-        assert submits(server) == []
-    finally:
-        proxy.stop()
+    proxy = fault_proxy(server.port)
+    proxy.reset_next_n(1, match=r"^POST ", before_upstream=True)  # nothing reached the provider
+    runner = make_runner()
+    job_id = run_one(runner, server, "kling-v1-6", base_url=proxy.base_url)
+    assert runner.wait_for(lambda: "no such task" in (runner.ledger.get(job_id).error_message or ""), 20)
+    job = runner.ledger.get(job_id)
+    assert job.state == JobState.SUBMIT_UNKNOWN and job.task_id is None
+    lookups = [r for r in server.requests() if r.get("route") == "poll"]
+    assert len(lookups) == 4 and {r["task_id"] for r in lookups} == {job_id}
+    assert submits(server) == []
 
 
-def test_s2_an_unclear_kling_submit_left_by_a_stopped_process_is_looked_up_by_the_next(make_sandbox, make_runner):
+def test_s2_an_unclear_kling_submit_left_by_a_stopped_process_is_looked_up_by_the_next(
+        make_sandbox, make_runner, fault_proxy):
     server = make_sandbox(time_scale=0.5, **FAST)  # the first lookup would come 2.5 s after the unclear submit
-    proxy = FaultProxy(server.port).start()
-    try:
-        proxy.reset_next_n(1, match=r"^POST ")
-        first = make_runner()
-        (job_id,) = first.submit_run(recipe_for("kling-v1-6"), [("kling-v1-6", no_options())],
-                                     backend_for(server, base_url=proxy.base_url))
-        wait_state(first, job_id, JobState.SUBMIT_UNKNOWN)
-        first.stop()  # gone before its lookup, as the batch CLI exits
-        assert [r for r in server.requests() if r.get("route") == "poll"] == []
-        second = make_runner()
-        second.set_key(backend_for(server, base_url=proxy.base_url))
-        job = wait_state(second, job_id, {JobState.DOWNLOADED, JobState.FAILED}, timeout=20)
-        assert job.state == JobState.DOWNLOADED, job.error_message
-        assert len(submits(server)) == 1
-    finally:
-        proxy.stop()
+    proxy = fault_proxy(server.port)
+    proxy.reset_next_n(1, match=r"^POST ")
+    first = make_runner()
+    job_id = run_one(first, server, "kling-v1-6", base_url=proxy.base_url)
+    wait_state(first, job_id, JobState.SUBMIT_UNKNOWN)
+    first.stop()  # gone before its lookup, as the batch CLI exits
+    assert [r for r in server.requests() if r.get("route") == "poll"] == []
+    second = make_runner()
+    second.set_key(backend_for(server, base_url=proxy.base_url))
+    job = wait_state(second, job_id, {JobState.DOWNLOADED, JobState.FAILED}, timeout=20)
+    assert job.state == JobState.DOWNLOADED, job.error_message
+    assert len(submits(server)) == 1
