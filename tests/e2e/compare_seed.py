@@ -6,18 +6,12 @@ time on playback, not on waiting for renders.
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+from app_process import running_app
 
 from components.runtime import clips_url_prefix
 from jobs import settings
@@ -57,45 +51,11 @@ def seed_three_takes(data_dir: Path, clips_dir: Path) -> str:
     return run
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def compare_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """(base URL, run id) of an app in sandbox mode with a seeded three-take board."""
     data_dir = tmp_path_factory.mktemp("e2e-compare")
     clips_dir = ROOT / "static" / "clips" / f"test-{uuid.uuid4().hex[:12]}"
     run = seed_three_takes(data_dir, clips_dir)
-    port = _free_port()
-    env = {**os.environ, "DAILIES_DATA_DIR": str(data_dir), "DAILIES_CLIPS_DIR": str(clips_dir),
-           "DAILIES_SANDBOX_PORT": "0", "DAILIES_SANDBOX_TIME_SCALE": str(TIME_SCALE)}
-    env.pop("COMETAPI_KEY", None)
-    log = (data_dir / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/_stcore/health", timeout=1).text == "ok":
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("streamlit did not become healthy:\n" + (data_dir / "streamlit.log").read_text())
-            time.sleep(0.2)
+    with running_app(data_dir, clips_dir, TIME_SCALE) as base:
         yield base, run
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        shutil.rmtree(clips_dir, ignore_errors=True)
