@@ -71,26 +71,17 @@ def require_node() -> str:
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_python_snippet_downloads_an_mp4(case, make_sandbox, tmp_path):
+@pytest.mark.parametrize("language", ["python", "node"])
+def test_snippet_downloads_an_mp4(language, case, make_sandbox, tmp_path):
+    interpreter, render, suffix = ((PYTHON, python_snippet, ".py") if language == "python"
+                                   else (require_node(), node_snippet, ".mjs"))
     model_id, recipe, options, shapes = CASES[case]
     server = make_sandbox(shapes=shapes, render_times=FAST_RENDERS)
     sub = prepare(recipe, model_id, options, CATALOG)
-    script = tmp_path / "snippet.py"
-    script.write_text(python_snippet(sub, "https://api.cometapi.com"))
+    script = tmp_path / f"snippet{suffix}"
+    script.write_text(render(sub, "https://api.cometapi.com"))
     out = tmp_path / "clip.mp4"
-    assert_mp4(out, run_snippet([PYTHON, str(script)], server.base_url, out))
-
-
-@pytest.mark.parametrize("case", list(CASES))
-def test_node_snippet_downloads_an_mp4(case, make_sandbox, tmp_path):
-    node = require_node()
-    model_id, recipe, options, shapes = CASES[case]
-    server = make_sandbox(shapes=shapes, render_times=FAST_RENDERS)
-    sub = prepare(recipe, model_id, options, CATALOG)
-    script = tmp_path / "snippet.mjs"
-    script.write_text(node_snippet(sub, "https://api.cometapi.com"))
-    out = tmp_path / "clip.mp4"
-    assert_mp4(out, run_snippet([node, str(script)], server.base_url, out))
+    assert_mp4(out, run_snippet([interpreter, str(script)], server.base_url, out))
 
 
 def test_snippets_never_inline_the_key_and_refuse_to_run_without_one(tmp_path):
