@@ -6,13 +6,17 @@ import logging
 import math
 import random
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from typing import TypeVar
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from providers import http
+
+T = TypeVar("T")
 
 NOW = 1_773_300_000.0  # a fixed wall clock for HTTP-date hints
 
@@ -119,22 +123,28 @@ def test_retry_budget_costs_and_refunds() -> None:
     assert budget.available == 500  # refunds never exceed the capacity
 
 
-def test_retry_budget_is_thread_safe() -> None:
-    budget = http.RetryBudget(capacity=500, retry_cost=5)
-    granted: list[bool] = []
+def from_threads(call: Callable[[], T], threads: int, calls_each: int) -> list[T]:
+    """Every result of `call`, run `calls_each` times in each of `threads` threads at once."""
+    results: list[T] = []
     lock = threading.Lock()
 
     def worker() -> None:
-        for _ in range(50):
-            result = budget.acquire()
+        for _ in range(calls_each):
+            result = call()
             with lock:
-                granted.append(result)
+                results.append(result)
 
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for t in threads:
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
         t.start()
-    for t in threads:
+    for t in pool:
         t.join(timeout=10)
+    return results
+
+
+def test_retry_budget_is_thread_safe() -> None:
+    budget = http.RetryBudget(capacity=500, retry_cost=5)
+    granted = from_threads(budget.acquire, threads=8, calls_each=50)
     assert granted.count(True) == 100
     assert budget.available == 0
 
@@ -152,20 +162,7 @@ def test_rate_limiter_allows_a_burst_then_spaces_requests() -> None:
 
 def test_rate_limiter_is_thread_safe() -> None:
     limiter = http.RateLimiter(rate=1.0, burst=5, clock=lambda: 0.0)
-    waits: list[float] = []
-    lock = threading.Lock()
-
-    def worker() -> None:
-        for _ in range(25):
-            w = limiter.reserve("h")
-            with lock:
-                waits.append(w)
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=10)
+    waits = from_threads(lambda: limiter.reserve("h"), threads=4, calls_each=25)
     # 100 reservations at a frozen clock: 5 free, then one distinct slot per second for the other 95.
     assert sorted(waits) == [0.0] * 5 + [float(n) for n in range(1, 96)]
 
