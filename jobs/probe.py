@@ -11,6 +11,7 @@ from pathlib import Path
 import av
 from PIL import Image
 
+from providers import families
 from providers.errors import ErrorKind, ProviderError
 
 log = logging.getLogger(__name__)
@@ -21,21 +22,12 @@ KNOWN_BRANDS = frozenset(
 )
 
 DURATION_TOLERANCE_S = 0.25
-"""Kling reports 5.1 s for a 5 s request; a container's audio priming adds a few tens of ms."""
+"""Some providers report 5.1 s for a 5 s request; a container's audio priming adds a few tens of ms."""
 
 SIZE_TOLERANCE_PX = 2
 """Encoders round odd sizes to even ones."""
 
 ASPECT_TOLERANCE = 0.03
-
-RESOLUTION_EQUIVALENTS: dict[str, dict[tuple[int, int], frozenset[tuple[int, int]]]] = {
-    # Runway's documented ratios 1280:768 / 768:1280 come back as 720p video.
-    "runway": {
-        (1280, 768): frozenset({(1280, 720)}),
-        (768, 1280): frozenset({(720, 1280)}),
-    },
-}
-
 
 def _invalid(message: str) -> ProviderError:
     return ProviderError(message, kind=ErrorKind.DOWNLOAD_INVALID)
@@ -224,7 +216,8 @@ def compare_requested(
                 found.append(Mismatch("aspect_ratio", f"{w}:{h}", f"{probe.width}x{probe.height}",
                                       f"ratio {got:.3f} instead of {want:.3f}"))
         else:
-            allowed = RESOLUTION_EQUIVALENTS.get(family, {}).get((w, h), frozenset())
+            # A documented ratio a provider delivers at another size (the family's catalog entry says which).
+            allowed = families.rules(family).equivalents((w, h))
             close = abs(applied[0] - w) <= SIZE_TOLERANCE_PX and abs(applied[1] - h) <= SIZE_TOLERANCE_PX
             if not close and applied not in allowed:
                 found.append(Mismatch("resolution", f"{w}x{h}", f"{probe.width}x{probe.height}"))

@@ -6,21 +6,21 @@ seconds by multiplying with the backend's time scale (1.0 live; the sandbox's fa
 
 The rules (reliability.md §0.2 and §2b):
 
-* the first poll comes soon (5 s Kling/Runway, 10 s Veo/Sora) to catch instant rejections;
-* with progress hints (Veo, Sora, Runway): while the task is queued the wait grows with the time
+* the first poll comes soon (the family's `first_poll_s` in the catalog, 5 or 10 s) to catch instant rejections;
+* with progress hints (most families): while the task is queued the wait grows with the time
   already spent queued (the render has not started, so its finish is at least that far away); the
   first running sample bounds the finish from above (rendering began after the last queued answer);
   a second one, no later than the span that produced the first sample's progress, gives a slope, and
   the next poll lands just after the extrapolated finish. When that extrapolation is long and the
   progress behind it coarse (the finish could be off by more than 3 s), one more sample is taken well
   before the finish first. A task still running past its prediction is polled at the provider's floor;
-* without progress (Kling), from the model's render-time distribution, learned from the ledger or the
-  catalog's prior: one sleep to its ~18th percentile (nothing to see before but a failure, so at most
-  two minutes), then a fixed dense interval (5.8 s +-5 %) to the 90th, then x1.5 growth to a 15 s cap.
-  Other waits get x U(0.8, 1.2) jitter so sessions don't poll in lockstep (an ETA landing is not
+* without progress (a family with `progress_hints: false`), from the model's render-time distribution,
+  learned from the ledger or the catalog's prior: one sleep to its ~18th percentile (nothing to see before
+  but a failure, so at most two minutes), then a fixed dense interval (5.8 s +-5 %) to the 90th, then x1.5
+  growth to a 15 s cap. Other waits get x U(0.8, 1.2) jitter so sessions don't poll in lockstep (an ETA landing is not
   jittered: it is specific to its task already, and late is costly);
 * a server hint (`openai-poll-after-ms`, `Retry-After`) always wins, also when it is longer;
-* a per-provider floor (Runway >= 5 s) holds whatever the hint or the ETA says;
+* a per-family floor (`min_interval_s`, 5 s for some) holds whatever the hint or the ETA says;
 * past the model's deadline the job is `stale`: polling stops, the task id stays.
 
 `urgent` says whether the last planned poll is one where the finish is expected (an ETA landing or the
@@ -35,10 +35,10 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-FIRST_POLL_S: dict[str, float] = {"kling": 5.0, "runway": 5.0, "veo": 10.0, "sora": 10.0}
-MIN_INTERVAL_S: dict[str, float] = {"runway": 5.0}
+from providers import families
+from providers.catalog import FamilySpec
+
 DEFAULT_MIN_INTERVAL_S = 2.0
-NO_PROGRESS_FAMILIES = frozenset({"kling"})
 DEFAULT_DEADLINE_S = 1200.0
 HISTORY_MIN_SAMPLES = 5
 _Z90 = 1.2816  # standard normal quantile of 0.9
@@ -87,7 +87,7 @@ class PollPolicy:
     first_poll_s: float
     min_interval_s: float = DEFAULT_MIN_INTERVAL_S
     progress_hints: bool = True
-    """The provider reports progress while rendering (Veo, Sora, Runway); Kling does not."""
+    """The provider reports progress while rendering (the family's catalog `progress_hints`)."""
     dense_interval_s: float = 5.8
     """Inside the expected window of a task without progress: short enough to see the finish within
     seconds, long enough that a render spread over minutes costs about as much as a fixed 10 s loop."""
@@ -116,11 +116,12 @@ class PollPolicy:
     hint_max_s: float = 3600.0
 
     @classmethod
-    def for_family(cls, family: str, *, first_poll_s: float | None = None,
+    def for_family(cls, family: str | FamilySpec, *, first_poll_s: float | None = None,
                    deadline_s: float | None = None) -> PollPolicy:
-        return cls(first_poll_s=first_poll_s if first_poll_s is not None else FIRST_POLL_S.get(family, 10.0),
-                   min_interval_s=MIN_INTERVAL_S.get(family, DEFAULT_MIN_INTERVAL_S),
-                   progress_hints=family not in NO_PROGRESS_FAMILIES,
+        """The family's poll rules from the catalog (a name is looked up among the loaded catalogs' families)."""
+        rules = families.rules(family) if isinstance(family, str) else family
+        return cls(first_poll_s=first_poll_s if first_poll_s is not None else rules.first_poll_s,
+                   min_interval_s=rules.min_interval_s, progress_hints=rules.progress_hints,
                    deadline_s=deadline_s if deadline_s is not None else DEFAULT_DEADLINE_S)
 
 
@@ -266,7 +267,7 @@ class PollSchedule:
 
 def submit_retry_delay(attempt: int, retry_after_s: float | None, *, time_scale: float = 1.0,
                        rng: random.Random | None = None, cap_s: float = 60.0, base_s: float = 2.0) -> float:
-    """Real seconds before a refused submit (429, Kling 1303, never-sent network error) goes out again.
+    """Real seconds before a refused submit (429, a provider's "busy" code, never-sent network error) goes out again.
 
     The server's hint wins (a long one only delays the job; it stays queued, S4); else capped
     exponential backoff with full jitter, never below one second so a busy account is not hammered.

@@ -9,17 +9,58 @@ from pathlib import Path
 from typing import Any
 
 from providers.errors import ValidationError
+from providers.families import register_family
 
 CATALOG_PATH = Path(__file__).with_name("catalog.json")
 
 MODES = ("t2v", "i2v", "flf")
 """text-to-video, image-to-video (first frame), first + last frame."""
-FAMILIES = ("veo", "sora", "kling", "runway")
 PRICE_KINDS = ("per_second", "per_task", "table", "range")
 
 
 class CatalogError(ValueError):
     """catalog.json (or an override) is malformed: a programming/config error, not user input."""
+
+
+@dataclass(frozen=True)
+class FamilySpec:
+    """What the engine and the mapping need to know about one wire family, as data (catalog.json `families`).
+
+    The family's code (its parsers, its request body, where its clip may be fetched) lives in its adapter
+    module, named by `adapter`: a module of providers/families, or any importable dotted path.
+    """
+
+    name: str
+    adapter: str
+    first_poll_s: float = 10.0
+    """Provider seconds before the first poll: soon enough to catch an instant rejection."""
+    min_interval_s: float = 2.0
+    """The provider's floor between two polls of one task; no hint or ETA goes below it."""
+    progress_hints: bool = True
+    """The provider reports progress while rendering (the schedule extrapolates it); else the catalog prior."""
+    request_id_field: str | None = None
+    """The body field our job id is sent in, documented as usable to look the task up: an unclear submit is
+    then settled by polling that id instead of asking the user."""
+    last_frame_alone: bool = False
+    """A last frame without a first one is a valid first+last request."""
+    image_sets_aspect: str | None = None
+    """When set, image-to-video follows the input image's shape: the aspect ratio is not sent (the note says why)."""
+    absent_option_notes: tuple[tuple[str, str], ...] = ()
+    """Why an option is missing on this family's models, added to the "has no option" error."""
+    resolution_equivalents: tuple[tuple[tuple[int, int], frozenset[tuple[int, int]]], ...] = ()
+    """A requested pixel size -> the sizes the provider delivers for it (documented), honoured when probed."""
+    source: str = ""
+
+    def absent_note(self, option: str) -> str:
+        return dict(self.absent_option_notes).get(option, "")
+
+    def equivalents(self, size: tuple[int, int]) -> frozenset[tuple[int, int]]:
+        return dict(self.resolution_equivalents).get(size, frozenset())
+
+
+def default_family(name: str) -> FamilySpec:
+    """The rules of a family no catalog describes (a caller asking about a name it made up)."""
+    return FamilySpec(name=name, adapter="")
 
 
 @dataclass(frozen=True)
@@ -214,6 +255,16 @@ class ModelSpec:
 class Catalog:
     _models: tuple[ModelSpec, ...]
     source_path: str = ""
+    _families: tuple[FamilySpec, ...] = ()
+
+    def families(self) -> tuple[FamilySpec, ...]:
+        return self._families
+
+    def family(self, name: str) -> FamilySpec:
+        for f in self._families:
+            if f.name == name:
+                return f
+        return default_family(name)
 
     def models(self) -> tuple[ModelSpec, ...]:
         return self._models
@@ -239,17 +290,47 @@ def load_catalog(path: str | Path | None = None, overrides: dict[str, dict[str, 
     entries = raw.get("models")
     if not isinstance(entries, list) or not entries:
         raise CatalogError(f"{p}: 'models' must be a non-empty list")
+    families = _families(raw.get("families"), p)
     entries = [_apply_override(e, (overrides or {}).get(e.get("id", ""))) for e in entries]
     known = {e.get("id") for e in entries}
     for model_id in overrides or {}:
         if model_id not in known:
             raise ValidationError("model", f"override for unknown model {model_id!r}",
                                   allowed=", ".join(sorted(str(k) for k in known)), model=model_id)
-    specs = tuple(_spec(e) for e in entries)
+    specs = tuple(_spec(e, families) for e in entries)
     ids = [s.id for s in specs]
     if len(set(ids)) != len(ids):
         raise CatalogError(f"{p}: duplicate model ids")
-    return Catalog(specs, str(p))
+    for family in families:
+        register_family(family)  # the client finds a family's parsers by name, whichever catalog named it
+    return Catalog(specs, str(p), families)
+
+
+def _size(text: str, where: str) -> tuple[int, int]:
+    w, sep, h = str(text).partition("x")
+    if not sep or not w.isdigit() or not h.isdigit():
+        raise CatalogError(f"catalog: {where}: size {text!r} is not WIDTHxHEIGHT")
+    return int(w), int(h)
+
+
+def _families(raw: Any, p: Path) -> tuple[FamilySpec, ...]:
+    if not isinstance(raw, dict) or not raw:
+        raise CatalogError(f"{p}: 'families' must be a non-empty object")
+    out = []
+    for name, f in raw.items():
+        w = f"family {name}"
+        if not isinstance(f, dict):
+            raise CatalogError(f"catalog: {w}: must be an object")
+        seen_as = f.get("resolution_equivalents") or {}
+        equivalents = tuple((_size(k, w), frozenset(_size(v, w) for v in vs)) for k, vs in seen_as.items())
+        out.append(FamilySpec(
+            name=str(name), adapter=str(_req(f, "adapter", w)), first_poll_s=float(f.get("first_poll_s", 10.0)),
+            min_interval_s=float(f.get("min_interval_s", 2.0)), progress_hints=bool(f.get("progress_hints", True)),
+            request_id_field=f.get("request_id_field"), last_frame_alone=bool(f.get("last_frame_alone")),
+            image_sets_aspect=f.get("image_sets_aspect"),
+            absent_option_notes=tuple((f.get("absent_option_notes") or {}).items()),
+            resolution_equivalents=equivalents, source=str(f.get("source", ""))))
+    return tuple(out)
 
 
 def _apply_override(entry: dict[str, Any], override: dict[str, Any] | None) -> dict[str, Any]:
@@ -280,12 +361,13 @@ def _range(d: dict[str, Any] | None) -> NumberRange | None:
     return NumberRange(float(d["min"]), float(d["max"]), None if d.get("default") is None else float(d["default"]))
 
 
-def _spec(e: dict[str, Any]) -> ModelSpec:
+def _spec(e: dict[str, Any], families: tuple[FamilySpec, ...]) -> ModelSpec:
     mid = str(_req(e, "id", "model"))
     w = f"model {mid}"
     family = _req(e, "family", w)
-    if family not in FAMILIES:
-        raise CatalogError(f"catalog: {w}: family {family!r} not in {FAMILIES}")
+    names = tuple(f.name for f in families)
+    if family not in names:
+        raise CatalogError(f"catalog: {w}: family {family!r} not in {names}")
     modes = tuple(_req(e, "modes", w))
     routes = tuple((k, Route(v["submit"], v["poll"])) for k, v in _req(e, "routes", w).items())
     if bad := [m for m in modes if m not in MODES or m not in dict(routes)]:

@@ -1,12 +1,13 @@
 """Recipe -> one model's exact wire request, with a field-by-field mapping report and every error at once."""
 #
 # Approximation policy (data in catalog.json, `durations.approximate_within_s`): a duration within 1 s of
-# an allowed one is approximated for Veo and Sora (7 s -> 8 s), because the clip is nearly what was asked
-# and the price moves by one second's worth. Kling and Runway only offer 5 or 10 s, billed per task: a
-# silent jump to 10 s would double the clip and its price, so there it is an error ("duration 7 s: Kling
-# v1.6 allows 5 or 10"). A model with a single fixed length (veo3-fast: 8 s) always takes it, reported.
+# an allowed one is approximated where the catalog allows it (7 s -> 8 s), because the clip is nearly what
+# was asked and the price moves by one second's worth. Models that only offer 5 or 10 s billed per task
+# have no approximation: a silent jump to 10 s would double the clip and its price, so there it is an error
+# ("duration 7 s: ... allows 5 or 10"). A model with a single fixed length always takes it, reported.
 # A last frame sent to a model without first+last support is dropped and reported, not an error, so one
-# recipe can fan out to every model; a missing first frame for an image-only model (Runway) is an error.
+# recipe can fan out to every model; a missing first frame for an image-only model is an error.
+# What differs by family is data (catalog.json `families`) or the family's adapter module (its request body).
 #
 # Error fields are the recipe's field names ("prompt", "first_frame", ...; "duration" for duration_s)
 # and the ModelOptions keys ("mode", "cfg_scale", "camera_control", "size", "watermark", "image_fit").
@@ -17,9 +18,10 @@ import base64
 import math
 from typing import Any
 
-from providers import images, pricing
+from providers import families, images, pricing
 from providers.catalog import Catalog, ModelSpec
 from providers.errors import DailiesError, ErrorKind, ValidationError, ValidationErrors
+from providers.families.wire import WireParts
 from providers.recipe import ImageInput, ModelOptions, Recipe
 from providers.submission import MappingAction as A, MappingLine, Submission, WireFile, WireRequest
 from providers.url_policy import validate_user_image_url
@@ -29,10 +31,6 @@ CAMERA_PRESETS = ("down_back", "forward_up", "right_turn_forward", "left_turn_fo
 CAMERA_TYPES = ("simple", *CAMERA_PRESETS)
 CAMERA_LIMIT = 10.0
 
-_WHY_ABSENT = {
-    ("kling", "cfg_scale"): "Kling v2.x models do not support cfg_scale",
-    ("kling", "camera_control"): "camera control is documented only for some Kling models, modes and durations",
-}
 _EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 
 
@@ -90,6 +88,7 @@ class _Plan:
 
     def __init__(self, recipe: Recipe, spec: ModelSpec, options: ModelOptions, request_id: str | None = None):
         self.r, self.s, self.request_id = recipe, spec, request_id
+        self.fam = families.rules(spec.family)
         self.opts = options.to_dict()
         self.name = spec.display_name
         self.errors: list[ValidationError] = []
@@ -126,8 +125,8 @@ class _Plan:
         self._cfg_scale()
         self._camera_control()
         self._watermark()
-        if self.s.family == "kling" and self.request_id:
-            self.line("request_id", A.SENT, self.request_id, self.request_id, "as external_task_id")
+        if self.fam.request_id_field and self.request_id:
+            self.line("request_id", A.SENT, self.request_id, self.request_id, f"as {self.fam.request_id_field}")
 
     # -- recipe fields ---------------------------------------------------------------------------------
 
@@ -135,7 +134,7 @@ class _Plan:
         allowed = self.s.option_names()
         for key in self.opts:
             if key not in allowed:
-                why = _WHY_ABSENT.get((self.s.family, key), "")
+                why = self.fam.absent_note(key)
                 msg = f"{key}: {self.name} has no {key} option" + (f" ({why})" if why else "")
                 self.err(key, msg, ", ".join(allowed) or "no extra options")
 
@@ -163,8 +162,8 @@ class _Plan:
                 self.kind = modes[0]
             return
         if first is None:
-            # Kling documents image_tail alone ("at least one of image and image_tail"); others need a start.
-            if self.s.family == "kling" and "flf" in modes:
+            # Some families document an end frame alone ("at least one of image and image_tail"); others need a start.
+            if self.fam.last_frame_alone and "flf" in modes:
                 self.kind = "flf"
             else:
                 self.err("first_frame", f"first_frame: {self.name} needs a first frame when a last frame is given",
@@ -232,11 +231,11 @@ class _Plan:
         ratios = s.ratio_map()
         asked = (self.r.aspect_ratio or "").replace(" ", "") or None
         size_opt = self.opts.get("size")
-        if s.family == "kling" and self.kind != "t2v":
+        if self.fam.image_sets_aspect and self.kind != "t2v":
             if asked:
-                self.line("aspect_ratio", A.DROPPED, asked, None, "Kling image-to-video follows the input image")
+                self.line("aspect_ratio", A.DROPPED, asked, None, self.fam.image_sets_aspect)
             else:
-                self.line("aspect_ratio", A.DEFAULTED, None, None, "Kling image-to-video follows the input image")
+                self.line("aspect_ratio", A.DEFAULTED, None, None, self.fam.image_sets_aspect)
             return
         if size_opt is not None and s.size_option:
             sizes = [k for k, _ in s.sizes]
@@ -322,7 +321,7 @@ class _Plan:
             allowed = f"width/height between {rules.min_aspect:g} and {rules.max_aspect:g}"
             self.err(field, f"{field} aspect {w}x{h} ({aspect:.2f}): {self.name} allows {allowed}", allowed)
         if mime not in rules.mimes:
-            # Kling takes only JPG/PNG; re-encoding a WebP keeps the picture, so convert rather than refuse.
+            # A model that takes only JPG/PNG: re-encoding a WebP keeps the picture, so convert rather than refuse.
             data, mime = images.to_png(data, field), "image/png"
             action, notes = A.CONVERTED, ["WebP re-encoded as PNG"]
         if len(data) > rules.max_bytes:
@@ -439,34 +438,11 @@ class _Plan:
     # -- output ----------------------------------------------------------------------------------------
 
     def _request(self, route_submit: str) -> WireRequest:
-        s = self.s
-        if s.family in ("veo", "sora"):
-            form = {"model": s.wire_model, "prompt": self.prompt}
-            if s.durations.wire_field:
-                form[s.durations.wire_field] = str(self.duration)
-            if self.wire_size:
-                form["size"] = self.wire_size
-            return WireRequest("POST", route_submit, form=form, files=tuple(self.files), headers=s.header_dict())
-        if s.family == "kling":
-            body: dict[str, Any] = {"model_name": s.wire_model, "prompt": self.prompt}
-            if self.negative:
-                body["negative_prompt"] = self.negative
-            body.update({k: v for k, v in self.extras.items() if k in ("cfg_scale", "camera_control")})
-            body["mode"] = self.mode
-            if self.kind == "t2v":
-                body["aspect_ratio"] = self.wire_size
-            body["duration"] = str(self.duration)
-            if "first_frame" in self.images_wire:
-                body["image"] = self.images_wire["first_frame"]
-            if "last_frame" in self.images_wire:
-                body["image_tail"] = self.images_wire["last_frame"]
-            if self.request_id:
-                body["external_task_id"] = self.request_id
-            return WireRequest("POST", route_submit, json=body, headers=s.header_dict())
-        body = {"model": s.wire_model, "promptImage": self.images_wire.get("first_frame"),
-                "promptText": self.prompt, "ratio": self.wire_size, "duration": int(self.duration)}
-        body.update({k: v for k, v in self.extras.items() if k in ("seed", "watermark")})
-        return WireRequest("POST", route_submit, json=body, headers=s.header_dict())
+        parts = WireParts(spec=self.s, route_submit=route_submit, kind=self.kind, prompt=self.prompt,
+                          negative_prompt=self.negative, duration=self.duration, wire_size=self.wire_size,
+                          mode=self.mode, images=dict(self.images_wire), files=tuple(self.files),
+                          extras=dict(self.extras), request_id=self.request_id)
+        return families.module_for(self.s.family).build_request(parts)  # type: ignore[no-any-return]
 
     def submission(self) -> Submission:
         route = self.s.route(self.kind)

@@ -15,6 +15,9 @@ class TaskState(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELED = "canceled"
+    UNKNOWN = "unknown"
+    """A status word no table knows (a renamed or new provider state): the task is held where it was and
+    polled on, bounded by the job's deadline; it never fails a job."""
 
     @property
     def terminal(self) -> bool:

@@ -37,9 +37,10 @@ STATUS_TABLE: dict[str, TaskState] = {
     **dict.fromkeys(["cancelled", "canceled", "cancel", "aborted"], TaskState.CANCELED),
 }
 
-# Unknown strings: new-api's Sora converter turns "unknown" into "queued"; we do the same so that a
-# renamed status keeps the job polling (bounded by the job deadline) instead of failing it.
-UNKNOWN_STATUS_STATE = TaskState.QUEUED
+# Unknown strings: new-api's converter turns "unknown" into "queued"; we keep them apart as UNKNOWN, which the
+# engine treats as still queued, so that a renamed status keeps the job polling (bounded by the job deadline)
+# instead of failing it.
+UNKNOWN_STATUS_STATE = TaskState.UNKNOWN
 _unknown_seen: set[str] = set()
 
 

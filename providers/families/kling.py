@@ -26,7 +26,9 @@ from providers.families._common import (
     text,
     timestamp,
 )
+from providers.families.wire import WireParts
 from providers.status import TaskState, TaskStatus
+from providers.submission import WireRequest
 
 
 def _kling_code(value: Any) -> int | None:
@@ -75,3 +77,27 @@ def _parse(status_code: int, headers: Mapping[str, str], body: bytes, *, submit:
 
 
 parse_submit, parse_poll = entry_points(_parse)
+
+
+def build_request(parts: WireParts) -> WireRequest:
+    """A JSON body; image-to-video sends no aspect ratio, and our job id goes along as `external_task_id`."""
+    s = parts.spec
+    body: dict[str, Any] = {"model_name": s.wire_model, "prompt": parts.prompt}
+    if parts.negative_prompt:
+        body["negative_prompt"] = parts.negative_prompt
+    body.update({k: v for k, v in parts.extras.items() if k in ("cfg_scale", "camera_control")})
+    body["mode"] = parts.mode
+    if parts.kind == "t2v":
+        body["aspect_ratio"] = parts.wire_size
+    body["duration"] = str(parts.duration)
+    if "first_frame" in parts.images:
+        body["image"] = parts.images["first_frame"]
+    if "last_frame" in parts.images:
+        body["image_tail"] = parts.images["last_frame"]
+    if parts.request_id:
+        body["external_task_id"] = parts.request_id
+    return WireRequest("POST", parts.route_submit, json=body, headers=s.header_dict())
+
+
+def result_urls(status: TaskStatus, content_url: str | None) -> list[str]:
+    return [status.video_url] if status.video_url else []

@@ -26,7 +26,9 @@ from providers.families._common import (
     text,
     timestamp,
 )
+from providers.families.wire import WireParts
 from providers.status import TaskState, TaskStatus
+from providers.submission import WireRequest
 
 
 def _parse(status_code: int, headers: Mapping[str, str], body: bytes, *, submit: bool) -> TaskStatus:
@@ -87,3 +89,26 @@ def parse_video_object(status_code: int, headers: Mapping[str, str], data: dict[
 
 
 parse_submit, parse_poll = entry_points(_parse)
+
+
+def build_request(parts: WireParts) -> WireRequest:
+    """A multipart form: the model, the prompt, the length when the route takes one, the frame, the image files."""
+    s = parts.spec
+    form = {"model": s.wire_model, "prompt": parts.prompt}
+    if s.durations.wire_field:
+        form[s.durations.wire_field] = str(parts.duration)
+    if parts.wire_size:
+        form["size"] = parts.wire_size
+    return WireRequest("POST", parts.route_submit, form=form, files=parts.files, headers=s.header_dict())
+
+
+def result_urls(status: TaskStatus, content_url: str | None) -> list[str]:
+    """video_url, then metadata.url, then the task's /content route (Gen-B answers may carry any of them)."""
+    urls = [status.video_url] if status.video_url else []
+    meta = status.raw.get("metadata") if isinstance(status.raw, dict) else None
+    meta_url = meta.get("url") if isinstance(meta, dict) else None
+    if isinstance(meta_url, str) and meta_url.strip():
+        urls.append(meta_url.strip())
+    if content_url:
+        urls.append(content_url)
+    return urls

@@ -27,7 +27,9 @@ from providers.families._common import (
     text,
     timestamp,
 )
+from providers.families.wire import WireParts
 from providers.status import TaskState, TaskStatus
+from providers.submission import WireRequest
 
 
 def _parse(status_code: int, headers: Mapping[str, str], body: bytes, *, submit: bool) -> TaskStatus:
@@ -107,3 +109,16 @@ def _bare(status_code: int, data: dict[str, Any], task: dict[str, Any], *, submi
 
 
 parse_submit, parse_poll = entry_points(_parse)
+
+
+def build_request(parts: WireParts) -> WireRequest:
+    """A JSON body around the first frame (image-to-video only)."""
+    s = parts.spec
+    body: dict[str, Any] = {"model": s.wire_model, "promptImage": parts.images.get("first_frame"),
+                            "promptText": parts.prompt, "ratio": parts.wire_size, "duration": int(parts.duration)}
+    body.update({k: v for k, v in parts.extras.items() if k in ("seed", "watermark")})
+    return WireRequest("POST", parts.route_submit, json=body, headers=s.header_dict())
+
+
+def result_urls(status: TaskStatus, content_url: str | None) -> list[str]:
+    return [status.video_url] if status.video_url else []

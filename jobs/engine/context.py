@@ -1,0 +1,179 @@
+"""The state every step works through: the ledger, the catalog, the jobs in memory, scheduling, state changes.
+
+Steps are functions of this object, not of the runner: it holds no public API and nothing the UI reads
+except the change counter. Every decision is written to the ledger first; memory only holds what can be
+rebuilt from it (poll schedules, retry counters, task handles).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from jobs.engine.backends import Backends, Pace
+from jobs.engine.scheduler import PRIORITY, URGENT_POLL, Scheduler, Step
+from jobs.engine.track import Track
+from jobs.ledger import SLOT_STATES, Job, JobState, Ledger
+from jobs.schedule import RenderTime, learn_render_time
+from providers.catalog import Catalog
+from providers.client import Backend
+
+RENDER_CACHE_S = 30.0
+
+
+class ClipSink(Protocol):
+    def download(self, open_stream: Callable[[Mapping[str, str]], Any], name_hint: str) -> Any: ...
+
+
+class EngineContext:
+    def __init__(self, ledger: Ledger, clips: ClipSink, catalog: Catalog, *, owner: str, concurrency_cap: int,
+                 lease_ttl_s: float, backends: Backends, scheduler: Scheduler, rng: random.Random,
+                 clock: Callable[[], float]) -> None:
+        self.ledger = ledger
+        self.clips = clips
+        self.catalog = catalog
+        self.owner = owner
+        self.concurrency_cap = concurrency_cap
+        self.lease_ttl_s = lease_ttl_s
+        self.backends = backends
+        self.sched = scheduler
+        self.lock = scheduler.cond
+        """Guards tracks, lookups and slot waiters together with the scheduler's entries."""
+        self.rng = rng
+        self.clock = clock
+        self.tracks: dict[str, Track] = {}
+        self.lookups: dict[str, int] = {}  # submit_unknown job id -> lookups done by the id we sent
+        self.slot_waiters: deque[str] = deque()
+        self.changed = threading.Condition()
+        self.change_counter = 0
+        self._render_cache: dict[str, tuple[float, RenderTime]] = {}
+        self.adopt: Callable[[Job], None] = lambda job: None
+        """Take a job into memory (leases.adopt, wired by the runner: a fallback child starts through it)."""
+
+    # --- memory --------------------------------------------------------------------------------------
+
+    def track(self, job_id: str) -> Track | None:
+        with self.lock:
+            return self.tracks.get(job_id)
+
+    def new_track(self, job: Job, backend: Backend) -> Track:
+        return Track(job.id, time_scale=job.time_scale or 1.0, pace=self.backends.pace_for(backend))
+
+    def keep(self, track: Track) -> bool:
+        """Hold the track unless the engine stops or already drives the job."""
+        with self.lock:
+            if self.sched.stopping or track.job_id in self.tracks:
+                return False
+            self.tracks[track.job_id] = track
+            return True
+
+    def pace_of(self, job_id: str) -> Pace | None:
+        track = self.tracks.get(job_id)  # the scheduler holds the lock
+        return track.pace if track is not None else None
+
+    def forget(self, job_id: str) -> None:
+        """Drop a job from memory (caller holds the lock)."""
+        self.sched.drop(job_id)
+        self.tracks.pop(job_id, None)
+        with contextlib.suppress(ValueError):
+            self.slot_waiters.remove(job_id)
+
+    def forget_now(self, job_id: str) -> None:
+        with self.lock:
+            self.forget(job_id)
+
+    # --- scheduling ----------------------------------------------------------------------------------
+
+    def schedule(self, job_id: str, step: Step, delay_s: float, *, urgent: bool | None = None) -> None:
+        """Queue the job's next step. A poll is urgent when the finish is expected (the schedule says so)
+        or a finished clip waits on it (a fresh URL)."""
+        with self.lock:
+            if self.sched.stopping:
+                return
+            if step is Step.POLL and urgent is None:
+                track = self.tracks.get(job_id)
+                urgent = bool(track and track.schedule and track.schedule.urgent)
+            priority = URGENT_POLL if step is Step.POLL and urgent else PRIORITY[step]
+            self.sched.push(job_id, step, delay_s, priority)
+
+    def request_rescan(self) -> None:
+        with self.lock:
+            self.sched.rescan_now = True
+            self.lock.notify_all()
+
+    def wake_waiters(self) -> None:
+        with self.lock:
+            waiting = list(self.slot_waiters)
+            self.slot_waiters.clear()
+        for job_id in waiting:
+            self.schedule(job_id, Step.SUBMIT, 0.0)
+
+    # --- state changes -------------------------------------------------------------------------------
+
+    def bump(self) -> None:
+        with self.changed:
+            self.change_counter += 1
+            self.changed.notify_all()
+
+    def set_state(self, job_id: str, state: JobState, **fields: Any) -> Job:
+        before = self.ledger.get(job_id)
+        job = self.ledger.transition(job_id, state, **fields)
+        self.bump()
+        if before is not None and before.state in SLOT_STATES and job.state not in SLOT_STATES:
+            self.wake_waiters()
+        if job.state.terminal or not job.state.active:
+            self.forget_now(job_id)
+        return job
+
+    def park_for_key(self, job_id: str, **fields: Any) -> None:
+        """No usable key in this process: mark the job, drop it from memory and give up its lease, so a
+        process that has the key (another tab's server, `python -m jobs resume`) can take it."""
+        self.ledger.update(job_id, needs_key=True, **fields)
+        self.forget_now(job_id)
+        self.ledger.release(self.owner, [job_id])
+        self.bump()
+
+    def work_on(self, job_id: str, state: JobState) -> tuple[Job, Track, Backend] | None:
+        """The job, its in-memory track and its backend, if it is still ours to move from `state`."""
+        job = self.ledger.get(job_id)
+        track = self.track(job_id)
+        if job is None or track is None or job.state != state:
+            return None
+        backend = self.backends.for_job(job)
+        if backend is None:
+            self.park_for_key(job_id)
+            return None
+        return job, track, backend
+
+    # --- time ----------------------------------------------------------------------------------------
+
+    def stamp(self, track: Track | None) -> float:
+        """Wall time for a job's timestamps, never earlier than its submit plus monotonic time since: a wall
+        clock set back mid-render cannot make a render time zero or negative (P10)."""
+        now = time.time()
+        if track is None or track.submitted_mono is None or track.submitted_wall is None:
+            return now
+        return max(now, track.submitted_wall + (self.clock() - track.submitted_mono))
+
+    def elapsed(self, track: Track) -> float:
+        """Provider seconds since submit (sandbox time unscaled)."""
+        if track.submitted_mono is None:
+            return 0.0
+        return max(0.0, (self.clock() - track.submitted_mono) / track.time_scale)
+
+    def render_time(self, model_id: str) -> RenderTime:
+        """The model's render-time distribution: learned from the ledger, else the catalog prior."""
+        now = time.monotonic()
+        cached = self._render_cache.get(model_id)
+        if cached and now - cached[0] < RENDER_CACHE_S:
+            return cached[1]
+        prior_spec = self.catalog.get(model_id).render
+        prior = RenderTime(p50_s=prior_spec.p50_s, p90_s=prior_spec.p90_s)
+        learned = learn_render_time(self.ledger.render_times(model_id), prior)
+        self._render_cache[model_id] = (now, learned)
+        return learned
