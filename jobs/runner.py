@@ -63,15 +63,14 @@ class Runner:
                  rng: random.Random | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.ledger = ledger
         self.clips = clips
-        self.catalog = catalog
         self.owner = owner or leases.owner_id()
-        self.concurrency_cap = max(1, concurrency_cap)
         self.lease_ttl_s = lease_ttl_s
         self.rescan_interval_s = rescan_interval_s
-        self._backends = Backends(concurrency_cap=self.concurrency_cap, poll_rate=poll_rate, poll_burst=poll_burst,
+        concurrency_cap = max(1, concurrency_cap)
+        self._backends = Backends(concurrency_cap=concurrency_cap, poll_rate=poll_rate, poll_burst=poll_burst,
                                   client_factory=client_factory)
         self._sched = Scheduler(workers, clock)
-        self._ctx = EngineContext(ledger, clips, catalog, owner=self.owner, concurrency_cap=self.concurrency_cap,
+        self._ctx = EngineContext(ledger, clips, catalog, owner=self.owner, concurrency_cap=concurrency_cap,
                                   lease_ttl_s=lease_ttl_s, backends=self._backends, scheduler=self._sched,
                                   rng=rng or random.Random(), clock=clock)
         self._ctx.adopt = lambda job: leases.adopt(self._ctx, job)
@@ -110,6 +109,31 @@ class Runner:
         self._backends.close_clients()
         with contextlib.suppress(ValueError):
             atexit.unregister(self.stop)
+
+    # --- settings that change while running ---------------------------------------------------------
+    # Settings swaps these on a live runner; the steps read them from the context, so they live there
+    # (a copy here would freeze model switches, prices and the cap at start and let a switched-off
+    # model's waiting take be sent).
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._ctx.catalog
+
+    @catalog.setter
+    def catalog(self, catalog: Catalog) -> None:
+        self._ctx.catalog = catalog
+
+    @property
+    def concurrency_cap(self) -> int:
+        return self._ctx.concurrency_cap
+
+    @concurrency_cap.setter
+    def concurrency_cap(self, cap: int) -> None:
+        with self._ctx.lock:
+            raised = cap > self._ctx.concurrency_cap
+            self._ctx.concurrency_cap = max(1, cap)
+        if raised:  # takes held back by the old cap may go now
+            self._ctx.wake_waiters()
 
     @property
     def status_limit(self) -> tuple[float, int]:

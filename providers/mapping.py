@@ -441,7 +441,9 @@ class _Plan:
         parts = WireParts(spec=self.s, route_submit=route_submit, kind=self.kind, prompt=self.prompt,
                           negative_prompt=self.negative, duration=self.duration, wire_size=self.wire_size,
                           mode=self.mode, images=dict(self.images_wire), files=tuple(self.files),
-                          extras=dict(self.extras), request_id=self.request_id)
+                          extras=dict(self.extras),
+                          request_id=self.request_id if self.fam.request_id_field else None,
+                          request_id_field=self.fam.request_id_field)
         return families.module_for(self.s.family).build_request(parts)  # type: ignore[no-any-return]
 
     def submission(self) -> Submission:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -44,7 +45,14 @@ class Lookup:
     done: bool = True
 
 
+LEGACY_LOOKUP_NOTE = re.compile(r"Looked up \d+ times by this job's own id \(\w+\): the provider has no such task")
+"""The sentence a ledger written before the Lookup record carries instead of it (exactly that sentence,
+so a message that merely mentions a lookup does not stop one)."""
+
+
 def lookup_done(job: Job) -> bool:
+    if LEGACY_LOOKUP_NOTE.search(job.error_message or ""):
+        return True
     try:
         found = job.raw_status.get(LOOKUP_KEY) if job.raw_status_json else None
     except ValueError:

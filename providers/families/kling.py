@@ -80,7 +80,8 @@ parse_submit, parse_poll = entry_points(_parse)
 
 
 def build_request(parts: WireParts) -> WireRequest:
-    """A JSON body; image-to-video sends no aspect ratio, and our job id goes along as `external_task_id`."""
+    """A JSON body; image-to-video sends no aspect ratio, and our job id goes along in the catalog's
+    `request_id_field` (`external_task_id`)."""
     s = parts.spec
     body: dict[str, Any] = {"model_name": s.wire_model, "prompt": parts.prompt}
     if parts.negative_prompt:
@@ -94,8 +95,8 @@ def build_request(parts: WireParts) -> WireRequest:
         body["image"] = parts.images["first_frame"]
     if "last_frame" in parts.images:
         body["image_tail"] = parts.images["last_frame"]
-    if parts.request_id:
-        body["external_task_id"] = parts.request_id
+    if parts.request_id and parts.request_id_field:
+        body[parts.request_id_field] = parts.request_id
     return WireRequest("POST", parts.route_submit, json=body, headers=s.header_dict())
 
 

@@ -27,3 +27,5 @@ class WireParts:
     extras: dict[str, Any] = field(default_factory=dict)
     """Checked optional parameters (seed, cfg_scale, camera_control, watermark)."""
     request_id: str | None = None
+    request_id_field: str | None = None
+    """The body field the catalog names for our own id (the one a lookup can query by)."""

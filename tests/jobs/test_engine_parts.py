@@ -54,6 +54,20 @@ def test_a_recorded_lookup_stops_every_process_from_looking_again_and_the_messag
     assert runner._ctx.sched.has_entry(pending)  # noqa: SLF001
 
 
+def test_a_lookup_recorded_by_a_ledger_from_before_the_lookup_field_is_still_honoured(
+        make_sandbox, ledger, clips, catalog) -> None:
+    """Rows written by the old runner carry only its sentence; looking them up again would be wasted polls."""
+    server = make_sandbox(**FAST)
+    runner = Runner(ledger, clips, catalog)
+    old = unclear_kling_job(runner, server)
+    ledger.update(old, error_message=(
+        "The answer was lost. Looked up 4 times by this job's own id (external_task_id): the provider has no "
+        "such task, so the POST most likely created nothing. Dailies never resends it on its own; run it again "
+        "if you want it."))
+    leases.rescan(runner._ctx)  # noqa: SLF001
+    assert not runner._ctx.sched.has_entry(old)  # noqa: SLF001
+
+
 class FlakyDisk:
     """A clip sink whose first write fails with `error`, then stores as the real clip store does."""
 

@@ -10,6 +10,7 @@ from jobs_helpers import backend_for, no_options, recipe_for, submits, wait_stat
 
 from jobs.ledger import SLOT_STATES, BudgetExceeded, JobState
 from jobs.runner import Runner
+from providers.catalog import load_catalog
 
 ENDED = {JobState.DOWNLOADED, JobState.FAILED, JobState.SUBMIT_UNKNOWN, JobState.EXPIRED, JobState.STALE,
          JobState.CANCELED}
@@ -258,3 +259,29 @@ def test_the_live_queue_reads_the_ledger_only_when_something_changed(make_sandbo
     assert ticks == [JobState.DOWNLOADED] * 5 and len(reads) <= 1
     ledger.update(job_id, note="changed elsewhere")  # as another process would
     assert runner.wait_for(lambda: runner.snapshot([job_id])[0].note == "changed elsewhere", 5)
+
+
+def test_a_model_switched_off_in_settings_while_its_take_waits_is_never_sent(make_sandbox, make_runner):
+    """Settings swaps the live runner's catalog; a waiting take of a switched-off model must not be POSTed."""
+    server = make_sandbox(render_times={"*": (2, 3)})
+    runner = make_runner(concurrency_cap=1)
+    first, second = runner.submit_run(recipe_for("sora-2"), [("sora-2", no_options())], backend_for(server),
+                                      takes=2)
+    wait_state(runner, first, {JobState.QUEUED, JobState.RUNNING})
+    assert runner.ledger.get(second).state == JobState.WAITING  # held back by the cap
+    runner.catalog = load_catalog(overrides={"sora-2": {"available": False}})
+    failed = wait_state(runner, second, ENDED, timeout=20)
+    assert failed.state == JobState.FAILED and "switched off" in failed.error_message
+    assert failed.charged == "no"
+    assert len(submits(server)) == 1
+
+
+def test_raising_the_concurrency_cap_in_settings_lets_waiting_takes_go(make_sandbox, make_runner):
+    server = make_sandbox(render_times={"*": (3000, 4000)})
+    runner = make_runner(concurrency_cap=1)
+    ids = runner.submit_run(recipe_for("sora-2"), [("sora-2", no_options())], backend_for(server), takes=3)
+    wait_state(runner, ids[0], {JobState.QUEUED, JobState.RUNNING})
+    runner.concurrency_cap = 3
+    for job_id in ids[1:]:
+        wait_state(runner, job_id, {JobState.QUEUED, JobState.RUNNING})
+    assert len(submits(server)) == 3
