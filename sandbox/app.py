@@ -26,6 +26,7 @@ from .config import SandboxConfig
 from .faults import Fault, FaultRegistry
 from .files import UrlSigner, denied, file_response
 from .lifecycle import Phase, phase_at
+from .looks import variant_for
 from .render import ClipCache, ClipSpec
 from .store import Task, TaskStore
 from .validate import Invalid, kling_request, runway_request, videos_request
@@ -107,6 +108,7 @@ class Sandbox:
         self.signer = UrlSigner(self.store.secret())
         self._rng = random.Random(config.seed)
         self._render_draws: dict[str, random.Random] = {}
+        self._takes: dict[str, int] = {}  # tasks per model so far: picks the look variant of an unseeded take
         self.inputs_dir = config.data_dir / "inputs"
         routes = [
             Route("/v1/videos", self.videos_create, methods=["POST"]),
@@ -153,6 +155,9 @@ class Sandbox:
         return self.signer.sign(self._base_url(request), task.id, self.config.url_ttl_s)
 
     def _new_task(self, task_id: str, family: str, model: str, action: str, params: dict[str, Any]) -> Task:
+        nth = self._takes.get(model, 0)
+        self._takes[model] = nth + 1
+        params = {**params, "look_variant": variant_for(params.get("seed"), nth)}
         task = Task(task_id, family, model, action, params, time.time(),
                     self.config.draw_render_time(model, family, self._render_rng(model)),
                     self.faults.take_task_faults(family))
@@ -460,7 +465,8 @@ class Sandbox:
             height = int(ignored.get("height") or round(height * ratio / 2) * 2)
             seconds = float(ignored.get("seconds") or max(1, int(seconds) * 5 // 8))
         return ClipSpec(model=task.model, prompt=p.get("prompt") or "", width=width, height=height, seconds=seconds,
-                        fps=self.config.fps, audio=bool(p.get("audio")), image_path=p.get("image_path"))
+                        fps=self.config.fps, audio=bool(p.get("audio")), image_path=p.get("image_path"),
+                        variant=int(p.get("look_variant") or 0))
 
     def clip_path(self, task: Task) -> Path:
         if self.config.prerendered_clip is not None:

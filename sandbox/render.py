@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import tempfile
 import textwrap
@@ -15,6 +14,8 @@ from pathlib import Path
 import av
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from . import looks
 
 AUDIO_RATE = 48_000
 _AAC_FRAME = 1024
@@ -32,6 +33,7 @@ class ClipSpec:
     fps: int = 24
     audio: bool = False
     image_path: str | None = None  # first frame for image-to-video
+    variant: int = 0  # which of the model's few looks-per-take (see looks.variant_for)
 
     def cache_key(self) -> str:
         image_hash = ""
@@ -39,21 +41,14 @@ class ClipSpec:
             image_hash = hashlib.sha256(Path(self.image_path).read_bytes()).hexdigest()
         prompt_hash = hashlib.sha256(self.prompt.encode()).hexdigest()
         size = f"{self.width}x{self.height}"
-        raw = f"{self.model}|{prompt_hash}|{size}|{self.seconds}|{self.fps}|{self.audio}|{image_hash}"
+        raw = (f"{self.model}|{prompt_hash}|{size}|{self.seconds}|{self.fps}|{self.audio}|{image_hash}"
+               f"|v{self.variant % looks.VARIANTS}")
         return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
 def _seed_rgb(text: str, salt: str) -> tuple[int, int, int]:
     digest = hashlib.sha256(f"{salt}:{text}".encode()).digest()
     return digest[0], digest[1], digest[2]
-
-
-def _rgb_to_yuv(r: float, g: float, b: float) -> tuple[int, int, int]:
-    # BT.601 limited range, which is what yuv420p H.264 players assume by default.
-    y = 16 + 0.257 * r + 0.504 * g + 0.098 * b
-    u = 128 - 0.148 * r - 0.291 * g + 0.439 * b
-    v = 128 + 0.439 * r - 0.368 * g - 0.071 * b
-    return int(round(y)), int(round(u)), int(round(v))
 
 
 def _rgb_image_to_yuv_planes(img: Image.Image) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -73,18 +68,26 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
+def overlay_lines(spec: ClipSpec) -> list[str]:
+    """The words drawn into the frame: the take and the prompt. Never the model's name or id (blind review
+    would be given away); the model is in the file's metadata only."""
+    return [looks.take_label(spec.variant), *(textwrap.wrap(spec.prompt, _chars_per_line(spec))[:4] or [""])]
+
+
+def _chars_per_line(spec: ClipSpec) -> int:
+    return max(12, int(spec.width / (max(10, spec.height // 26) * 0.55)) - 4)
+
+
 def _text_mask(spec: ClipSpec) -> np.ndarray:
-    """Model name and prompt drawn once into a luma mask the width of the frame."""
+    """The overlay drawn once into a luma mask the width of the frame."""
     w = spec.width
     title_px = max(14, spec.height // 14)
     body_px = max(10, spec.height // 26)
-    chars_per_line = max(12, int(w / (body_px * 0.55)) - 4)
-    lines = textwrap.wrap(spec.prompt, chars_per_line)[:4] or [""]
+    title, *lines = overlay_lines(spec)
     height = title_px + 12 + len(lines) * (body_px + 6) + 16
     height += height % 2
     mask = Image.new("L", (w, height), 0)
     draw = ImageDraw.Draw(mask)
-    title = f"{spec.model}  ·  {spec.width}x{spec.height}  ·  {spec.seconds:g}s"
     draw.text((16, 8), title, fill=255, font=_font(title_px))
     y = title_px + 16
     for line in lines:
@@ -94,7 +97,7 @@ def _text_mask(spec: ClipSpec) -> np.ndarray:
 
 
 class _Scene:
-    """Precomputed planes and shapes; frame(i) only moves rectangles and composites the text."""
+    """Precomputed planes and sprites (the model's look); frame(i) only moves the sprites and composites the text."""
 
     def __init__(self, spec: ClipSpec) -> None:
         self.spec = spec
@@ -103,28 +106,9 @@ class _Scene:
             with Image.open(spec.image_path) as img:
                 fitted = img.convert("RGB").resize((w, h))
             self.base_y, self.base_u, self.base_v = _rgb_image_to_yuv_planes(fitted)
-        else:
-            top = _rgb_to_yuv(*_seed_rgb(spec.model, "top"))
-            bottom = _rgb_to_yuv(*_seed_rgb(spec.prompt, "bottom"))
-            ramp = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None]
-            cramp = np.linspace(0.0, 1.0, h // 2, dtype=np.float32)[:, None]
-
-            def plane(a: int, b: int, r: np.ndarray, width: int) -> np.ndarray:
-                col = (a + (b - a) * r).astype(np.uint8)
-                return np.repeat(col, width, axis=1)
-
-            self.base_y = plane(top[0] // 2 + 8, bottom[0] // 2 + 8, ramp, w)
-            self.base_u = plane(top[1], bottom[1], cramp, w // 2)
-            self.base_v = plane(top[2], bottom[2], cramp, w // 2)
-        digest = hashlib.sha256(f"{spec.model}|{spec.prompt}".encode()).digest()
-        self.shapes = []
-        for k in range(4):
-            b = digest[k * 6:(k + 1) * 6]
-            size = (max(8, (h // 6 + b[0] % (h // 5 + 1)) // 2 * 2))
-            color = _rgb_to_yuv(b[1], b[2], b[3])
-            speed = 0.2 + (b[4] % 50) / 60
-            phase = b[5] / 40
-            self.shapes.append((size, color, speed, phase))
+        self.backdrop = looks.Backdrop(spec.model, spec.prompt, spec.variant, w, h)
+        if not spec.image_path:
+            self.base_y, self.base_u, self.base_v = self.backdrop.base
         self.text = _text_mask(spec)
         self.text_on = self.text > 96
         self.frame_buf = np.empty((h * 3 // 2, w), dtype=np.uint8)
@@ -140,13 +124,7 @@ class _Scene:
         uv[1][:] = self.base_v
         if i == 0 and spec.image_path:
             return buf  # image-to-video: the uploaded image is the first frame, untouched
-        t = i / spec.fps
-        for size, (cy, cu, cv), speed, phase in self.shapes:
-            x = int((math.sin(t * speed + phase) * 0.5 + 0.5) * (w - size)) // 2 * 2
-            yy = int((math.cos(t * speed * 1.3 + phase * 2) * 0.5 + 0.5) * (h - size)) // 2 * 2
-            y_plane[yy:yy + size, x:x + size] = cy
-            uv[0][yy // 2:(yy + size) // 2, x // 2:(x + size) // 2] = cu
-            uv[1][yy // 2:(yy + size) // 2, x // 2:(x + size) // 2] = cv
+        self.backdrop.stamp(y_plane, uv[0], uv[1], i / spec.fps)
         th = min(self.text.shape[0], h)
         band = y_plane[h - th:]
         band[self.text_on[:th]] = 235
@@ -190,6 +168,8 @@ def _encode(spec: ClipSpec, path: Path, preset: str) -> None:
         video.width, video.height, video.pix_fmt = spec.width, spec.height, "yuv420p"
         video.time_base = Fraction(1, spec.fps)
         video.options = {"preset": preset, "tune": "zerolatency", "crf": "28"}
+        # The model travels in the file's metadata, never in the picture (see overlay_lines).
+        out.metadata["comment"] = f"dailies sandbox; model={spec.model}; take={spec.variant % looks.VARIANTS}"
         audio = None
         if spec.audio:
             audio = out.add_stream("aac", rate=AUDIO_RATE)
