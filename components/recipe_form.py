@@ -11,7 +11,7 @@ from providers.catalog import Catalog
 from providers.errors import ValidationError
 from providers.recipe import ImageInput, Recipe
 
-MAX_UPLOAD_BYTES = 20 * 2**20
+MAX_UPLOAD_BYTES = images.MAX_IMAGE_BYTES
 PREVIEW_SIZES = {"16:9": (1280, 720), "9:16": (720, 1280), "1:1": (960, 960), "4:3": (960, 720),
                  "3:4": (720, 960), "3:2": (1080, 720), "2:3": (720, 1080)}
 
@@ -37,6 +37,11 @@ def _image(label: str, key: str, errors: dict[str, str]) -> ImageInput | None:
     upload = st.file_uploader(label, type=["png", "jpg", "jpeg", "webp"], key=key,
                               help="PNG, JPEG or WebP, at most 20 MB.")
     if upload is None:
+        return None
+    # The size the browser declared is checked before the bytes are touched, and the bytes again after.
+    size = int(getattr(upload, "size", 0) or 0)
+    if size > MAX_UPLOAD_BYTES:
+        errors[key] = f"{key}: {size / 2**20:.1f} MB is over the 20 MB limit"
         return None
     data = upload.getvalue()
     if len(data) > MAX_UPLOAD_BYTES:

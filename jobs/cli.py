@@ -14,17 +14,17 @@ verified clip, 1 when any failed, expired, went stale, stayed unknown or was sto
 from __future__ import annotations
 
 import argparse
-import csv
-import dataclasses
 import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from jobs import settings
+from jobs import limits, settings
+from jobs.cli_inputs import batches
 from jobs.clipstore import ClipStore
 from jobs.keys import SANDBOX_KEY, backend_from_env, mask
 from jobs.ledger import BudgetExceeded, Job, JobState, Ledger
@@ -33,11 +33,25 @@ from jobs.runner import Runner
 from providers.catalog import load_catalog
 from providers.client import Backend
 from providers.errors import DailiesError
-from providers.images import sniff_mime
-from providers.recipe import ImageInput, ModelOptions, Recipe
+from providers.recipe import ModelOptions
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_SANDBOX_SCALE = 0.02
+SEND_WAIT_S = 120.0
+"""--no-wait waits at most this long (without --timeout) for its POSTs to be sent and their task ids recorded."""
+
+
+def _number(rule: limits.NumberRule) -> Callable[[str], float | int]:
+    """An argparse type: NaN, infinities and out-of-range values exit 2 naming the flag and the range."""
+
+    def parse(text: str) -> float | int:
+        try:
+            return rule.parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[-1]) from None
+
+    parse.__name__ = rule.name
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,20 +71,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--csv", type=Path, help="CSV with a 'prompt' column; optional negative_prompt, duration, "
                                                "ratio, seed, model columns (a row's model replaces --model)")
     run.add_argument("--negative-prompt", default="")
-    run.add_argument("--image", type=Path, default=None, metavar="PATH",
-                     help="first-frame image (PNG, JPEG or WebP); Runway needs one")
-    run.add_argument("--last-image", type=Path, default=None, metavar="PATH", help="last-frame image")
+    run.add_argument("--image", default=None, metavar="PATH_OR_URL",
+                     help="first-frame image: a PNG, JPEG or WebP file (at most 20 MB) or an https:// URL; "
+                          "Runway needs one")
+    run.add_argument("--last-image", default=None, metavar="PATH_OR_URL", help="last-frame image (same rules)")
     run.add_argument("--duration", type=int, default=None, help="seconds (the model's nearest allowed value)")
     run.add_argument("--ratio", default=None, help="aspect ratio, e.g. 16:9, 9:16, 1:1")
     run.add_argument("--seed", type=int, default=None)
-    run.add_argument("--takes", type=int, default=1, help="takes per model (default 1)")
-    run.add_argument("--budget", type=float, default=None, metavar="USD",
+    run.add_argument("--takes", type=_number(limits.TAKES), default=1, help="takes per model, 1 to 4 (default 1)")
+    run.add_argument("--budget", type=_number(limits.BUDGET), default=None, metavar="USD",
                      help="live only: refuse the run if its upper cost estimate would take this period's spend "
                           "past USD (default: the app's budget and period from Settings)")
     run.add_argument("--fallback", default=None, metavar="MODEL_ID",
                      help="opt-in: a take stuck in queue or failed by a provider outage is sent again to this "
                           "model as a new, linked job (the budget applies)")
-    run.add_argument("--no-wait", action="store_true", help="submit and exit; the app or `resume` finishes them")
+    run.add_argument("--no-wait", action="store_true",
+                     help="send the POSTs, record their task ids and exit without waiting for the renders; "
+                          "the app or `resume` finishes them")
     _engine_args(run)
 
     resume = sub.add_parser("resume", help="drive every unfinished job in the ledger to the end")
@@ -86,74 +103,22 @@ def build_parser() -> argparse.ArgumentParser:
 def _engine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sandbox", action="store_true",
                    help="use the sandbox: COMETAPI_BASE_URL if set (key sk-sandbox), else one started in-process")
-    p.add_argument("--time-scale", type=float, default=None,
+    p.add_argument("--time-scale", type=_number(limits.TIME_SCALE), default=None,
                    help=f"sandbox clock (real s per simulated s; default {DEFAULT_SANDBOX_SCALE} in-process, "
                         "1.0 for an external sandbox unless given)")
-    p.add_argument("--timeout", type=float, default=None, help="give up waiting after this many seconds")
-    p.add_argument("--concurrency", type=int, default=4, help="tasks in flight per account (default 4)")
-    p.add_argument("--workers", type=int, default=4, help="HTTP threads (default 4)")
+    p.add_argument("--timeout", type=_number(limits.TIMEOUT), default=None,
+                   help="give up waiting after this many seconds")
+    p.add_argument("--concurrency", type=_number(limits.CONCURRENCY), default=4,
+                   help="tasks in flight per account, 1 to 32 (default 4)")
+    p.add_argument("--workers", type=_number(limits.WORKERS), default=4, help="HTTP threads, 1 to 32 (default 4)")
     p.add_argument("--lease-ttl", type=float, default=60.0, help=argparse.SUPPRESS)
     p.add_argument("--quiet", action="store_true", help="only the summary")
-
-
-def _image(path: Path | None, field: str) -> ImageInput | None:
-    if path is None:
-        return None
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise DailiesError(f"{field}: cannot read {path} ({e.strerror})") from None
-    mime = sniff_mime(data)
-    if mime is None:
-        raise DailiesError(f"{field}: {path} is not a PNG, JPEG or WebP image (allowed: PNG, JPEG, WebP)")
-    return ImageInput(data=data, mime=mime, name=path.name)
-
-
-def _recipes(args: argparse.Namespace) -> list[tuple[Recipe, list[str]]]:
-    recipes = _prompt_recipes(args)
-    first, last = _image(args.image, "image"), _image(args.last_image, "last_image")
-    if first is None and last is None:
-        return recipes
-    return [(dataclasses.replace(r, first_frame=first, last_frame=last), models) for r, models in recipes]
-
-
-def _prompt_recipes(args: argparse.Namespace) -> list[tuple[Recipe, list[str]]]:
-    if args.csv is None:
-        if not args.prompt:
-            raise DailiesError("prompt: give --prompt or --csv")
-        return [(Recipe(prompt=args.prompt, negative_prompt=args.negative_prompt, duration_s=args.duration,
-                        aspect_ratio=args.ratio, seed=args.seed), list(args.model))]
-    out: list[tuple[Recipe, list[str]]] = []
-    with open(args.csv, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        if not reader.fieldnames or "prompt" not in reader.fieldnames:
-            raise DailiesError(f"csv: {args.csv} needs a 'prompt' column (found: {', '.join(reader.fieldnames or [])})")
-        for line, row in enumerate(reader, start=2):
-            def num(name: str, default: int | None, row: dict[str, Any] = row, line: int = line) -> int | None:
-                raw = (row.get(name) or "").strip()
-                if not raw:
-                    return default
-                try:
-                    return int(raw)
-                except ValueError:
-                    raise DailiesError(f"csv line {line}: {name} must be a whole number, got {raw!r}") from None
-            prompt = (row.get("prompt") or "").strip()
-            if not prompt:
-                raise DailiesError(f"csv line {line}: prompt is empty")
-            models = [m.strip() for m in (row.get("model") or "").split(";") if m.strip()] or list(args.model)
-            out.append((Recipe(prompt=prompt, negative_prompt=(row.get("negative_prompt") or args.negative_prompt),
-                               duration_s=num("duration", args.duration),
-                               aspect_ratio=(row.get("ratio") or "").strip() or args.ratio,
-                               seed=num("seed", args.seed)), models))
-    if not out:
-        raise DailiesError(f"csv: {args.csv} has no rows")
-    return out
 
 
 class _Engine:
     """The backend, runner and (optionally) an in-process sandbox for one CLI invocation."""
 
-    def __init__(self, args: argparse.Namespace, out: TextIO) -> None:
+    def __init__(self, args: argparse.Namespace, out: TextIO, *, run_id: str | None = None) -> None:
         self.out = out
         self.sandbox_server: Any = None
         self.backend = self._backend(args)
@@ -165,7 +130,8 @@ class _Engine:
         self.catalog = load_catalog(overrides=overrides)
         self.runner = Runner(self.ledger, self.clips, self.catalog, workers=args.workers,
                              concurrency_cap=args.concurrency, lease_ttl_s=args.lease_ttl,
-                             rescan_interval_s=min(30.0, max(1.0, args.lease_ttl / 2)))
+                             rescan_interval_s=min(30.0, max(1.0, args.lease_ttl / 2)),
+                             only_runs=[run_id] if run_id else None)
 
     def _backend(self, args: argparse.Namespace) -> Backend:
         env_backend = backend_from_env(sandbox=True if args.sandbox else None,
@@ -203,7 +169,7 @@ def _line(job: Job) -> str:
     return f"[{stamp}] {job.model_id:<18} take {job.take} {job.id[:8]} {job.state.value}{progress}{detail}"
 
 
-def _watch(engine: _Engine, job_ids: Sequence[str] | None, *, timeout: float | None, quiet: bool,
+def _watch(engine: _Engine, run_id: str | None, *, timeout: float | None, quiet: bool,
            stop: threading.Event) -> list[Job]:
     """Print a line whenever a job changes; return the jobs once none is active (or on timeout / Ctrl-C)."""
     runner, out = engine.runner, engine.out
@@ -211,8 +177,8 @@ def _watch(engine: _Engine, job_ids: Sequence[str] | None, *, timeout: float | N
     seen: dict[str, tuple[str, int | None, bool]] = {}
 
     def current() -> list[Job]:
-        if job_ids is not None:
-            return runner.snapshot(job_ids)
+        if run_id is not None:  # the run's jobs, with any fallback a failed take opened
+            return engine.ledger.list_jobs(run_id=run_id, newest_first=False)
         fp = engine.backend.key_fingerprint
         return [j for j in engine.ledger.list_jobs(states=[s.value for s in JobState if s.active], newest_first=False)
                 if j.key_fingerprint == fp] + [j for j in runner.snapshot(list(seen)) if not j.state.active]
@@ -281,8 +247,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
 
 def _engine_command(args: argparse.Namespace, out: TextIO, stop: threading.Event) -> int:
+    run_id = uuid.uuid4().hex if args.command == "run" else None
     try:
-        engine = _Engine(args, out)
+        engine = _Engine(args, out, run_id=run_id)
     except DailiesError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return EXIT_USAGE
@@ -293,35 +260,85 @@ def _engine_command(args: argparse.Namespace, out: TextIO, stop: threading.Event
         if args.command == "resume":
             engine.runner.start()
             return _summary(_watch(engine, None, timeout=args.timeout, quiet=args.quiet, stop=stop), out)
-        try:
-            recipes = _recipes(args)
-        except (DailiesError, OSError) as exc:
-            print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
-            return EXIT_USAGE
-        # The app's budget and period (Settings) bind the CLI too: one pot for every tab and process.
-        prefs = load_prefs(prefs_path(settings.data_dir()))
-        live = not engine.backend.sandbox
-        budget = (args.budget if args.budget is not None else prefs.budget_usd) if live else None
-        period_start = prefs_period_start(prefs.budget_period) if live else None
-        job_ids: list[str] = []
-        if not args.no_wait:
-            engine.runner.start()
-        for recipe, models in recipes:
-            try:
-                job_ids += engine.runner.submit_run(recipe, [(m, ModelOptions()) for m in models], engine.backend,
-                                                    takes=args.takes, budget_limit_usd=budget,
-                                                    fallback_model=args.fallback,
-                                                    budget_period_start=period_start)
-            except (DailiesError, BudgetExceeded) as exc:
-                print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
-                return EXIT_USAGE
-        print(f"submitted {len(job_ids)} job(s)", file=out, flush=True)
-        if args.no_wait:
-            engine.ledger.release(engine.runner.owner)  # the next runner picks them up without waiting
-            return EXIT_OK
-        return _summary(_watch(engine, job_ids, timeout=args.timeout, quiet=args.quiet, stop=stop), out)
+        assert run_id is not None
+        return _run(engine, args, run_id, out, stop)
     finally:
         engine.close()
+
+
+def _admit(engine: _Engine, args: argparse.Namespace, run_id: str) -> list[str]:
+    """Validate and price every row, model and take, then write the whole run in one ledger transaction:
+    a bad row or a budget refusal leaves nothing written and nothing sent."""
+    groups = []
+    for batch in batches(args):
+        choices = [(m, ModelOptions()) for m in batch.models]
+        try:
+            engine.runner.prepare_run(batch.recipe, choices)
+            if args.fallback is not None:
+                engine.catalog.get(args.fallback)
+        except DailiesError as exc:
+            raise DailiesError(batch.where() + exc.message, kind=exc.kind) from None
+        groups.append((batch.recipe, choices))
+    # The app's budget and period (Settings) bind the CLI too: one pot for every tab and process.
+    prefs = load_prefs(prefs_path(settings.data_dir()))
+    live = not engine.backend.sandbox
+    budget = (args.budget if args.budget is not None else prefs.budget_usd) if live else None
+    period_start = prefs_period_start(prefs.budget_period) if live else None
+    try:
+        return engine.runner.submit_groups(groups, engine.backend, takes=args.takes, run_id=run_id,
+                                           budget_limit_usd=budget, budget_period_start=period_start,
+                                           fallback_model=args.fallback)
+    except BudgetExceeded as exc:
+        raise DailiesError(str(exc)) from None
+
+
+def _name_leftovers(engine: _Engine, run_id: str, out: TextIO) -> None:
+    """Unfinished jobs of an earlier process are not this run's to send: say so, and who drives them."""
+    fp = engine.backend.key_fingerprint
+    left = [j for j in engine.ledger.list_jobs(states=[s.value for s in JobState if s.active], newest_first=False)
+            if j.run_id != run_id and j.key_fingerprint == fp]
+    if left:
+        names = ", ".join(f"{j.id[:8]} ({j.state.value})" for j in left[:5]) + (" ..." if len(left) > 5 else "")
+        print(f"note: {len(left)} unfinished job(s) from an earlier run are left alone: {names}; "
+              "`python -m jobs resume` drives them", file=out, flush=True)
+
+
+def _run(engine: _Engine, args: argparse.Namespace, run_id: str, out: TextIO, stop: threading.Event) -> int:
+    try:
+        job_ids = _admit(engine, args, run_id)
+    except DailiesError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    _name_leftovers(engine, run_id, out)
+    engine.runner.start()
+    if not args.no_wait:
+        print(f"queued {len(job_ids)} job(s)", file=out, flush=True)
+        return _summary(_watch(engine, run_id, timeout=args.timeout, quiet=args.quiet, stop=stop), out)
+    return _send_only(engine, run_id, timeout=args.timeout or SEND_WAIT_S, out=out, stop=stop)
+
+
+def _sent(job: Job) -> bool:
+    return job.task_id is not None or job.state not in (JobState.WAITING, JobState.SUBMITTING)
+
+
+def _send_only(engine: _Engine, run_id: str, *, timeout: float, out: TextIO, stop: threading.Event) -> int:
+    """--no-wait: send every POST and record its task id, then hand the renders to `resume` or the app."""
+    runner = engine.runner
+    runner.wait_for(lambda: stop.is_set() or all(_sent(j) for j in engine.ledger.list_jobs(run_id=run_id)), timeout)
+    jobs = engine.ledger.list_jobs(run_id=run_id, newest_first=False)
+    sent = [j for j in jobs if j.task_id]
+    unsent = [j for j in jobs if not _sent(j)]
+    refused = [j for j in jobs if j.state.terminal and not j.task_id]
+    unclear = [j for j in jobs if j.state == JobState.SUBMIT_UNKNOWN]
+    print(f"sent {len(sent)} of {len(jobs)} job(s); task ids recorded: "
+          f"{', '.join(f'{j.model_id} {j.task_id}' for j in sent) or 'none'}", file=out, flush=True)
+    for label, group in (("not sent yet (waiting for a slot)", unsent), ("refused", refused),
+                         ("sent but unclear", unclear)):
+        if group:
+            print(f"  {len(group)} {label}: " + ", ".join(_line(j) for j in group), file=out, flush=True)
+    print("the renders go on at the provider; `python -m jobs resume` (or the app) fetches the clips",
+          file=out, flush=True)
+    return EXIT_OK if not (unsent or refused or unclear) else EXIT_FAILED
 
 
 if __name__ == "__main__":  # pragma: no cover

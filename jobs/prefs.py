@@ -10,9 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jobs import limits
 from jobs.keys import LIVE_BASE_URL as DEFAULT_BASE_URL
 
 PERIODS = ("day", "week", "month")
+BUDGET_RULE = limits.BUDGET
+TIME_SCALE_RULE = dataclasses.replace(limits.TIME_SCALE, name="sandbox_time_scale")
+CONCURRENCY_RULE = dataclasses.replace(limits.CONCURRENCY, name="concurrency_cap")
 
 
 @dataclass
@@ -29,16 +33,16 @@ class Prefs:
 
     def validate(self) -> list[str]:
         problems = []
-        if self.budget_usd < 0:
-            problems.append(f"budget_usd: must be 0 or more, got {self.budget_usd}")
-        if self.budget_period not in PERIODS:
+        # The CLI's flags use the same rules (jobs/limits.py): NaN or infinity is never a budget.
+        for rule, value in ((BUDGET_RULE, self.budget_usd), (TIME_SCALE_RULE, self.sandbox_time_scale),
+                            (CONCURRENCY_RULE, self.concurrency_cap)):
+            problem = rule.problem(value)
+            if problem:
+                problems.append(problem)
+        if not isinstance(self.budget_period, str) or self.budget_period not in PERIODS:
             problems.append(f"budget_period: {self.budget_period!r} not allowed; allowed: {', '.join(PERIODS)}")
-        if not self.base_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        if not isinstance(self.base_url, str) or not self.base_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
             problems.append("base_url: must start with https:// (plain http only on loopback)")
-        if not 0 < self.sandbox_time_scale <= 10:
-            problems.append(f"sandbox_time_scale: must be in (0, 10], got {self.sandbox_time_scale}")
-        if not 1 <= self.concurrency_cap <= 32:
-            problems.append(f"concurrency_cap: must be 1 to 32, got {self.concurrency_cap}")
         return problems
 
 

@@ -60,7 +60,8 @@ class Runner:
                  workers: int = 4, concurrency_cap: int = 4,
                  client_factory: Callable[[Backend], CometClient] | None = None, lease_ttl_s: float = 60.0,
                  rescan_interval_s: float = 30.0, poll_rate: float | None = None, poll_burst: int | None = None,
-                 rng: random.Random | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 rng: random.Random | None = None, clock: Callable[[], float] = time.monotonic,
+                 only_runs: Iterable[str] | None = None) -> None:
         self.ledger = ledger
         self.clips = clips
         self.owner = owner or leases.owner_id()
@@ -74,6 +75,8 @@ class Runner:
                                   lease_ttl_s=lease_ttl_s, backends=self._backends, scheduler=self._sched,
                                   rng=rng or random.Random(), clock=clock)
         self._ctx.adopt = lambda job: leases.adopt(self._ctx, job)
+        # A batch CLI `run` drives its own run only; `resume` and the app drive every job they hold a key for.
+        self._ctx.only_runs = set(only_runs) if only_runs is not None else None
         self._seen_version = -1
         self._snap_lock = threading.Lock()
         self._snap_cache: dict[tuple[str, ...], tuple[int, list[Job]]] = {}

@@ -12,6 +12,9 @@ from providers.errors import ValidationError
 MAX_IMAGE_PIXELS = 40_000_000
 """Above this (e.g. 8000 x 5000) an upload is refused before its pixels are decoded."""
 
+MAX_IMAGE_BYTES = 20 * 2**20
+"""The largest image file we accept from an upload or a path; a model's own limit may be lower."""
+
 ALLOWED_MIMES = ("image/png", "image/jpeg", "image/webp")
 
 _FORMAT_MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}

@@ -52,6 +52,9 @@ class EngineContext:
         self.changed = threading.Condition()
         self.change_counter = 0
         self._render_cache: dict[str, tuple[float, RenderTime]] = {}
+        self.only_runs: set[str] | None = None
+        """When set (a CLI `run`), the only runs this engine drives: a leftover of another run is named, not
+        sent behind the user's back."""
         self.adopt: Callable[[Job], None] = lambda job: None
         """Take a job into memory (leases.adopt, wired by the runner: a fallback child starts through it)."""
 
@@ -71,6 +74,9 @@ class EngineContext:
                 return False
             self.tracks[track.job_id] = track
             return True
+
+    def drives(self, job: Job) -> bool:
+        return self.only_runs is None or job.run_id in self.only_runs
 
     def pace_of(self, job_id: str) -> Pace | None:
         track = self.tracks.get(job_id)  # the scheduler holds the lock

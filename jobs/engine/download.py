@@ -12,8 +12,9 @@ from jobs.engine.scheduler import Step
 from jobs.engine.track import Track
 from jobs.ledger import JobState
 from jobs.schedule import submit_retry_delay
-from providers.errors import Charged, ErrorKind, ProviderError, TransientError
+from providers.errors import Charged, DailiesError, ErrorKind, ProviderError, TransientError
 
+REFUSED_URL_NOTE = "the clip was billed but its result URL cannot be fetched safely"
 URL_REFRESHES = 2
 """Fresh-URL re-polls after a 403/404/410 on the result URL before the job is `expired` (D8)."""
 DOWNLOAD_INVALID_RETRIES = 2
@@ -50,6 +51,12 @@ def do_download(ctx: EngineContext, job_id: str) -> None:
             return
         ctx.set_state(job_id, JobState.FAILED, error_kind=str(exc.kind), error_message=exc.message,
                       charged=str(Charged.YES))
+        return
+    except DailiesError as exc:
+        # Permanent: a result URL the URL policy refuses (plain http off loopback, credentials in it, ...).
+        # Asking again would get the same URL, so the job ends here, with the reason in plain words.
+        ctx.set_state(job_id, JobState.FAILED, error_kind=str(exc.kind),
+                      error_message=f"{exc.message} ({REFUSED_URL_NOTE})", charged=str(Charged.YES))
         return
     except OSError as exc:
         _retry(ctx, job_id, track, exc)

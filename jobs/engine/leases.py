@@ -57,7 +57,7 @@ def rescan(ctx: EngineContext) -> None:
         if job.id not in candidates and job.lease_owner != ctx.owner and dead_local_owner(job.lease_owner):
             candidates[job.id] = job
     for job in candidates.values():
-        if job.id in known:
+        if job.id in known or not ctx.drives(job):
             continue
         adopt(ctx, job, steal_from=job.lease_owner if dead_local_owner(job.lease_owner) else None)
     with ctx.lock:
@@ -66,6 +66,8 @@ def rescan(ctx: EngineContext) -> None:
         ctx.wake_waiters()
     # Unclear submits another process (the batch CLI, a stopped app) left before looking them up.
     for job in ctx.ledger.list_jobs(states=[str(JobState.SUBMIT_UNKNOWN)]):
+        if not ctx.drives(job):
+            continue
         with ctx.lock:
             busy = ctx.sched.has_entry(job.id) or job.id in ctx.lookups
         if not busy and not reconcile.lookup_done(job) and ctx.backends.for_job(job) is not None:

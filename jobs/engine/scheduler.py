@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from jobs.engine.backends import Pace
+from providers.errors import DailiesError
 
 log = logging.getLogger(__name__)
 
@@ -246,6 +247,9 @@ def guard(fn: Callable[[], Any]) -> None:
 def _run_work(work: Callable[[str], None], job_id: str, on_error: Callable[[str], None]) -> None:
     try:
         work(job_id)
+    except DailiesError as exc:  # raised on purpose: its message says it all, a traceback would add noise
+        log.warning("job %s: %s; retrying on the next rescan", job_id, exc.message)
+        on_error(job_id)
     except Exception:  # noqa: BLE001 - one job's surprise must not kill a pool thread's other work
         log.exception("job %s: unexpected error; retrying on the next rescan", job_id)
         on_error(job_id)

@@ -1,6 +1,6 @@
 """Crash tests with real processes: the sandbox and the engine each in their own process, the engine SIGKILLed.
 
-1. Kill after 20 task ids are recorded: a restarted engine lands every clip, verified, and the sandbox
+1. Kill after 16 task ids are recorded: a restarted engine lands every clip, verified, and the sandbox
    never saw a task submitted twice.
 2. Kill inside the submit window (POST received, answer withheld): after restart the job is
    `submit_unknown`, and there was exactly one POST.
@@ -90,15 +90,17 @@ def _submits(base_url: str) -> list[dict]:
 
 def test_sigkill_after_task_ids_are_recorded_loses_nothing_and_submits_nothing_twice(tmp_path, sandbox_process):
     models = ["veo3.1-fast", "veo3.1", "sora-2", "kling-v1-6"]
-    engine = _engine(tmp_path, sandbox_process, "run", "--concurrency", "20", "--takes", "5",
+    takes = 4  # the most a run allows, as in the app
+    total = len(models) * takes
+    engine = _engine(tmp_path, sandbox_process, "run", "--concurrency", str(total), "--takes", str(takes),
                      "--prompt", "a lighthouse in a storm", *[a for m in models for a in ("--model", m)])
     try:
-        wait_until(lambda: len([r for r in _rows(tmp_path) if r["task_id"]]) == 20, timeout=30)
+        wait_until(lambda: len([r for r in _rows(tmp_path) if r["task_id"]]) == total, timeout=30)
     finally:
         engine.send_signal(signal.SIGKILL)
         engine.wait(10)
     before = {r["id"]: r["task_id"] for r in _rows(tmp_path)}
-    assert len(before) == 20 and all(before.values())
+    assert len(before) == total and all(before.values())
     assert any(r["state"] != "downloaded" for r in _rows(tmp_path)), "nothing left to resume: kill came too late"
 
     restarted = _engine(tmp_path, sandbox_process, "resume", "--timeout", "60")
@@ -108,16 +110,16 @@ def test_sigkill_after_task_ids_are_recorded_loses_nothing_and_submits_nothing_t
     ledger = Ledger(tmp_path / "data" / "ledger.sqlite3")
     store = ClipStore(tmp_path / "clips")
     jobs = ledger.list_jobs()
-    assert len(jobs) == 20
+    assert len(jobs) == total
     for job in jobs:
         assert job.state == JobState.DOWNLOADED, (job.state, job.error_message)
         assert job.task_id == before[job.id]
         clip = Path(job.clip_path)
         assert store.verify(clip, job.clip_sha256, clip.stat().st_size)
     submitted = _submits(sandbox_process)
-    assert len(submitted) == 20
+    assert len(submitted) == total
     task_ids = [r["task_id"] for r in submitted]
-    assert len(set(task_ids)) == 20 and set(task_ids) == set(before.values())
+    assert len(set(task_ids)) == total and set(task_ids) == set(before.values())
     ledger.close()
 
 
