@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import streamlit as st
 
@@ -10,7 +11,10 @@ from components.runtime import get_runtime
 from components.sidebar import render_sidebar
 from providers.redact import RedactingFilter
 
-st.set_page_config(page_title="Dailies", page_icon=":material/movie:", layout="wide")
+# A local file, not ":material/movie:": Streamlit fetches a material page icon from fonts.gstatic.com, and an
+# offline app must make no request to another host.
+ICON = Path(__file__).resolve().parent / "static" / "dailies-icon.png"
+st.set_page_config(page_title="Dailies", page_icon=str(ICON), layout="wide")
 # Records from every library pass through the root handlers: scrub keys and signed-URL tokens there.
 for handler in logging.getLogger().handlers:
     if not any(isinstance(f, RedactingFilter) for f in handler.filters):

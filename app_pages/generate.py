@@ -7,7 +7,7 @@ import streamlit as st
 from components.keys import current_backend
 from components.model_cards import render_model_cards
 from components.queue import CACHE_KEY, render_queue
-from components.recipe_form import render_recipe_form
+from components.recipe_form import FIELD_LABELS, render_recipe_form
 from components.runtime import get_runtime
 from components.submit_guard import request_id_for
 from jobs.ledger import BudgetExceeded
@@ -28,12 +28,12 @@ low = sum(c.submission.cost.low_usd for c in ready if c.submission) * form.takes
 high = sum(c.submission.cost.high_usd for c in ready if c.submission) * form.takes
 
 refusal: str | None = None
-if not form.recipe.prompt.strip():
+if form.errors:
+    refusal = "Fix the fields marked in red first: " + ", ".join(FIELD_LABELS.get(f, f) for f in form.errors) + "."
+elif not form.recipe.prompt.strip():
     refusal = "Write a prompt first (the Prompt field)."
 elif not cards:
     refusal = "Pick at least one model."
-elif form.errors:
-    refusal = "Fix the recipe errors above."
 elif blocked:
     refusal = "Fix the errors on: " + ", ".join(c.spec.display_name for c in blocked) + " (or switch them off)."
 budget_note = ""

@@ -20,7 +20,7 @@ from components.history_view import (
 from components.job_card import model_name
 from components.keys import current_backend
 from components.runtime import get_runtime
-from jobs.ledger import JobState
+from jobs import vocabulary
 
 rt = get_runtime()
 backend = current_backend(rt)
@@ -34,7 +34,7 @@ with st.container(border=True):
     text = c1.text_input("Search prompts", key="h_text", placeholder="words from the prompt, a task id, a note…")
     models = c2.multiselect("Model", rt.catalog.ids(), format_func=lambda m: model_name(rt.catalog, m),
                             key="h_models")
-    states = c3.multiselect("State", [s.value for s in JobState], key="h_states")
+    states = c3.multiselect("State", vocabulary.filter_options(), format_func=vocabulary.label, key="h_states")
     d1, d2 = st.columns([2, 1])
     dates = d1.date_input("Created between", value=(), key="h_dates", format="YYYY-MM-DD")
     kept = d2.selectbox("Kept / discarded", list(KEPT_FILTERS), format_func=KEPT_FILTERS.get, key="h_kept")
@@ -81,7 +81,7 @@ else:
             return "—"
         job = on_page[job_id]
         prompt = " ".join(str(job.recipe.get("prompt", "")).split())[:50]
-        return f"{model_name(rt.catalog, job.model_id)} · {job.state.value} · {prompt} · {job.id[:8]}"
+        return f"{model_name(rt.catalog, job.model_id)} · {vocabulary.label(job.state)} · {prompt} · {job.id[:8]}"
 
     opened = st.selectbox("Open a job", options, format_func=_label, key="h_open")
     if opened:

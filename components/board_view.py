@@ -10,7 +10,8 @@ import streamlit as st
 from components import rerun
 from components.clip_facts import FactRow, fact_rows, mismatches, mode_of, render_seconds
 from components.data_cache import forget, get_boards
-from components.job_card import model_name, state_badge
+from components.job_card import model_name, render_failure, state_badge
+from components.retry import render_retry
 from components.runtime import Runtime
 from components.submit_guard import request_id_for
 from components.sync_player import render_sync_player
@@ -19,6 +20,7 @@ from exports.code import code_bundle
 from jobs.boards import Board
 from jobs.costs import recorded_cost
 from jobs.ledger import Job, JobState
+from jobs.runner import RETRYABLE_STATES
 from providers.client import Backend
 
 COLUMNS = 3
@@ -51,6 +53,9 @@ def render_take_card(rt: Runtime, job: Job, board: Board | None) -> None:
     st.caption(f"{mode_of(job)} · {job.backend}" + (f" · task `{job.task_id}`" if job.task_id else ""))
     if job.state != JobState.DOWNLOADED:
         state_badge(job)
+    if job.error_kind or job.state in RETRYABLE_STATES:
+        render_failure(job)
+        render_retry(rt, job, key_prefix="board_retry")
     st.markdown("  \n".join(fact_line(row) for row in fact_rows(job)))
     for m in mismatches(job):
         st.warning(f"Not honoured — {m.field}: asked {m.requested}, got {m.applied}"

@@ -16,9 +16,10 @@ from components import rerun
 from components.board_view import render_take_card
 from components.clip_facts import render_seconds
 from components.data_cache import forget
-from components.job_card import STATE_LABELS, model_name, render_failure
+from components.job_card import model_name, render_failure
 from components.runtime import Runtime
 from components.submit_guard import request_id_for
+from jobs import vocabulary
 from jobs.ledger import Job, JobState, Ledger
 from providers.catalog import Catalog
 from providers.client import Backend
@@ -90,7 +91,7 @@ def thumbnail_grid(jobs: list[Job], catalog: Catalog) -> str:
     """One HTML block for a whole page of thumbnails: one element instead of dozens keeps reruns cheap."""
     tiles = []
     for job in jobs:
-        label = STATE_LABELS.get(job.state, (job.state.value, ""))[0]
+        label = vocabulary.label(job.state)
         prompt = " ".join(str(job.recipe.get("prompt", "")).split())
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(job.created_at or 0))
         kept = {1: " · kept", 0: " · discarded"}.get(job.kept if job.kept is not None else -1, "")
@@ -137,9 +138,8 @@ def render_detail(rt: Runtime, backend: Backend, job: Job) -> None:
                 st.caption("The local clip was deleted.")
         with right:
             render_take_card(rt, job, None)
-        if job.error_kind or job.state in (JobState.FAILED, JobState.EXPIRED, JobState.STALE,
-                                           JobState.SUBMIT_UNKNOWN):
-            render_failure(job)
+        if job.state in (JobState.STALE, JobState.SUBMIT_UNKNOWN) and not job.error_kind:
+            render_failure(job)  # the take card explains failures; these two need words of their own
         _actions(rt, backend, job)
         tabs = st.tabs(["Recipe", "Mapping report", "Raw status", "Timings & events"])
         with tabs[0]:
@@ -214,7 +214,7 @@ def render_attention(rt: Runtime, jobs: list[Job]) -> None:
         for job in jobs[:ATTENTION_SHOWN]:
             prompt = " ".join(str(job.recipe.get("prompt", "")).split())[:60]
             c1, c2 = st.columns([4, 1], vertical_alignment="center")
-            c1.markdown(f"**{model_name(rt.catalog, job.model_id)}** · {STATE_LABELS[job.state][0]} · {prompt} · "
+            c1.markdown(f"**{model_name(rt.catalog, job.model_id)}** · {vocabulary.label(job.state)} · {prompt} · "
                         f"`{job.id[:8]}`")
             c1.caption(ATTENTION_ADVICE[job.state])
             if job.state == JobState.STALE:

@@ -6,30 +6,11 @@ import time
 
 import streamlit as st
 
+from jobs import vocabulary
+from jobs.failure_text import failure_text
 from jobs.ledger import ATTENTION_STATES, Job, JobState
 from providers.catalog import Catalog
-from providers.errors import KIND_INFO, ErrorKind, ValidationError
-
-STATE_LABELS = {
-    JobState.WAITING: ("Waiting for a slot", "gray"),
-    JobState.SUBMITTING: ("Submitting", "blue"),
-    JobState.QUEUED: ("Queued at provider", "blue"),
-    JobState.RUNNING: ("Rendering", "blue"),
-    JobState.SUCCEEDED: ("Downloading", "violet"),
-    JobState.DOWNLOADED: ("Ready", "green"),
-    JobState.FAILED: ("Failed", "red"),
-    JobState.CANCELED: ("Stopped", "gray"),
-    JobState.STALE: ("Stale — still resumable", "orange"),
-    JobState.SUBMIT_UNKNOWN: ("Submit outcome unknown", "orange"),
-    JobState.EXPIRED: ("Result link expired", "red"),
-}
-# The tutorial's symptom table, in the user's words.
-SYMPTOM_ADVICE = {
-    JobState.STALE: "Stuck for longer than this model normally takes: resume it, or try another model.",
-    JobState.SUBMIT_UNKNOWN: "The request may have reached the provider. Check your CometAPI console before "
-                             "re-running; the app never resends on its own.",
-    JobState.EXPIRED: "The clip was rendered but its link expired before it could be fetched again.",
-}
+from providers.errors import ErrorKind, ValidationError
 
 
 def model_name(catalog: Catalog, model_id: str) -> str:
@@ -46,8 +27,8 @@ def _elapsed(job: Job) -> str:
 
 
 def state_badge(job: Job) -> None:
-    label, color = STATE_LABELS.get(job.state, (job.state.value, "gray"))
-    st.badge(label, color=color)
+    w = vocabulary.words(job.state)
+    st.badge(w.label, color=w.color, help=w.explanation)
 
 
 def render_active(job: Job, catalog: Catalog, eta_s: float | None) -> None:
@@ -61,16 +42,9 @@ def render_active(job: Job, catalog: Catalog, eta_s: float | None) -> None:
 
 
 def render_failure(job: Job) -> None:
-    kind = ErrorKind(job.error_kind) if job.error_kind in ErrorKind._value2member_map_ else None
-    info = KIND_INFO[kind] if kind else None
-    title = info.title if info else STATE_LABELS.get(job.state, (job.state.value, ""))[0]
-    body = job.error_message or "The provider gave no reason."
-    if kind == ErrorKind.CONTENT_POLICY or (job.state == JobState.FAILED and not job.error_message):
-        body += " A failure with no message is usually a content filter: rephrase the prompt."
-    charged = job.charged or (info.charged.value if info else "unknown")
-    advice = SYMPTOM_ADVICE.get(job.state) or (info.advice if info else "")
-    st.error(f"**{title}.** {body}\n\nCharged: **{charged}**. {advice}", icon=":material/error:")
-    if kind in (ErrorKind.AUTH, ErrorKind.BILLING):
+    """What happened, whether it was charged, what to do: one message (see jobs/failure_text.py)."""
+    st.error(failure_text(job).markdown(), icon=":material/error:")
+    if job.error_kind in (ErrorKind.AUTH, ErrorKind.BILLING):
         st.page_link("app_pages/settings.py", label="Open Settings to check the key", icon=":material/key:")
 
 

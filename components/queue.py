@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.job_card import render_active, render_job
+from components.retry import render_retry
 from components.runtime import Runtime
 from jobs.ledger import ACTIVE_STATES, Job
 
@@ -72,3 +73,4 @@ def render_queue(rt: Runtime) -> None:
         for i, job in enumerate(done):
             with cols[i % 3], st.container(border=True):
                 render_job(job, rt.catalog)
+                render_retry(rt, job)

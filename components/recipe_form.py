@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
+from jobs import form_rules
 from providers import images
 from providers.catalog import Catalog
 from providers.errors import ValidationError
@@ -23,6 +25,18 @@ class RecipeInput:
     image_fit: str
     errors: dict[str, str]
     """Form-level errors by field (e.g. an upload that is not an image)."""
+
+
+NUMBER_FIELDS = ("duration", "seed", "takes")
+FIELD_LABELS = {"duration": "Duration", "seed": "Seed", "takes": "Takes per model", "first_frame": "First frame",
+                "last_frame": "Last frame"}
+
+
+def _field_error(col: Any, field: str, message: str | None, errors: dict[str, str]) -> None:
+    """The range message right under its field; the form's errors keep Generate disabled."""
+    if message:
+        errors[field] = message
+        col.error(message, icon=":material/error:")
 
 
 def _ratios(catalog: Catalog) -> list[str]:
@@ -71,13 +85,22 @@ def render_recipe_form(catalog: Catalog) -> RecipeInput:
     negative = st.text_input("Negative prompt", key="negative_prompt",
                              help="Only Kling has a negative prompt; other models drop it (see each card).")
     c1, c2, c3, c4 = st.columns(4)
-    duration = c1.number_input("Duration (s)", min_value=1, max_value=20, value=None, step=1, key="duration",
-                               placeholder="model default")
+    # No bounds on these widgets: a bounded widget silently keeps its old value when 999 is typed. Python decides.
+    duration_rule = form_rules.duration_rule(catalog)
+    duration = c1.number_input("Duration (s)", value=None, step=1, key="duration", placeholder="model default",
+                               help=f"{duration_rule.low} to {duration_rule.high} s; each card says which lengths "
+                                    "its model takes.")
+    _field_error(c1, "duration", duration_rule.check(duration), errors)
     ratio = c2.selectbox("Aspect ratio", _ratios(catalog), index=0, key="aspect_ratio")
     random_seed = c3.checkbox("Random seed", value=True, key="seed_random")
-    seed = None if random_seed else int(c3.number_input("Seed", min_value=0, max_value=4294967295, value=42,
-                                                        step=1, key="seed"))
-    takes = int(c4.number_input("Takes per model", min_value=1, max_value=4, value=1, step=1, key="takes"))
+    seed_value = None if random_seed else c3.number_input("Seed", value=42, step=1, key="seed")
+    _field_error(c3, "seed", form_rules.SEED.check(seed_value), errors)
+    takes_value = c4.number_input("Takes per model", value=1, step=1, key="takes",
+                                  help=f"1 to {form_rules.MAX_TAKES} takes of each switched-on model.")
+    _field_error(c4, "takes", form_rules.TAKES.check(takes_value), errors)
+    duration = None if "duration" in errors else duration
+    seed = None if seed_value is None or "seed" in errors else int(seed_value)
+    takes = int(takes_value) if takes_value is not None and "takes" not in errors else 1
     with st.expander("Images (first / last frame)", expanded=False):
         fit = st.radio("Fit to the target size", ["crop", "pad"], horizontal=True, key="image_fit",
                        help="Sora needs an image of exactly the clip's size; Kling image-to-video ignores the "
@@ -91,8 +114,9 @@ def render_recipe_form(catalog: Catalog) -> RecipeInput:
             last = _image("Last frame", "last_frame", errors)
             if last:
                 _preview(last, ratio, fit)
-    for message in errors.values():
-        st.error(message, icon=":material/error:")
+    for field, message in errors.items():
+        if field not in NUMBER_FIELDS:  # those are shown next to their field already
+            st.error(message, icon=":material/error:")
     recipe = Recipe(prompt=prompt or "", negative_prompt=negative or "", first_frame=first, last_frame=last,
                     duration_s=int(duration) if duration else None, aspect_ratio=ratio, seed=seed)
     return RecipeInput(recipe=recipe, takes=takes, image_fit=fit, errors=errors)

@@ -44,6 +44,8 @@ __all__ = ["DEFAULT_POLL_RATE", "DOWNLOAD_INVALID_RETRIES", "DOWNLOAD_TRANSIENT_
            "applied_vs_requested", "stored_raw", "submission_mapping_json"]
 
 STOPPED_NOTE = "Tracking stopped; the provider task may still finish and be charged (no CometAPI route cancels it)."
+RETRYABLE_STATES = frozenset({JobState.FAILED, JobState.EXPIRED})
+"""Takes with no clip whose request can be sent again as a new job (one click, one request)."""
 SNAPSHOT_CACHE_SIZE = 64
 WATCH_INTERVAL_S = 2.0
 """How often the scheduler looks for ledger changes made by other processes (one single-row read)."""
@@ -216,6 +218,32 @@ class Runner:
             if job.state == JobState.WAITING:
                 leases.adopt(self._ctx, job)
         return [job.id for job in jobs]
+
+    def retry(self, job_id: str, backend: Backend, *, request_id: str, budget_limit_usd: float | None = None,
+              budget_period_start: float | None = None) -> str:
+        """Send a failed take again: one new job in the same run (so on the same board), same recipe, options
+        and take number, its parent the failed job. The same `request_id` twice returns the first job."""
+        job = self.ledger.get(job_id)
+        if job is None:
+            raise KeyError(job_id)
+        if job.state not in RETRYABLE_STATES:
+            raise SubmitRefused(f"only a failed take can be retried; this one is {job.state.value}",
+                                kind=ErrorKind.VALIDATION)
+        options = ModelOptions.from_dict(job.options)
+        (sub,) = self.prepare_run(Recipe.from_dict(job.recipe), [(job.model_id, options)])
+        self.set_key(backend)
+        row = job_row(
+            uuid.uuid5(JOB_NAMESPACE, f"retry:{request_id}:{job.id}").hex, sub, self.catalog.get(job.model_id).price,
+            run_id=job.run_id, take=job.take, backend="sandbox" if backend.sandbox else "live",
+            base_url=backend.base_url.rstrip("/"), key_fingerprint=backend.key_fingerprint,
+            recipe_json=job.recipe_json, options_json=job.options_json,
+            time_scale=backend.time_scale if backend.sandbox else 1.0, budget_limit_usd=budget_limit_usd,
+            budget_period_start=budget_period_start, parent_job_id=job.id)
+        (created,) = self.ledger.create_jobs([row], limit_usd=budget_limit_usd, period_start=budget_period_start)
+        self._ctx.bump()
+        if created.state == JobState.WAITING:
+            leases.adopt(self._ctx, created)
+        return created.id
 
     # --- actions the UI offers ---------------------------------------------------------------------
 

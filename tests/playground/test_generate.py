@@ -110,3 +110,23 @@ def test_rejected_key_gives_one_clear_message_and_a_link_to_settings(app: AppTes
     assert any(link.label.startswith("Open Settings") for link in app.get("page_link"))
     shown = " ".join(texts(app.error) + texts(app.markdown) + texts(app.caption))
     assert wrong not in shown
+
+
+def test_out_of_range_duration_and_takes_are_refused_next_to_the_field_not_silently_kept(app: AppTest) -> None:
+    app.run()
+    app.text_area(key="prompt").set_value("A fox runs through snow")
+    app.number_input(key="duration").set_value(999)
+    app.number_input(key="takes").set_value(50)
+    app.run()
+    errors = texts(app.error)
+    assert "Duration: 999 s is out of range (allowed: 1 s to 12 s)." in errors
+    assert "Takes per model: 50 is out of range (allowed: 1 to 4)." in errors
+    assert generate_button(app).disabled
+    # Nothing of the bad values is used: no card prices 50 takes or a 999 s clip.
+    assert not any("× 50 take" in m for m in texts(app.markdown))
+    app.number_input(key="duration").set_value(5)
+    app.number_input(key="takes").set_value(2)
+    app.run()
+    assert not any("out of range" in e for e in texts(app.error))
+    assert not generate_button(app).disabled
+    assert any("× 2 take(s)" in m for m in texts(app.markdown))

@@ -87,7 +87,16 @@ def _clip_path(seeded, job_id: str) -> str:
 
 def test_failed_job_detail_explains_the_failure(seeded) -> None:
     at = open_page("app_pages/history.py", query={"job": seeded.failed_job})
-    assert any("Charged: **unknown**" in e.value for e in at.error)
+    failures = [e.value for e in at.error if "Charged:" in e.value]
+    assert len(failures) == 1, failures  # one message, not one per panel
+    text = failures[0]
+    print(text)
+    # What happened once (the title is not repeated), no "no message" advice when there is a message, and the
+    # sandbox's honest answer instead of a live guess.
+    assert text.count("content policy") == 1, text
+    assert "no message" not in text
+    assert "Charged: **no — sandbox**" in text
+    assert at.button(key=f"board_retry:{seeded.failed_job}").label == "Retry"
 
 
 def test_delete_local_clip_removes_the_file_and_the_url(seeded) -> None:

@@ -1,0 +1,75 @@
+"""Every page in a real browser at 1440 px: offline means offline (zero requests to another host), a screenshot of
+each page for the product check, and the Generate form's range checks as a user types them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from browser_guard import guarded_page
+
+pytestmark = pytest.mark.e2e
+
+READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
+PAGES = ("Generate", "Compare", "Costs", "History", "Review", "Rankings", "Library", "Settings")
+
+
+def open_page(page, title: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+    page.get_by_role("heading", level=1).first.wait_for(timeout=30_000)
+    page.wait_for_selector(READY, timeout=30_000)
+
+
+def test_every_page_makes_no_request_to_another_host(app_server: str, browser, tmp_path: Path) -> None:
+    page, guard = guarded_page(browser, app_server)
+    page.goto(app_server)
+    page.wait_for_selector(READY, timeout=60_000)
+    for title in PAGES:
+        open_page(page, title)
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(tmp_path / f"page-{title.lower()}.png"), full_page=True)
+    page.reload()
+    page.wait_for_selector(READY, timeout=60_000)
+    page.wait_for_load_state("networkidle")
+    icon = page.evaluate("() => [...document.querySelectorAll('link[rel*=icon]')].map(l => l.href)")
+    assert icon and all(h.startswith(app_server) for h in icon), icon
+    assert guard.blocked == [], guard.blocked
+    page.context.close()
+
+
+def test_duration_999_and_takes_50_are_refused_next_to_the_field_and_generate_is_disabled(
+        app_server: str, browser, tmp_path: Path) -> None:
+    page, guard = guarded_page(browser, app_server)
+    page.goto(app_server)
+    page.wait_for_selector(READY, timeout=60_000)
+    prompt = page.get_by_role("textbox", name="Prompt", exact=True)
+    prompt.fill("A paper airplane glides across a sunlit desk")
+    prompt.press("Control+Enter")
+    generate = page.get_by_role("button", name="Generate", exact=True)
+    page.wait_for_function("() => ![...document.querySelectorAll('button')].find(b => b.innerText.trim() === "
+                           "'Generate')?.disabled", timeout=30_000)
+
+    duration = page.get_by_role("spinbutton", name="Duration (s)")
+    duration.fill("999")
+    duration.press("Enter")
+    page.get_by_text("Duration: 999 s is out of range (allowed: 1 s to 12 s).").wait_for(timeout=30_000)
+    takes = page.get_by_role("spinbutton", name="Takes per model")
+    takes.fill("50")
+    takes.press("Enter")
+    page.get_by_text("Takes per model: 50 is out of range (allowed: 1 to 4).").wait_for(timeout=30_000)
+    page.wait_for_selector(READY, timeout=30_000)
+    assert generate.is_disabled()
+    # The browser shows what was typed (no widget bounds silently restoring an old value).
+    assert duration.input_value() == "999" and takes.input_value() == "50"
+    page.screenshot(path=str(tmp_path / "generate-validation.png"), full_page=True)
+
+    duration.fill("5")
+    duration.press("Enter")
+    takes.fill("2")
+    takes.press("Enter")
+    page.get_by_text("× 2 take(s)").wait_for(timeout=30_000)
+    page.wait_for_selector(READY, timeout=30_000)
+    assert page.get_by_text("out of range").count() == 0
+    assert not generate.is_disabled()
+    assert guard.blocked == [], guard.blocked
+    page.context.close()
