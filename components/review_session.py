@@ -1,7 +1,8 @@
 """One blind pair on screen: two unnamed clips (A, B), a verdict, and the names only after the vote.
 
-Before the vote nothing on the page may name a model: videos play from content-hash copies, widget keys
-use the pair's position, and the prompt is the only caption (both clips share it).
+Before the vote nothing on the page may name a model: videos play from content-hash copies in one blind
+player (no time label or duration, both clips over the shorter length, one sound toggle for both), widget
+keys use the pair's position, and the prompt is the only caption (both clips share it).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import streamlit as st
 
 from components.review_runtime import model_name
 from components.runtime import Runtime
+from exports.player import PlayerClip, player_html
+from jobs.ledger import Job
 from review.blind import LABELS, blind_url, prompt_of
 from review.store import REASONS, Review, ReviewStore
 
@@ -22,6 +25,7 @@ DONE = "_review_done"
 REVEALED = "_review_revealed"
 SESSION_SEED = "_review_seed"
 REVIEWER = "reviewer_name"
+BLIND_PLAYER = "Blind pair"
 
 
 def _seed() -> str:
@@ -72,17 +76,27 @@ def render_session(rt: Runtime, store: ReviewStore, review: Review) -> None:
     jobs = {j.id: j for j in rt.ledger.get_many([left, right])}
     prompt = prompt_of(jobs[left]) if left in jobs else ""
     st.markdown(f"**Prompt:** {prompt}" if prompt else "**Prompt:** (none)")
-    cols = st.columns(2)
-    for col, label, job_id in zip(cols, LABELS, (left, right), strict=True):
-        with col, st.container(border=True):
-            st.markdown(f"### {label}")
-            st.video(blind_url(rt.clips.url_prefix, review.clips[job_id]), loop=True)
-            if revealed is not None:
-                model_id = jobs[job_id].model_id if job_id in jobs else "unknown"
-                st.markdown(f"**{label} was {model_name(rt, model_id)}** (`{model_id}`)")
+    pair = [(label, job_id, jobs.get(job_id)) for label, job_id in zip(LABELS, (left, right), strict=True)]
+    blind = revealed is None
+    clips = [PlayerClip(url=blind_url(rt.clips.url_prefix, review.clips[job_id]), label=label,
+                        caption="" if blind else _facts(job)) for label, job_id, job in pair]
+    # The same fps for both before the vote: a frame step must not differ between the clips.
+    st.iframe(player_html(clips, columns=2, blind=blind), height="content", alt=BLIND_PLAYER)
+    if not blind:
+        cols = st.columns(2)
+        for col, (label, _job_id, job) in zip(cols, pair, strict=True):
+            model_id = job.model_id if job is not None else "unknown"
+            col.markdown(f"**{label} was {model_name(rt, model_id)}** (`{model_id}`)")
 
     if revealed is None:
         reasons = st.pills("Why (optional)", REASONS, selection_mode="multi", key=f"why:{review.id}:{index}")
+        chosen: list[str] = []
+        if review.tags:
+            # The categories typed when the review started. A verdict counts in a category's ranking only when
+            # it carries that category, so each category ranks on its own votes.
+            chosen = st.pills("Categories this verdict is about (optional)", list(review.tags),
+                              selection_mode="multi", key=f"tags:{review.id}:{index}",
+                              help="Each category on the Rankings page uses only the votes tagged with it.") or []
         b1, b2, b3 = st.columns(3)
         choice = None
         if b1.button("A is better", key=f"vote_a:{index}", type="primary", width="stretch"):
@@ -93,7 +107,7 @@ def render_session(rt: Runtime, store: ReviewStore, review: Review) -> None:
             choice = "b"
         if choice is not None:
             store.add_vote(review.id, left, right, jobs[left].model_id, jobs[right].model_id, choice,
-                           reasons=reasons or [], reviewer=reviewer, prompt=prompt,
+                           reasons=reasons or [], reviewer=reviewer, prompt=prompt, tags=chosen,
                            vote_id=f"{_seed()}:{review.id}:{index}")
             done.add(index)
             st.session_state[REVEALED] = index
@@ -102,3 +116,12 @@ def render_session(rt: Runtime, store: ReviewStore, review: Review) -> None:
         if st.button("Next pair", key=f"next:{index}", type="primary"):
             st.session_state.pop(REVEALED, None)
             st.rerun()
+
+
+def _facts(job: Job | None) -> str:
+    """After the vote: what told the clips apart (length, size, sound)."""
+    probe = (job.clip_meta.get("probe") or {}) if job is not None else {}
+    if not probe:
+        return ""
+    sound = "with sound" if probe.get("has_audio") else "no sound"
+    return f"{float(probe.get('duration_s') or 0):.1f} s · {probe.get('width')}x{probe.get('height')} · {sound}"

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import streamlit as st
 
 from components.job_card import model_name
-from exports.player import PlayerClip, player_height, player_html
+from exports.player import PlayerClip, player_html
 from jobs.ledger import Job
 from providers.catalog import Catalog
 
@@ -34,6 +34,7 @@ def render_sync_player(jobs: Sequence[Job], catalog: Catalog, *, columns: int = 
     if not clips:
         st.info("No clip on this board is on disk yet.", icon=":material/hourglass_empty:")
         return 0
-    # The iframe is srcdoc: relative /app/static/... URLs resolve against the app's own origin.
-    st.iframe(player_html(clips, columns=columns), height=player_height(len(clips), columns), alt=PLAYER_TITLE)
+    # The iframe is srcdoc: relative /app/static/... URLs resolve against the app's own origin. Its height follows
+    # the content (no empty band under the controls, and it grows when a tile is enlarged).
+    st.iframe(player_html(clips, columns=columns), height="content", alt=PLAYER_TITLE)
     return len(clips)

@@ -1,9 +1,11 @@
 """The synchronised player as one self-contained HTML page, so the app and an exported demo pack share it.
 
-One control bar drives every clip: play, pause, seek, loop, speed, frame steps, and which clip is heard.
-The longest clip leads; the others follow it, nudged by playback rate for small drift and re-seeked for
-large drift (checked on every animation frame), so they stay within a frame or two of each other.
-Pure Python (no Streamlit): the caller decides where the HTML goes.
+One control bar drives every clip: play, pause, seek, loop, speed, frame steps and sound; each tile can be
+heard on its own or enlarged while the others keep playing in sync. The longest clip leads (in blind mode the
+shortest, and no time or duration is shown); the others follow it, nudged by playback rate for small drift and
+re-seeked for large drift (checked on every animation frame), so they stay within a frame or two of each other.
+Icons are inline SVG, not font glyphs, so they draw the same offline and in every browser.
+Pure Python (no Streamlit): the caller decides where the HTML goes; CSS and JS are inlined from player_assets/.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import html
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 SPEEDS = (0.25, 0.5, 1.0, 1.5, 2.0)
 HARD_SEEK_S = 0.15
@@ -29,144 +32,89 @@ class PlayerClip:
     fps: float = 24.0
 
 
+_ASSETS = Path(__file__).resolve().parent / "player_assets"
+_CSS = (_ASSETS / "player.css").read_text(encoding="utf-8")
+_JS = (_ASSETS / "player.js").read_text(encoding="utf-8")
+
+_PATHS = {  # Material Symbols outlines (Apache-2.0), 24-unit viewBox
+    "play": "M8 5v14l11-7z",
+    "pause": "M6 19h4V5H6v14zm8-14v14h4V5h-4z",
+    "back": "M6 6h2v12H6zm3.5 6 8.5 6V6z",
+    "fwd": "M6 18l8.5-6L6 6v12zM16 6v12h2V6h-2z",
+    "loop": "M7 7h10v3l4-4-4-4v3H5v6h2V7zm10 10H7v-3l-4 4 4 4v-3h12v-6h-2v4z",
+    "sound_on": "M3 9v6h4l5 5V4L7 9H3zm13.5 3c0-1.77-1.02-3.29-2.5-4.03v8.05c1.48-.73 2.5-2.25 2.5-4.02zM14 "
+                "3.23v2.06c2.89.86 5 3.54 5 6.71s-2.11 5.85-5 6.71v2.06c4.01-.91 7-4.49 7-8.77s-2.99-7.86-7-8.77z",
+    "sound_off": "M16.5 12c0-1.77-1.02-3.29-2.5-4.03v2.21l2.45 2.45c.03-.2.05-.41.05-.63zm2.5 0c0 .94-.2 1.82-.54 "
+                 "2.64l1.51 1.51C20.63 14.91 21 13.5 21 12c0-4.28-2.99-7.86-7-8.77v2.06c2.89.86 5 3.54 5 6.71zM4.27 "
+                 "3 3 4.27 7.73 9H3v6h4l5 5v-6.73l4.25 4.25c-.67.52-1.42.93-2.25 1.18v2.06c1.38-.31 2.63-.95 "
+                 "3.69-1.81L19.73 21 21 19.73l-9-9L4.27 3zM12 4 9.91 6.09 12 8.18V4z",
+    "chevron": "M7 10l5 5 5-5z",
+    "enlarge": "M21 11V3h-8l3.29 3.29-10 10L3 13v8h8l-3.29-3.29 10-10z",
+    "shrink": "M22 3.41 16.71 8.7 20 12h-8V4l3.29 3.29L20.59 2 22 3.41zM3.41 22l5.29-5.29L12 20v-8H4l3.29 "
+              "3.29L2 20.59 3.41 22z",
+}
+
+
+def icon(name: str, cls: str = "") -> str:
+    klass = f' class="{cls}"' if cls else ""
+    return f'<svg{klass} viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="{_PATHS[name]}"/></svg>'
+
+
+def _button(id_or_class: str, label: str, off: str, on: str | None = None, *, primary: bool = False,
+            index: int | None = None, title: str = "") -> str:
+    """An icon button; a two-state one holds both icons and the JS toggles the class `on`."""
+    is_id = index is None
+    attrs = f'id="{id_or_class}" class="icon{" primary" if primary else ""}"' if is_id else \
+        f'class="icon {id_or_class}" data-index="{index}"'
+    pressed = ' aria-pressed="false"' if on and not primary else ""
+    icons = icon(off, "when-off") + icon(on, "when-on") if on else icon(off)
+    return (f'<button type="button" {attrs}{pressed} aria-label="{html.escape(label, quote=True)}" '
+            f'title="{html.escape(title or label, quote=True)}">{icons}</button>')
+
+
 def player_height(count: int, columns: int = 3, *, tile_px: int = 240) -> int:
-    """Pixels of iframe height that show every tile row plus the control bar."""
+    """Pixels that show every tile row plus the control bar (for a caller that cannot size to content)."""
     rows = max(1, -(-max(count, 1) // max(1, columns)))
-    return rows * (tile_px + 56) + 96
+    return rows * (tile_px + 46) + 64
 
 
-def player_html(clips: Sequence[PlayerClip], *, columns: int = 3, title: str = "", standalone: bool = False) -> str:
-    """The whole player: a grid of <video class="sync"> tiles and one control bar (ids sync-*)."""
+def player_html(clips: Sequence[PlayerClip], *, columns: int = 3, title: str = "", standalone: bool = False,
+                blind: bool = False) -> str:
+    """The whole player: a grid of <video class="sync"> tiles and one control bar (ids sync-*).
+
+    `blind`: the review screen before the vote. No time label, duration or per-clip sound control; both clips
+    play over the shorter one's length and one sound toggle treats them alike."""
     columns = max(1, min(columns, max(1, len(clips))))
-    tiles = "\n".join(
-        f'<figure class="tile"><video class="sync" data-index="{i}" data-fps="{c.fps:g}" '
-        f'src="{html.escape(c.url, quote=True)}" preload="auto" playsinline muted></video>'
-        f'<figcaption><b>{html.escape(c.label)}</b>'
-        f'{"<br><span>" + html.escape(c.caption) + "</span>" if c.caption else ""}</figcaption></figure>'
-        for i, c in enumerate(clips))
-    sound = "".join(f'<option value="{i}">{html.escape(c.label)}</option>' for i, c in enumerate(clips))
+    tiles = "\n".join(_tile(i, c, blind) for i, c in enumerate(clips))
     speeds = "".join(f'<option value="{s:g}"{" selected" if s == 1.0 else ""}>{s:g}×</option>' for s in SPEEDS)
     heading = f"<h1>{html.escape(title)}</h1>" if title and standalone else ""
-    config = json.dumps({"hardSeek": HARD_SEEK_S, "nudgeBelow": NUDGE_BELOW_S})
+    config = json.dumps({"hardSeek": HARD_SEEK_S, "nudgeBelow": NUDGE_BELOW_S, "blind": blind, "shortest": blind})
     doc_open = ('<!doctype html><html lang="en"><head><meta charset="utf-8">'
                 f"<title>{html.escape(title or 'Dailies')}</title>") if standalone else "<html><head>"
+    clock = "" if blind else '<span id="sync-time">0.00 / 0.00 s</span>'
+    sound_label = "Sound on (both clips)" if blind else "Sound on"
+    bar = ('<div class="bar" role="toolbar" aria-label="Synchronised playback">'
+           + _button("sync-back", "One frame back", "back", title="One frame back (←)")
+           + _button("sync-play", "Play all", "play", "pause", primary=True, title="Play / pause all (space)")
+           + _button("sync-fwd", "One frame forward", "fwd", title="One frame forward (→)")
+           + '<input id="sync-seek" type="range" min="0" max="1000" value="0" step="1" aria-label="Seek all">'
+           + clock + '<span class="sep"></span>'
+           + '<label class="speed">Speed <span class="select">'
+           + f'<select id="sync-speed" aria-label="Speed">{speeds}</select>{icon("chevron")}</span></label>'
+           + _button("sync-loop", "Loop", "loop", "loop", title="Loop").replace(
+               'aria-pressed="false"', 'aria-pressed="true"').replace('class="icon"', 'class="icon on"', 1)
+           + _button("sync-sound", sound_label, "sound_off", "sound_on", title="Sound on / off")
+           + "</div>")
     return (f"{doc_open}<style>{_CSS.replace('__COLUMNS__', str(columns))}</style></head><body>{heading}"
-            f'<div class="grid">{tiles}</div>'
-            '<div class="bar" role="toolbar" aria-label="Synchronised playback">'
-            '<button id="sync-back" title="One frame back (←)">⏮</button>'
-            '<button id="sync-play" title="Play / pause all (space)" aria-label="Play all">▶</button>'
-            '<button id="sync-fwd" title="One frame forward (→)">⏭</button>'
-            '<input id="sync-seek" type="range" min="0" max="1000" value="0" step="1" aria-label="Seek all">'
-            '<span id="sync-time">0.00 / 0.00 s</span>'
-            f'<label>Speed <select id="sync-speed">{speeds}</select></label>'
-            '<label><input id="sync-loop" type="checkbox" checked> Loop</label>'
-            f'<label>Sound <select id="sync-sound"><option value="-1">none</option>{sound}</select></label>'
-            f"</div><script>const SYNC = {config};\n{_JS}</script></body></html>")
+            f'<div class="player{" blind" if blind else ""}"><div class="grid">{tiles}</div>{bar}</div>'
+            f"<script>const SYNC = {config};\n{_JS}</script></body></html>")
 
 
-_CSS = """
-body { margin: 0; font-family: system-ui, sans-serif; background: #0e1117; color: #e6e6e6; }
-h1 { font-size: 1.2rem; margin: .6rem; }
-.grid { display: grid; grid-template-columns: repeat(__COLUMNS__, minmax(0, 1fr)); gap: 8px; padding: 4px; }
-.tile { margin: 0; background: #000; border-radius: 6px; overflow: hidden; }
-.tile video { width: 100%; height: 240px; object-fit: contain; background: #000; display: block; }
-.tile figcaption { font-size: 12px; padding: 4px 6px; color: #ccc; }
-.tile figcaption span { color: #999; }
-.bar { position: sticky; bottom: 0; display: flex; gap: 10px; align-items: center; flex-wrap: wrap;
-       padding: 8px; background: #1b1f2a; font-size: 13px; }
-.bar button { font-size: 16px; min-width: 36px; cursor: pointer; }
-#sync-seek { flex: 1; min-width: 160px; }
-#sync-time { font-variant-numeric: tabular-nums; min-width: 110px; }
-"""
-
-_JS = r"""
-(() => {
-  const videos = [...document.querySelectorAll('video.sync')];
-  const $ = (id) => document.getElementById(id);
-  const play = $('sync-play'), seek = $('sync-seek'), time = $('sync-time');
-  const speed = $('sync-speed'), loop = $('sync-loop'), sound = $('sync-sound');
-  let playing = false, rate = 1.0, dragging = false;
-  const dur = (v) => (isFinite(v.duration) && v.duration > 0 ? v.duration : 0);
-  const leader = () => videos.reduce((a, b) => (dur(b) > dur(a) ? b : a), videos[0]);
-  const fps = () => Number(leader().dataset.fps) || 24;
-
-  function setAll(t) {
-    for (const v of videos) {
-      const d = dur(v);
-      v.currentTime = d ? Math.min(t, Math.max(0, d - 0.001)) : t;
-    }
-    show();
-  }
-  function show() {
-    const l = leader(), d = dur(l);
-    time.textContent = `${l.currentTime.toFixed(2)} / ${d.toFixed(2)} s`;
-    if (!dragging && d) seek.value = String(Math.round((l.currentTime / d) * 1000));
-  }
-  async function start() {
-    playing = true;
-    play.textContent = '⏸'; play.setAttribute('aria-label', 'Pause all');
-    const t = leader().currentTime;
-    setAll(t >= dur(leader()) - 0.01 ? 0 : t);
-    await Promise.all(videos.map((v) => { v.playbackRate = rate; return v.play().catch(() => {}); }));
-  }
-  function stop() {
-    playing = false;
-    play.textContent = '▶'; play.setAttribute('aria-label', 'Play all');
-    for (const v of videos) v.pause();
-    setAll(leader().currentTime);
-  }
-  function step(frames) {
-    if (playing) stop();
-    setAll(Math.max(0, leader().currentTime + frames / fps()));
-  }
-  function tick() {
-    const l = leader();
-    if (playing) {
-      const t = l.currentTime;
-      for (const v of videos) {
-        if (v === l) { if (v.playbackRate !== rate) v.playbackRate = rate; continue; }
-        const d = dur(v);
-        if (d && t >= d - 0.05) { if (!v.paused) v.pause(); continue; }   // a shorter clip holds its last frame
-        if (v.paused && !l.paused) v.play().catch(() => {});
-        const drift = v.currentTime - t;
-        if (Math.abs(drift) > SYNC.hardSeek) { v.currentTime = t; v.playbackRate = rate; }
-        else if (Math.abs(drift) > SYNC.nudgeBelow) v.playbackRate = rate * (1 - Math.max(-0.1, Math.min(0.1, drift)));
-        else if (v.playbackRate !== rate) v.playbackRate = rate;
-      }
-      show();
-    }
-    requestAnimationFrame(tick);
-  }
-  videos.forEach((v) => {
-    v.loop = false;
-    v.addEventListener('loadedmetadata', show);
-    v.addEventListener('ended', () => {
-      if (v !== leader() || !playing) return;
-      if (loop.checked) { setAll(0); start(); } else { stop(); }
-    });
-  });
-  play.addEventListener('click', () => (playing ? stop() : start()));
-  $('sync-back').addEventListener('click', () => step(-1));
-  $('sync-fwd').addEventListener('click', () => step(1));
-  seek.addEventListener('pointerdown', () => { dragging = true; });
-  seek.addEventListener('pointerup', () => { dragging = false; });
-  seek.addEventListener('input', () => { setAll((Number(seek.value) / 1000) * dur(leader())); });
-  seek.addEventListener('change', () => { dragging = false; });
-  speed.addEventListener('change', () => {
-    rate = Number(speed.value) || 1;
-    videos.forEach((v) => { v.playbackRate = rate; });
-  });
-  sound.addEventListener('change', () => {
-    const pick = Number(sound.value);
-    videos.forEach((v, i) => { v.muted = i !== pick; });
-  });
-  document.addEventListener('keydown', (e) => {
-    if (e.target && e.target.tagName === 'SELECT') return;
-    if (e.code === 'Space') { e.preventDefault(); playing ? stop() : start(); }
-    else if (e.code === 'ArrowLeft') step(-1);
-    else if (e.code === 'ArrowRight') step(1);
-  });
-  window.dailiesSync = { videos, leader, start, stop, setAll, step };
-  requestAnimationFrame(tick);
-})();
-"""
+def _tile(i: int, clip: PlayerClip, blind: bool) -> str:
+    caption = f"<span>{html.escape(clip.caption)}</span>" if clip.caption else ""
+    tools = "" if blind else _button("tile-sound", f"Hear {clip.label}", "sound_off", "sound_on", index=i)
+    tools += _button("tile-focus", "Enlarge this clip", "enlarge", "shrink", index=i)
+    return (f'<figure class="tile"><video class="sync" data-index="{i}" data-fps="{clip.fps:g}" '
+            f'src="{html.escape(clip.url, quote=True)}" preload="auto" playsinline muted></video>'
+            f'<figcaption><div class="names"><b>{html.escape(clip.label)}</b>{caption}</div>{tools}</figcaption>'
+            "</figure>")

@@ -28,8 +28,8 @@ TIME_SCALE = 0.01
 TAKES = (("veo3.1-fast", 8), ("veo3.1", 8), ("kling-v1-6", 10))
 
 
-def seed_three_takes(data_dir: Path, clips_dir: Path) -> str:
-    """One run of three clips (8, 8 and 10 s); returns its run id."""
+def seed_three_takes(data_dir: Path, clips_dir: Path, takes: tuple[tuple[str, int], ...] = TAKES) -> str:
+    """One run of `takes` (model, seconds): by default three clips of 8, 8 and 10 s; returns its run id."""
     srv = SandboxServer(SandboxConfig(time_scale=TIME_SCALE, data_dir=data_dir / "seed-sandbox",
                                       render_times={"*": (20, 40)}), port=0).start()
     ledger = Ledger(data_dir / settings.LEDGER_FILENAME)
@@ -39,7 +39,7 @@ def seed_three_takes(data_dir: Path, clips_dir: Path) -> str:
     run = uuid.uuid4().hex
     try:
         ids: list[str] = []
-        for i, (model, seconds) in enumerate(TAKES):
+        for i, (model, seconds) in enumerate(takes):
             ids += runner.submit_run(Recipe(prompt="a red kite over a beach at dawn", duration_s=seconds,
                                             aspect_ratio="16:9"), [(model, ModelOptions())], backend,
                                      run_id=run, request_id=f"{run}:{i}")

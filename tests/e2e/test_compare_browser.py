@@ -43,4 +43,24 @@ def test_three_clips_play_and_seek_together(compare_server, browser, tmp_path: P
     seeked = frame.evaluate(READ_ALL)
     assert all(abs(s["t"] - a["t"]) > 0.2 for s, a in zip(seeked, after, strict=True)), (after, seeked)
     page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
+
+    # Drawn with inline SVG, not font glyphs: every control button holds an icon and no text.
+    buttons = frame.evaluate("() => [...document.querySelectorAll('button')].map(b => ({svg: !!b.querySelector('svg'),"
+                             " text: b.innerText.trim()}))")
+    assert buttons and all(b["svg"] and not b["text"] for b in buttons), buttons
+    # No empty band: the iframe is as tall as the player.
+    box = page.locator(PLAYER).bounding_box()
+    assert box is not None and abs(box["height"] - frame.evaluate("() => document.body.scrollHeight")) <= 4
+
+    # One tile enlarged: it grows, the iframe grows with it, and all three keep playing together.
+    frame.click("#sync-play")
+    frame.click(".tile-focus[data-index='2']")
+    frame.wait_for_function("() => document.querySelectorAll('video.sync')[2].getBoundingClientRect().height > 400")
+    page.wait_for_function("() => document.querySelector(\"iframe[title='Synchronised player']\")"
+                           ".getBoundingClientRect().height > 600", timeout=10_000)
+    page.wait_for_timeout(1000)  # play on for a second in the new layout, then read all three
+    focused = frame.evaluate(READ_ALL)
+    assert not any(v["paused"] for v in focused), focused
+    assert max(v["t"] for v in focused) - min(v["t"] for v in focused) <= 0.1, focused
+    page.screenshot(path=str(tmp_path / "compare-focus.png"), full_page=True)
     page.close()

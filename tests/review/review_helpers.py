@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 import uuid
@@ -96,5 +97,11 @@ def page_text(at: object) -> str:
 
 
 def video_urls(at: object) -> list[str]:
-    return [node.proto.url for node in at._tree  # type: ignore[attr-defined]
-            if getattr(node, "type", None) == "video"]
+    """Every clip the page plays: st.video URLs and the <video> sources of player iframes."""
+    urls = []
+    for node in at._tree:  # type: ignore[attr-defined]
+        if getattr(node, "type", None) == "video":
+            urls.append(node.proto.url)
+        elif getattr(node, "type", None) == "iframe":
+            urls += re.findall(r'<video class="sync"[^>]* src="([^"]+)"', node.proto.srcdoc)
+    return urls

@@ -49,7 +49,7 @@ def test_blind_pairs_hide_the_model_until_the_vote(app_env) -> None:
     (review,) = store.list_reviews()
     assert len(review.pairs) == 3, "three models give three cross-model pairs"
     assert review.tags == ("desk", "product")
-    for _ in review.pairs:
+    for n, _ in enumerate(review.pairs):
         text = page_text(at)
         urls = video_urls(at)
         assert len(urls) == 2
@@ -58,6 +58,16 @@ def test_blind_pairs_hide_the_model_until_the_vote(app_env) -> None:
         leaks = [w for w in forbidden if w.lower() in text.lower()]
         assert not leaks, f"the page names a model before the vote: {leaks}"
         assert "Prompt:" in text and "A is better" in text
+        # The blind player shows no clock and plays both over the shorter length; one sound toggle.
+        (player,) = at.get("iframe")
+        doc = player.proto.srcdoc
+        assert 'id="sync-time"' not in doc and '"shortest": true' in doc
+        assert 'class="icon tile-sound"' not in doc and doc.count('id="sync-sound"') == 1
+        # The categories typed at the start are the ones offered; the first verdict is tagged "product" only.
+        (tags,) = [p for p in at.button_group if p.key and p.key.startswith("tags:")]
+        assert list(tags.options) == ["desk", "product"]
+        if n == 0:
+            tags.set_value(["product"])
 
         at.button(key=next(b.key for b in at.button if b.key and b.key.startswith("vote_a:"))).click()
         at.run()
@@ -73,6 +83,8 @@ def test_blind_pairs_hide_the_model_until_the_vote(app_env) -> None:
 
     votes = store.votes(review_id=review.id)
     assert len(votes) == 3 and all(v.winner == "a" and v.reviewer == "ana" for v in votes)
+    assert [v.tags for v in votes] == [("product",), (), ()]
+    assert len(store.votes(tag="product")) == 1 and store.votes(tag="desk") == []
     assert {frozenset((v.model_a, v.model_b)) for v in votes} == {frozenset(p) for p in
                                                                   [MODELS[:2], MODELS[1:], (MODELS[0], MODELS[2])]}
     assert "Every pair in this review has your verdict" in page_text(at)
