@@ -39,6 +39,8 @@ st.toggle("Use the sandbox even when a key is set (demos, rehearsals)", key=FORC
 
 st.subheader("Spending")
 prefs = rt.prefs
+for problem in rt.prefs_problems:  # one bad saved value resets only itself, and says so
+    st.warning(f"Saved setting ignored: {problem}", icon=":material/warning:")
 with st.form("prefs_form"):
     c1, c2 = st.columns(2)
     budget = c1.number_input("Budget (USD)", min_value=0.0, value=float(prefs.budget_usd), step=5.0)
@@ -46,6 +48,10 @@ with st.form("prefs_form"):
     base_url = st.text_input("CometAPI base URL", value=prefs.base_url,
                              disabled=bool(os.environ.get("COMETAPI_BASE_URL")),
                              help="COMETAPI_BASE_URL in the environment wins over this.")
+    allow_http = st.checkbox("Allow plain http to this base URL (a self-hosted gateway)", value=prefs.allow_http,
+                             help="The API key then travels in clear text to that host. Result URLs on the same "
+                                  "origin are fetched over http too; nothing else is. Loopback needs no opt-in. "
+                                  "The batch CLI uses this switch too (or --allow-http, DAILIES_ALLOW_HTTP=1).")
     st.caption("Models: switch on or off, and override a price (USD per second, or per task for per-task models).")
     overrides = {k: dict(v) for k, v in prefs.model_overrides.items()}
     shipped = load_catalog()  # only differences from the shipped catalog are saved, so its updates still apply
@@ -78,7 +84,7 @@ with st.form("prefs_form"):
             entry.pop("price", None)
     if st.form_submit_button("Save"):
         new = dataclasses.replace(prefs, budget_usd=budget, budget_period=period, base_url=base_url.strip(),
-                                  model_overrides={k: v for k, v in overrides.items() if v})
+                                  allow_http=allow_http, model_overrides={k: v for k, v in overrides.items() if v})
         problems = new.validate()
         if problems:
             for p in problems:
@@ -86,6 +92,8 @@ with st.form("prefs_form"):
         else:
             rt.save_prefs(new)
             st.success("Saved.")
+            if new.allow_http and new.base_url.startswith("http://"):
+                st.warning(f"Plain http to {new.base_url}: the API key travels in clear text.")
 
 st.subheader("Storage")
 st.markdown(f"Data directory: `{paths.data_dir()}` · ledger `{paths.ledger_path().name}` · "

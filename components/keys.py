@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from components.runtime import SANDBOX_KEY, Runtime
+from jobs.keys import allow_http_from_env
 from providers.client import Backend
 from providers.redact import register_secret
 
@@ -70,7 +71,8 @@ def current_backend(rt: Runtime) -> Backend:
     if key and not st.session_state.get(FORCE_SANDBOX, False):
         base = os.environ.get("COMETAPI_BASE_URL", "").strip() or rt.prefs.base_url
         register_secret(key)
-        backend = Backend(base_url=base.rstrip("/"), api_key=key)
+        backend = Backend(base_url=base.rstrip("/"), api_key=key,
+                          allow_http=rt.prefs.allow_http or allow_http_from_env())
     else:
         url = rt.ensure_sandbox()
         backend = Backend(base_url=url, api_key=SANDBOX_KEY, sandbox=True, time_scale=rt.prefs.sandbox_time_scale)

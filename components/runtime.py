@@ -15,7 +15,7 @@ from jobs import settings
 from jobs.clipstore import ClipStore
 from jobs.eta import EtaBook
 from jobs.ledger import Ledger
-from jobs.prefs import Prefs, load_prefs, prefs_path, save_prefs
+from jobs.prefs import Prefs, load_prefs_report, prefs_path, save_prefs
 from jobs.runner import Runner
 from providers.catalog import Catalog, load_catalog
 from sandbox import SandboxConfig, SandboxServer
@@ -36,6 +36,8 @@ class Runtime:
     eta: EtaBook
     sandbox: SandboxServer | None = None
     sandbox_url: str | None = None
+    prefs_problems: tuple[str, ...] = ()
+    """Saved settings that failed validation at start (each fell back to its default; Settings names them)."""
 
     @property
     def catalog(self) -> Catalog:
@@ -45,6 +47,7 @@ class Runtime:
         """Persist, then apply what can change while running (catalog overrides, sandbox speed)."""
         save_prefs(prefs_path(self.data_dir), prefs)
         self.prefs = prefs
+        self.prefs_problems = ()
         self.runner.catalog = load_catalog(overrides=prefs.model_overrides)
         self.runner.concurrency_cap = prefs.concurrency_cap
         if self.sandbox is not None:
@@ -92,7 +95,9 @@ def clips_url_prefix(clips_dir: Path) -> str:
 def get_runtime() -> Runtime:
     data_dir = settings.data_dir()
     data_dir.mkdir(parents=True, exist_ok=True)
-    prefs = load_prefs(prefs_path(data_dir))
+    prefs, problems = load_prefs_report(prefs_path(data_dir))
+    for problem in problems:
+        log.warning("settings: %s", problem)
     scale = os.environ.get("DAILIES_SANDBOX_TIME_SCALE", "").strip()
     if scale:  # tests and demos pick the sandbox speed without touching saved preferences
         prefs.sandbox_time_scale = float(scale)
@@ -104,6 +109,7 @@ def get_runtime() -> Runtime:
     catalog = load_catalog(overrides=prefs.model_overrides)
     runner = Runner(ledger, clips, catalog, concurrency_cap=prefs.concurrency_cap).start()
     eta = EtaBook(ledger, lambda: runner.catalog)
-    runtime = Runtime(data_dir=data_dir, ledger=ledger, clips=clips, runner=runner, prefs=prefs, eta=eta)
+    runtime = Runtime(data_dir=data_dir, ledger=ledger, clips=clips, runner=runner, prefs=prefs, eta=eta,
+                      prefs_problems=tuple(problems))
     atexit.register(runtime.close)
     return runtime

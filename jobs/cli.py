@@ -26,12 +26,12 @@ from typing import Any, TextIO
 from jobs import limits, settings
 from jobs.cli_inputs import batches
 from jobs.clipstore import ClipStore
-from jobs.keys import SANDBOX_KEY, backend_from_env, mask
+from jobs.keys import SANDBOX_KEY, backend_from_env, mask, plain_http_warning
 from jobs.ledger import BudgetExceeded, Job, JobState, Ledger
-from jobs.prefs import load_prefs, period_start as prefs_period_start, prefs_path
+from jobs.prefs import Prefs, load_prefs_report, period_start as prefs_period_start, prefs_path
 from jobs.runner import Runner
 from providers.catalog import load_catalog
-from providers.client import Backend
+from providers.client import Backend, CometClient
 from providers.errors import DailiesError
 from providers.recipe import ModelOptions
 
@@ -108,11 +108,21 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
                         "1.0 for an external sandbox unless given)")
     p.add_argument("--timeout", type=_number(limits.TIMEOUT), default=None,
                    help="give up waiting after this many seconds")
-    p.add_argument("--concurrency", type=_number(limits.CONCURRENCY), default=4,
-                   help="tasks in flight per account, 1 to 32 (default 4)")
+    p.add_argument("--concurrency", type=_number(limits.CONCURRENCY), default=None,
+                   help="tasks in flight per account, 1 to 32 (default: Settings' cap, 4 unless changed)")
+    p.add_argument("--allow-http", action="store_true",
+                   help="opt in to a plain-http COMETAPI_BASE_URL off this machine (a self-hosted gateway): the key "
+                        "travels in clear text; also DAILIES_ALLOW_HTTP=1 or the Settings switch")
     p.add_argument("--workers", type=_number(limits.WORKERS), default=4, help="HTTP threads, 1 to 32 (default 4)")
     p.add_argument("--lease-ttl", type=float, default=60.0, help=argparse.SUPPRESS)
     p.add_argument("--quiet", action="store_true", help="only the summary")
+
+
+def _saved_prefs() -> Prefs:
+    prefs, problems = load_prefs_report(prefs_path(settings.data_dir()))
+    for problem in problems:
+        print(f"settings: {problem}", file=sys.stderr, flush=True)
+    return prefs
 
 
 class _Engine:
@@ -121,21 +131,33 @@ class _Engine:
     def __init__(self, args: argparse.Namespace, out: TextIO, *, run_id: str | None = None) -> None:
         self.out = out
         self.sandbox_server: Any = None
+        # One source of settings: what the app saved (model switches, rate card, budget, cap, base URL,
+        # the plain-http switch) applies here too; a flag overrides it for this run only.
+        self.prefs = _saved_prefs()
         self.backend = self._backend(args)
+        CometClient.check_base_url(self.backend)  # plain http off this machine: refused before anything is sent
+        warning = plain_http_warning(self.backend)
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr, flush=True)
         ledger_path = args.ledger or settings.ledger_path()
         self.ledger = Ledger(ledger_path)
         self.clips = ClipStore(args.clips or settings.clips_dir())
         self.clips.sweep_partials()
-        overrides = {m: {"available": True} for m in ("sora-2", "sora-2-pro")} if self.backend.sandbox else None
-        self.catalog = load_catalog(overrides=overrides)
+        overrides: dict[str, dict[str, Any]] = (
+            {m: {"available": True} for m in ("sora-2", "sora-2-pro")} if self.backend.sandbox else {})
+        for model_id, entry in self.prefs.model_overrides.items():
+            overrides[model_id] = {**overrides.get(model_id, {}), **entry}
+        self.catalog = load_catalog(overrides=overrides or None)
+        concurrency = args.concurrency if args.concurrency is not None else self.prefs.concurrency_cap
         self.runner = Runner(self.ledger, self.clips, self.catalog, workers=args.workers,
-                             concurrency_cap=args.concurrency, lease_ttl_s=args.lease_ttl,
+                             concurrency_cap=concurrency, lease_ttl_s=args.lease_ttl,
                              rescan_interval_s=min(30.0, max(1.0, args.lease_ttl / 2)),
                              only_runs=[run_id] if run_id else None)
 
     def _backend(self, args: argparse.Namespace) -> Backend:
-        env_backend = backend_from_env(sandbox=True if args.sandbox else None,
-                                       time_scale=args.time_scale or 1.0)
+        env_backend = backend_from_env(sandbox=True if args.sandbox else None, time_scale=args.time_scale or 1.0,
+                                       base_url=self.prefs.base_url,
+                                       allow_http=args.allow_http or self.prefs.allow_http)
         if env_backend is not None:
             return env_backend
         if not args.sandbox:
@@ -280,7 +302,7 @@ def _admit(engine: _Engine, args: argparse.Namespace, run_id: str) -> list[str]:
             raise DailiesError(batch.where() + exc.message, kind=exc.kind) from None
         groups.append((batch.recipe, choices))
     # The app's budget and period (Settings) bind the CLI too: one pot for every tab and process.
-    prefs = load_prefs(prefs_path(settings.data_dir()))
+    prefs = engine.prefs
     live = not engine.backend.sandbox
     budget = (args.budget if args.budget is not None else prefs.budget_usd) if live else None
     period_start = prefs_period_start(prefs.budget_period) if live else None

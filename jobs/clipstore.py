@@ -11,6 +11,7 @@ import os
 import re
 import secrets
 import shutil
+import socket
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
@@ -213,6 +214,34 @@ def _broken(error: TransientError, cause: BaseException) -> _BrokenOff:
     return _BrokenOff(error)
 
 
+def _host_tag() -> str:
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def _part_owner() -> str:
+    """Who writes a `.part` (pid and host), in its name: the next start sweeps a gone writer's parts at once."""
+    return f"w{os.getpid()}-{_host_tag()}"
+
+
+_PART_OWNER_RE = re.compile(r"\.w(\d+)-([0-9a-f]{8})\.part$")
+
+
+def _writer_gone(name: str) -> bool:
+    found = _PART_OWNER_RE.search(name)
+    if found is None or found.group(2) != _host_tag():
+        return False
+    pid = int(found.group(1))
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 class ClipStore:
     """The local clips folder: every clip in it is a complete, probed MP4 with a thumbnail and an unguessable name."""
 
@@ -292,12 +321,13 @@ class ClipStore:
         return digest.hexdigest() == sha256
 
     def sweep_partials(self, older_than_s: float = 3600.0) -> list[Path]:
-        """Remove `.part` files left by a process that was killed mid-download."""
+        """Remove `.part` files left by a process killed mid-download: at once when the name says its writer
+        (a process on this host) is gone, else once older than `older_than_s` (another host's, an old name)."""
         cutoff = time.time() - older_than_s
         removed = []
         for part in self.root.glob("*.part"):
             with contextlib.suppress(FileNotFoundError):
-                if part.stat().st_mtime < cutoff:
+                if _writer_gone(part.name) or part.stat().st_mtime < cutoff:
                     part.unlink()
                     removed.append(part)
         return removed
@@ -473,7 +503,7 @@ class ClipStore:
     def _store(self, name_hint: str, fill: Callable[[Path], tuple[str, int]]) -> ClipInfo:
         stem = f"{_safe_hint(name_hint)}_{secrets.token_urlsafe(16)}"
         final = self.root / f"{stem}.mp4"
-        part = self.root / f"{stem}.mp4.part"
+        part = self.root / f"{stem}.mp4.{_part_owner()}.part"
         thumb = self.thumbnail_for(final)
         committed = False
         try:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from providers.client import Backend
 from providers.errors import ValidationError
+from providers.url_policy import is_loopback_host
 
 SANDBOX_KEY = "sk-sandbox"
 LIVE_BASE_URL = "https://api.cometapi.com"
@@ -29,11 +31,30 @@ def normalise_base_url(url: str) -> str:
     return url.strip().rstrip("/")
 
 
+ALLOW_HTTP_ENV = "DAILIES_ALLOW_HTTP"
+
+
+def allow_http_from_env(env: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if env is None else env
+    return (env.get(ALLOW_HTTP_ENV) or "").strip().lower() in ("1", "true", "yes")
+
+
+def plain_http_warning(backend: Backend) -> str | None:
+    """The sentence to show when the key will travel in clear text (plain http off this machine)."""
+    parts = urlsplit(backend.base_url)
+    if parts.scheme != "http" or is_loopback_host(parts.hostname or ""):
+        return None
+    return (f"plain http to {parts.hostname}" + (f":{parts.port}" if parts.port else "") +
+            ": the API key and every request travel in clear text on the network")
+
+
 def backend_from_env(env: Mapping[str, str] | None = None, *, sandbox: bool | None = None,
-                     time_scale: float = 1.0) -> Backend | None:
+                     time_scale: float = 1.0, base_url: str | None = None,
+                     allow_http: bool = False) -> Backend | None:
     """COMETAPI_BASE_URL / COMETAPI_KEY (stripped: a trailing newline is the classic 401, S6); None without a key.
 
-    `sandbox` defaults to "the key is the sandbox's key".
+    `sandbox` defaults to "the key is the sandbox's key"; `base_url` (Settings') applies when the environment
+    names none; plain http off this machine needs `allow_http` or DAILIES_ALLOW_HTTP=1.
     """
     env = os.environ if env is None else env
     key = (env.get("COMETAPI_KEY") or "").strip()
@@ -41,9 +62,10 @@ def backend_from_env(env: Mapping[str, str] | None = None, *, sandbox: bool | No
         return None
     if any(c.isspace() for c in key):
         raise ValidationError("COMETAPI_KEY", "the key contains spaces or line breaks", allowed="a key such as sk-...")
-    base = normalise_base_url(env.get("COMETAPI_BASE_URL") or LIVE_BASE_URL)
+    base = normalise_base_url(env.get("COMETAPI_BASE_URL") or base_url or LIVE_BASE_URL)
     is_sandbox = (key == SANDBOX_KEY) if sandbox is None else sandbox
-    return Backend(base_url=base, api_key=key, sandbox=is_sandbox, time_scale=time_scale if is_sandbox else 1.0)
+    return Backend(base_url=base, api_key=key, sandbox=is_sandbox, time_scale=time_scale if is_sandbox else 1.0,
+                   allow_http=allow_http or allow_http_from_env(env))
 
 
 class KeyRing:

@@ -9,9 +9,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from jobs import limits
 from jobs.keys import LIVE_BASE_URL as DEFAULT_BASE_URL
+from providers.url_policy import is_loopback_host
 
 PERIODS = ("day", "week", "month")
 BUDGET_RULE = limits.BUDGET
@@ -30,6 +32,8 @@ class Prefs:
     sandbox_time_scale: float = 0.1
     """Real seconds per simulated second in sandbox mode (0.1: a 60 s render takes 6 s)."""
     concurrency_cap: int = 4
+    allow_http: bool = False
+    """Opt-in: a plain-http base URL off this machine (a self-hosted gateway). The key travels in clear text."""
 
     def validate(self) -> list[str]:
         problems = []
@@ -41,9 +45,21 @@ class Prefs:
                 problems.append(problem)
         if not isinstance(self.budget_period, str) or self.budget_period not in PERIODS:
             problems.append(f"budget_period: {self.budget_period!r} not allowed; allowed: {', '.join(PERIODS)}")
-        if not isinstance(self.base_url, str) or not self.base_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-            problems.append("base_url: must start with https:// (plain http only on loopback)")
+        if not isinstance(self.base_url, str) or not self.base_url.startswith(("https://", "http://")):
+            problems.append("base_url: must start with https:// (or http:// with the plain-http switch)")
+        elif self.base_url.startswith("http://") and not self.allow_http and not _loopback(self.base_url):
+            problems.append("base_url: plain http off this machine sends the key in clear text; allowed: https://, "
+                            "http://127.0.0.1, or switch on 'allow plain http'")
+        if not isinstance(self.allow_http, bool):
+            problems.append(f"allow_http: must be true or false, got {self.allow_http!r}")
+        if not isinstance(self.model_overrides, dict) or not all(
+                isinstance(k, str) and isinstance(v, dict) for k, v in self.model_overrides.items()):
+            problems.append("model_overrides: must map model ids to objects")
         return problems
+
+
+def _loopback(url: str) -> bool:
+    return is_loopback_host(urlsplit(url).hostname or "")
 
 
 def prefs_path(data_dir: Path) -> Path:
@@ -51,13 +67,32 @@ def prefs_path(data_dir: Path) -> Path:
 
 
 def load_prefs(path: Path) -> Prefs:
+    return load_prefs_report(path)[0]
+
+
+def load_prefs_report(path: Path) -> tuple[Prefs, list[str]]:
+    """The saved preferences, each field on its own: a bad value falls back to its default and is named in
+    the problems (Settings shows them, the CLI prints them); the valid fields are kept."""
     try:
         raw = json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return Prefs()
+    except FileNotFoundError:
+        return Prefs(), []
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return Prefs(), [f"{path.name}: unreadable ({type(exc).__name__}); using the defaults"]
+    if not isinstance(raw, dict):
+        return Prefs(), [f"{path.name}: not a JSON object; using the defaults"]
     known = {f.name for f in dataclasses.fields(Prefs)}
-    prefs = Prefs(**{k: v for k, v in raw.items() if k in known})
-    return prefs if not prefs.validate() else Prefs()
+    kept: dict[str, Any] = {}
+    problems: list[str] = []
+    # The base URL is judged with the plain-http switch it was saved with, so that one goes first.
+    for name in sorted(known & raw.keys(), key=lambda n: n != "allow_http"):
+        trial = dataclasses.replace(Prefs(**kept), **{name: raw[name]})
+        found = [p for p in trial.validate() if p.startswith(f"{name}:")]
+        if found:
+            problems += [f"{p} (saved value ignored; using the default)" for p in found]
+        else:
+            kept[name] = raw[name]
+    return Prefs(**kept), problems
 
 
 def save_prefs(path: Path, prefs: Prefs) -> None:

@@ -56,6 +56,9 @@ class Backend:
     """True only for the local simulator: allows plain http result URLs on loopback."""
     time_scale: float = 1.0
     """Real seconds per simulated second (sandbox only)."""
+    allow_http: bool = False
+    """The user opted into a plain-http base URL off this machine (a self-hosted gateway): the key travels in
+    clear text to it, and result URLs on that same origin are fetched over http too; nothing else is."""
 
     @property
     def key_fingerprint(self) -> str:
@@ -94,7 +97,7 @@ class CometClient:
                                   allowed="a CometAPI key such as sk-...")
         register_secret(key)
         self.backend = backend
-        self._base = self._check_base_url(backend)
+        self._base = self.check_base_url(backend)
         self._host = urlsplit(self._base).netloc.lower()
         self._budget = budget or http.default_budget()
         # The sandbox runs on a compressed clock, so its request rate scales with it.
@@ -128,16 +131,17 @@ class CometClient:
     # -- URLs ------------------------------------------------------------------------------------
 
     @staticmethod
-    def _check_base_url(backend: Backend) -> str:
+    def check_base_url(backend: Backend) -> str:
         base = backend.base_url.strip().rstrip("/")
         parts = urlsplit(base)
         if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.password:
             raise ValidationError("base_url", f"not a usable base URL: {strip_query(base)[:120]}",
                                   allowed="https://api.cometapi.com or http://127.0.0.1:<port> for the sandbox")
-        # The key would travel in clear text over plain http to anything but this machine.
-        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
-            raise ValidationError("base_url", "plain http is only allowed to a loopback host",
-                                  allowed="https://... or http://127.0.0.1:<port>")
+        # The key would travel in clear text over plain http to anything but this machine: only by opt-in.
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname) and not backend.allow_http:
+            raise ValidationError("base_url", f"plain http to {parts.hostname} would send the API key in clear text",
+                                  allowed="https://..., http://127.0.0.1:<port>, or opt in with --allow-http, "
+                                          "DAILIES_ALLOW_HTTP=1 or the Settings switch")
         return base
 
     def _url(self, path: str) -> str:
@@ -147,7 +151,8 @@ class CometClient:
 
     def check_url(self, url: str) -> str:
         """Validate a result URL (https; http only to loopback with the sandbox backend)."""
-        return check_result_url(url, sandbox=self.backend.sandbox, field="video_url")
+        http_origin = self._base if self.backend.allow_http and self._base.startswith("http://") else None
+        return check_result_url(url, sandbox=self.backend.sandbox, field="video_url", http_origin=http_origin)
 
     def _on_api_host(self, url: str) -> bool:
         return _origin(url) == _origin(self._base)

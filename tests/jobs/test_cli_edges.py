@@ -218,3 +218,80 @@ def test_a_result_url_the_policy_refuses_ends_the_job_and_the_cli_exits(env, tmp
     assert "Traceback" not in out + err
     downloads = [r for r in env.requests() if r.get("route") == "download"]
     assert downloads == []  # refused before any request left for the other host
+
+
+# --- 4. self-hosted gateways over plain http --------------------------------------------------------------------
+
+def _gateway_url(server: StandaloneSandbox) -> str:
+    """The sandbox under a name that is not loopback by spelling (this host's name), as a gateway on the LAN."""
+    import socket
+
+    host = socket.gethostname()
+    assert socket.gethostbyname(host), "this host's name must resolve for the gateway test"
+    return f"http://{host}:{server.port}"
+
+
+def test_plain_http_off_this_machine_is_refused_before_any_post_without_the_opt_in(env, monkeypatch, capsys):
+    monkeypatch.setenv("COMETAPI_BASE_URL", _gateway_url(env))
+    code, _ = run("run", "--sandbox", "--prompt", "x", "--model", "kling-v1-6", "--no-wait")
+    err = capsys.readouterr().err
+    assert code == 2 and "clear text" in err and "--allow-http" in err
+    assert env.posts() == []
+
+
+@pytest.mark.parametrize("opt_in", ["flag", "env"])
+def test_with_the_opt_in_a_gateway_over_plain_http_runs_to_a_clip(env, tmp_path, monkeypatch, capsys, opt_in):
+    import socket
+
+    monkeypatch.setenv("COMETAPI_BASE_URL", _gateway_url(env))
+    extra = ["--allow-http"] if opt_in == "flag" else []
+    if opt_in == "env":
+        monkeypatch.setenv("DAILIES_ALLOW_HTTP", "1")
+    code, out = run("run", "--sandbox", "--prompt", "x", "--model", "kling-v1-6", "--time-scale", SCALE,
+                    "--timeout", "30", *extra)
+    err = capsys.readouterr().err
+    assert code == 0, out + err
+    assert f"plain http to {socket.gethostname()}" in err  # the warning names the host
+    (job,) = jobs_in(tmp_path)
+    assert job.state == JobState.DOWNLOADED and len(env.posts()) == 1
+
+
+def test_with_the_opt_in_plain_http_elsewhere_is_still_refused(env, tmp_path, monkeypatch):
+    monkeypatch.setenv("COMETAPI_BASE_URL", _gateway_url(env))
+    env.post("/_sandbox/config", {"public_base_url": "http://203.0.113.7:8080"})
+    code, out = run("run", "--sandbox", "--allow-http", "--prompt", "x", "--model", "kling-v1-6",
+                    "--time-scale", SCALE, "--timeout", "30")
+    assert code == 1, out
+    (job,) = jobs_in(tmp_path)
+    assert job.state == JobState.FAILED and "203.0.113.7" in (job.error_message or "")
+
+
+# --- 7 / 8b. one source of settings, never reset wholesale ------------------------------------------------------
+
+def _save_prefs(tmp_path: Path, prefs: dict) -> None:
+    import json
+
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    (data / "prefs.json").write_text(json.dumps(prefs))
+
+
+def test_a_model_switched_off_in_settings_is_off_for_the_cli(env, tmp_path, capsys):
+    _save_prefs(tmp_path, {"model_overrides": {"kling-v1-6": {"available": False}}})
+    code, _ = run("run", "--prompt", "x", "--model", "kling-v1-6", "--no-wait")
+    err = capsys.readouterr().err
+    assert code == 2 and "Settings" in err
+    assert env.posts() == []
+
+
+def test_settings_prices_apply_and_a_bad_field_is_named_not_a_reset(env, tmp_path, capsys):
+    price = {"kind": "per_second", "usd_per_second": 0.5, "source": "override in Settings", "as_of": "2026-12-01"}
+    _save_prefs(tmp_path, {"model_overrides": {"veo3.1-fast": {"price": price}}, "budget_usd": "lots",
+                           "concurrency_cap": 1})
+    code, out = run("run", "--prompt", "x", "--model", "veo3.1-fast", "--duration", "8", "--no-wait",
+                    "--time-scale", SCALE)
+    err = capsys.readouterr().err
+    assert code == 0, out + err
+    assert "budget_usd" in err and "ignored" in err  # the bad field is named...
+    (job,) = jobs_in(tmp_path)
+    assert job.est_high_usd == pytest.approx(0.5 * 8)  # ...and the rate card saved next to it still applies

@@ -772,3 +772,24 @@ def test_d9_a_file_replaced_between_requests_comes_back_whole_and_only_it_is_kep
 
     stream, _ = scripted(cut(silent_mp4, 1000, headers={"ETag": '"old"'}), cdn)
     assert_kept(store, store.download(stream, "t"), replaced)
+
+
+def test_a_part_whose_writer_is_gone_is_swept_at_the_next_start_whatever_its_age(tmp_path):
+    import subprocess
+    import sys
+
+    from jobs import clipstore
+
+    store = ClipStore(tmp_path / "clips")
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    dead_pid = int(gone.stdout)  # a process that has exited: nothing will ever finish its part
+    tag = clipstore._host_tag()
+    orphan = store.root / f"a.mp4.w{dead_pid}-{tag}.part"
+    orphan.write_bytes(b"half a clip")
+    mine = store.root / f"b.mp4.{clipstore._part_owner()}.part"
+    mine.write_bytes(b"being written by this process")
+    elsewhere = store.root / f"c.mp4.w{dead_pid}-00000000.part"  # another host's: its pid means nothing here
+    elsewhere.write_bytes(b"?")
+    assert store.sweep_partials(older_than_s=3600) == [orphan]
+    assert sorted(p.name for p in store.root.glob("*.part")) == sorted([mine.name, elsewhere.name])

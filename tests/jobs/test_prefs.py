@@ -22,3 +22,34 @@ def test_a_meaningless_number_in_settings_is_refused_naming_the_field(field, val
 def test_the_defaults_and_a_zero_budget_are_valid():
     assert Prefs().validate() == []
     assert Prefs(budget_usd=0.0).validate() == []
+
+
+def test_one_bad_saved_field_is_dropped_and_named_and_the_others_are_kept(tmp_path):
+    import json
+
+    from jobs.prefs import load_prefs_report
+
+    path = tmp_path / "prefs.json"
+    path.write_text(json.dumps({"budget_usd": 40.0, "budget_period": "fortnight", "concurrency_cap": 8,
+                                "model_overrides": {"sora-2": {"available": True}}, "sandbox_time_scale": "fast"}))
+    prefs, problems = load_prefs_report(path)
+    assert prefs.budget_usd == 40.0 and prefs.concurrency_cap == 8
+    assert prefs.model_overrides == {"sora-2": {"available": True}}
+    assert prefs.budget_period == "month" and prefs.sandbox_time_scale == 0.1  # the defaults, for the bad two
+    assert len(problems) == 2
+    assert any(p.startswith("budget_period:") for p in problems)
+    assert any(p.startswith("sandbox_time_scale:") for p in problems)
+
+
+def test_a_plain_http_base_url_is_kept_only_with_its_switch(tmp_path):
+    import json
+
+    from jobs.prefs import load_prefs_report
+
+    path = tmp_path / "prefs.json"
+    path.write_text(json.dumps({"base_url": "http://gw.lan:8080", "allow_http": True}))
+    prefs, problems = load_prefs_report(path)
+    assert prefs.base_url == "http://gw.lan:8080" and prefs.allow_http and problems == []
+    path.write_text(json.dumps({"base_url": "http://gw.lan:8080"}))
+    prefs, problems = load_prefs_report(path)
+    assert prefs.base_url == "https://api.cometapi.com" and problems and problems[0].startswith("base_url:")
