@@ -43,6 +43,11 @@ else:
     since = period_start(rt.prefs.budget_period)
     remaining = rt.prefs.budget_usd - rt.ledger.spend_total("live", since=since)
     budget_note = f"Budget left this {rt.prefs.budget_period}: ${remaining:.2f}"
+    unpriced = [c.spec.display_name for c in ready if not c.spec.price.known]
+    if refusal is None and unpriced:
+        refusal = (f"No known price for {', '.join(unpriced)}: a live run needs a price in the rate card "
+                   "(Settings) first, since the budget cannot guard what it cannot price. Switch it off, or try it "
+                   "in the sandbox.")
     if refusal is None and high > remaining + 1e-9:
         refusal = (f"This run could cost up to ${high:.2f}, more than the ${remaining:.2f} left in this "
                    f"{rt.prefs.budget_period}'s budget. Raise the budget in Settings or pick fewer takes.")

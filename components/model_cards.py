@@ -60,6 +60,11 @@ def _options(spec: ModelSpec, image_fit: str) -> ModelOptions:
         values["size"] = st.selectbox("Size", ["from aspect ratio", *sizes], key=f"{k}:size")
         if values["size"] == "from aspect ratio":
             values.pop("size")
+    if p.resolution is not None:
+        picked = st.selectbox("Resolution", ["provider default", *p.resolution.allowed], key=f"{k}:resolution",
+                              help="Sent apart from the aspect ratio; with none picked, the provider chooses.")
+        if picked != "provider default":
+            values["resolution"] = picked
     if p.watermark:
         values["watermark"] = st.checkbox("Watermark", value=False, key=f"{k}:watermark")
     if spec.images.fit_to_size:
@@ -94,6 +99,11 @@ def _card(spec: ModelSpec, recipe: Recipe, image_fit: str, runner: Runner, eta: 
     if not available:
         st.caption(f":orange[Off — {spec.availability.reason}]")
         return None
+    if spec.card_note:
+        st.caption(spec.card_note)
+    if not spec.price.known:
+        st.caption(":orange[No known price: sandbox runs only. A live run needs a price in the rate card "
+                   "(Settings) first — the budget cannot guard what it cannot price.]")
     if not on:
         return None
     with st.expander("Parameters", expanded=False):

@@ -36,6 +36,7 @@ from providers.catalog import Catalog
 from providers.client import Backend, CometClient
 from providers.errors import DailiesError, ErrorKind
 from providers.mapping import prepare
+from providers.pricing import live_refusal
 from providers.recipe import ModelOptions, Recipe
 from providers.submission import Submission
 
@@ -195,6 +196,11 @@ class Runner:
         if fallback_model is not None:
             self.catalog.get(fallback_model)
         prepared = [(recipe, choices, self.prepare_run(recipe, choices)) for recipe, choices in groups]
+        if not backend.sandbox:
+            unpriced = [why for model_id in dict.fromkeys(m for _, choices in groups for m, _ in choices)
+                        if (why := live_refusal(self.catalog.get(model_id)))]
+            if unpriced:
+                raise SubmitRefused("; ".join(unpriced), kind=ErrorKind.VALIDATION)
         self.set_key(backend)
         run = run_id or request_id or uuid.uuid4().hex
         scale = backend.time_scale if backend.sandbox else 1.0

@@ -15,7 +15,8 @@ CATALOG_PATH = Path(__file__).with_name("catalog.json")
 
 MODES = ("t2v", "i2v", "flf")
 """text-to-video, image-to-video (first frame), first + last frame."""
-PRICE_KINDS = ("per_second", "per_task", "table", "range")
+PRICE_KINDS = ("per_second", "per_task", "table", "range", "none")
+"""`none`: no known price. Such a model runs in the sandbox only until the rate card gives it a price."""
 
 
 class CatalogError(ValueError):
@@ -99,6 +100,14 @@ class ModeRule:
 
 
 @dataclass(frozen=True)
+class ChoiceRule:
+    """A documented set of values with no documented default: nothing is sent unless the user picks one."""
+
+    allowed: tuple[str, ...]
+    default: str | None
+
+
+@dataclass(frozen=True)
 class CameraControlRule:
     kinds: tuple[str, ...]
     modes: tuple[str, ...]
@@ -119,6 +128,8 @@ class Params:
     flf_modes: tuple[str, ...] | None
     """Modes in which first+last frame works (None: any)."""
     camera_control: CameraControlRule | None
+    resolution: ChoiceRule | None = None
+    """A resolution sent apart from the aspect ratio (Seedance, Grok: 480p / 720p / 1080p)."""
 
 
 @dataclass(frozen=True)
@@ -176,6 +187,11 @@ class PriceRule:
     def multiplier(self, size: str | None) -> float:
         return dict(self.size_multipliers).get(size or "", 1.0)
 
+    @property
+    def known(self) -> bool:
+        """Whether the budget can guard a live run of this model (a price of any kind but `none`)."""
+        return self.kind != "none"
+
 
 @dataclass(frozen=True)
 class RenderPrior:
@@ -221,6 +237,8 @@ class ModelSpec:
     price: PriceRule
     render: RenderPrior
     availability: Availability
+    card_note: str = ""
+    """A caveat the model's card states (e.g. which Veo tier an alias buys is unclear)."""
 
     def route(self, mode: str) -> Route:
         return dict(self.routes)[mode]
@@ -246,6 +264,7 @@ class ModelSpec:
             ("camera_control", p.camera_control is not None),
             ("watermark", p.watermark),
             ("size", self.size_option),
+            ("resolution", p.resolution is not None),
             ("image_fit", self.images.fit_to_size),
         ]
         return tuple(n for n, present in names if present)
@@ -390,6 +409,7 @@ def _spec(e: dict[str, Any], families: tuple[FamilySpec, ...]) -> ModelSpec:
         camera_control=CameraControlRule(tuple(cc["kinds"]), tuple(cc["modes"]),
                                          tuple(int(x) for x in cc["durations"]), cc.get("source", ""))
         if cc else None,
+        resolution=ChoiceRule(tuple(res["allowed"]), res.get("default")) if (res := pr.get("resolution")) else None,
     )
     lim = _req(e, "limits", w)
     im = _req(e, "images", w)
@@ -423,6 +443,7 @@ def _spec(e: dict[str, Any], families: tuple[FamilySpec, ...]) -> ModelSpec:
                               ("p50_s", "p90_s", "first_poll_after_s", "deadline_s", "source")}),
         availability=Availability(bool(e["availability"]["available"]), e["availability"].get("reason", ""),
                                   e["availability"].get("since", "")),
+        card_note=str(e.get("card_note") or ""),
     )
 
 
@@ -433,7 +454,7 @@ def _price(p: dict[str, Any], where: str) -> PriceRule:
     if not p.get("source") or not p.get("as_of"):
         raise CatalogError(f"catalog: {where}: every price needs a source and an as_of date")
     needed = {"per_second": ("usd_per_second",), "per_task": ("usd",), "range": ("low_usd", "high_usd"),
-              "table": ("table",)}[kind]
+              "table": ("table",), "none": ()}[kind]
     for key in needed:
         if p.get(key) is None:
             raise CatalogError(f"catalog: {where}: price kind {kind} needs {key!r}")

@@ -2,8 +2,9 @@
 #
 # The scripts read the key from COMETAPI_KEY (never inlined), the base URL from COMETAPI_BASE_URL, and accept
 # every documented response shape (Veo/Sora `status` + `video_url`/`output[0]`/`metadata.url` or `/content`,
-# Kling's envelope with `succeed` and `task_result.videos[0].url`, Runway's wrapped and bare tasks, and
-# new-api's early `task_not_exist`), because the same request may meet any of them.
+# Kling's envelope with `succeed` and `task_result.videos[0].url`, Runway's wrapped and bare tasks, Seedance's
+# capitals, Grok's `request_id` / `done` / `video.url` in both shapes, and new-api's early `task_not_exist`),
+# because the same request may meet any of them.
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from typing import Any
 
 from providers.submission import Submission
 
-SUCCESS = ("completed", "succeeded", "succeed", "success")
-FAILURE = ("failed", "failure", "fail", "error", "cancelled", "canceled")
+SUCCESS = ("completed", "succeeded", "succeed", "success", "done")
+FAILURE = ("failed", "failure", "fail", "error", "cancelled", "canceled", "expired")
 DEFAULT_POLL_INTERVAL_S = 10.0
 
 
@@ -127,7 +128,7 @@ def dig(obj, *path):
 
 
 def task_id_of(body):
-    for path in (("data", "task_id"), ("id",), ("task_id",)):
+    for path in (("data", "task_id"), ("id",), ("task_id",), ("request_id",)):
         value = dig(body, *path)
         if isinstance(value, (str, int)) and str(value):
             return str(value)
@@ -135,7 +136,8 @@ def task_id_of(body):
 
 
 def status_of(body):
-    """Kling: data.task_status; Runway wrapped: data.status; Veo, Sora, Runway bare: status."""
+    """Kling: data.task_status; Runway and Grok wrapped: data.status; Veo, Sora, Seedance, Runway and Grok bare:
+    status (Grok's bare answer has none until it is ready: "unknown" keeps polling)."""
     for path in (("data", "task_status"), ("data", "status"), ("status",)):
         value = dig(body, *path)
         if isinstance(value, str):
@@ -148,6 +150,7 @@ def video_url_of(body):
         ("video_url",), ("output", 0), ("metadata", "url"), ("url",),
         ("data", "task_result", "videos", 0, "url"), ("data", "data", "output", 0), ("data", "result_url"),
         ("data", "output", 0), ("data", "url"), ("data", "video_url"), ("result", "video_url"),
+        ("video", "url"), ("data", "data", "video", "url"), ("data", "data", "task_result", "videos", 0, "url"),
     )
     for path in candidates:
         value = dig(body, *path)
@@ -259,7 +262,7 @@ function dig(obj, ...path) {
 }
 
 function taskIdOf(body) {
-  for (const path of [["data", "task_id"], ["id"], ["task_id"]]) {
+  for (const path of [["data", "task_id"], ["id"], ["task_id"], ["request_id"]]) {
     const value = dig(body, ...path);
     if ((typeof value === "string" && value) || typeof value === "number") return String(value);
   }
@@ -280,6 +283,7 @@ function videoUrlOf(body) {
     ["video_url"], ["output", 0], ["metadata", "url"], ["url"],
     ["data", "task_result", "videos", 0, "url"], ["data", "data", "output", 0], ["data", "result_url"],
     ["data", "output", 0], ["data", "url"], ["data", "video_url"], ["result", "video_url"],
+    ["video", "url"], ["data", "data", "video", "url"], ["data", "data", "task_result", "videos", 0, "url"],
   ];
   for (const path of candidates) {
     const value = dig(body, ...path);

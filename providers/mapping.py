@@ -122,6 +122,7 @@ class _Plan:
         self._size_and_ratio()
         self._seed()
         self._images()
+        self._resolution()
         self._cfg_scale()
         self._camera_control()
         self._watermark()
@@ -160,6 +161,9 @@ class _Plan:
                 self.err("first_frame", f"first_frame: {self.name} is image-to-video only and needs a first frame",
                          "a PNG, JPEG or WebP upload, or an https:// URL")
                 self.kind = modes[0]
+            return
+        if "i2v" not in modes and "flf" not in modes:
+            self.kind = "t2v"  # a text-only model: the frames are dropped and reported (see _images)
             return
         if first is None:
             # Some families document an end frame alone ("at least one of image and image_tail"); others need a start.
@@ -287,6 +291,8 @@ class _Plan:
         for field, img in (("first_frame", self.r.first_frame), ("last_frame", self.r.last_frame)):
             if img is None:
                 self.line(field, A.DEFAULTED, None, None, "none given")
+            elif self.kind == "t2v":
+                self.line(field, A.DROPPED, img.name, None, f"{self.name} is text-to-video only")
             elif field == "last_frame" and dropped_last:
                 self.line(field, A.DROPPED, img.name, None, f"{self.name} takes only a first frame")
             else:
@@ -356,6 +362,22 @@ class _Plan:
         self.line(field, action, img.name, sent, "; ".join(notes))
 
     # -- model options ---------------------------------------------------------------------------------
+
+    def _resolution(self) -> None:
+        rule = self.s.params.resolution
+        if rule is None:
+            return
+        given = self.opts.get("resolution")
+        if given is None:
+            # No documented default: send nothing and let the provider choose, rather than guess one.
+            self.line("resolution", A.DEFAULTED, None, rule.default, rule.default or "provider default; not sent")
+            if rule.default:
+                self.extras["resolution"] = rule.default
+        elif given in rule.allowed:
+            self.extras["resolution"] = given
+            self.line("resolution", A.SENT, given, given)
+        else:
+            self.err("resolution", f"resolution {given!r}: {self.name} allows {_or(rule.allowed)}", _or(rule.allowed))
 
     def _cfg_scale(self) -> None:
         rule = self.s.params.cfg_scale

@@ -9,7 +9,8 @@ from providers.submission import CostEstimate
 def estimate(spec: ModelSpec, duration_s: float, size: str | None = None, mode: str | None = None) -> CostEstimate:
     """Exact where the rule is known; a low-high range where the source only gives one."""
     low, high, exact, rule = _apply(spec.price, duration_s, size, mode)
-    return CostEstimate(round(low, 6), round(high, 6), exact, rule, spec.price.source, spec.price.as_of)
+    return CostEstimate(round(low, 6), round(high, 6), exact, rule, spec.price.source, spec.price.as_of,
+                        priced=spec.price.known)
 
 
 def recorded_cost(spec: ModelSpec, probed_duration_s: float, size: str | None = None, mode: str | None = None) -> float:
@@ -24,12 +25,27 @@ def recorded_cost(spec: ModelSpec, probed_duration_s: float, size: str | None = 
     return round(high, 6)
 
 
+def live_refusal(spec: ModelSpec) -> str | None:
+    """Why a live run of this model is refused, or None. The budget cannot guard what it cannot price."""
+    if spec.price.known:
+        return None
+    return (f"{spec.display_name} ({spec.id}) has no known price, so it runs only in the sandbox: "
+            "give it a price in the rate card (Settings) before a live run")
+
+
 def _money(x: float) -> str:
     return f"${x:.2f}" if abs(x * 100 - round(x * 100)) < 1e-9 else f"${x:g}"
 
 
+NO_PRICE_RULE = "no known price: sandbox only until the rate card in Settings gives it one"
+
+
 def _apply(rule: PriceRule, duration_s: float, size: str | None, mode: str | None) -> tuple[float, float, bool, str]:
     secs = float(duration_s)
+    if rule.kind == "none":
+        # Costs nothing in the sandbox; a live run is refused before any spend (jobs/runner.py), since the
+        # budget cannot guard what it cannot price.
+        return 0.0, 0.0, False, NO_PRICE_RULE
     if rule.kind == "per_second":
         rate = float(rule.usd_per_second or 0.0)
         mult = rule.multiplier(size)

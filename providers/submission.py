@@ -63,9 +63,13 @@ class CostEstimate:
     """Human-readable rule, e.g. "$0.08/s x 8 s"."""
     source: str
     as_of: str
+    priced: bool = True
+    """False for a model with no known price: the figures are 0 and a live run is refused."""
 
     @property
     def display(self) -> str:
+        if not self.priced:
+            return "no price"
         if self.exact or abs(self.high_usd - self.low_usd) < 1e-9:
             return f"${self.high_usd:.2f}"
         return f"${self.low_usd:.2f}–${self.high_usd:.2f}"

@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import dialects, wire
+from . import dialects, grok, seedance, wire
 from .config import SandboxConfig
 from .faults import Fault, FaultRegistry
 from .files import UrlSigner, denied, file_response
@@ -111,6 +111,7 @@ class Sandbox:
         self._takes: dict[str, int] = {}  # tasks per model so far: picks the look variant of an unseeded take
         self.inputs_dir = config.data_dir / "inputs"
         routes = [
+            *grok.routes(self),
             Route("/v1/videos", self.videos_create, methods=["POST"]),
             Route("/v1/videos/{task_id}", self.videos_poll, methods=["GET"]),
             Route("/v1/videos/{task_id}/content", self.videos_content, methods=["GET"]),
@@ -286,6 +287,8 @@ class Sandbox:
             fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
             uploads = [(k, await v.read()) for k, v in form.multi_items() if not isinstance(v, str)]
         files = [(k, data) for k, data in uploads if k == "input_reference"]
+        if fields.get("model") in seedance.MODELS:
+            return await seedance.create(self, request, fields, files)
         try:
             family, params = await run_in_threadpool(
                 videos_request, fields, files, self.config.shapes["veo"], self.inputs_dir)
@@ -306,11 +309,13 @@ class Sandbox:
         if (refused := self._authorized(request)) is not None:
             return refused
         task = self.store.get(request.path_params["task_id"])
-        if task is not None and task.family not in ("veo", "sora"):
+        if task is not None and task.family not in ("veo", "sora", seedance.FAMILY):
             task = None
 
         def answer(t: Task, phase: Phase) -> dict[str, Any]:
             url, expires = self._url(request, t, phase)
+            if t.family == seedance.FAMILY:
+                return seedance.video_object(t, phase, url)
             return dialects.video_object(t, phase, self.config.shapes[t.family], url, expires)
 
         response = await self._poll(request, task, None, answer)

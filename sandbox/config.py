@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-FAMILIES = ("veo", "sora", "kling", "runway")
+FAMILIES = ("veo", "sora", "kling", "runway", "seedance", "grok")
 
 SHAPES: dict[str, tuple[str, ...]] = {
     # current: Gen-B docs (completed + video_url); gen_a: tutorial (succeeded + output[0], 16x9 sizes, 8 s);
@@ -20,12 +20,17 @@ SHAPES: dict[str, tuple[str, ...]] = {
     "kling": ("native",),
     # wrapped: new-api TaskDto (Gen-A, live-validated); bare: Runway's own task object (Gen-B).
     "runway": ("wrapped", "bare"),
+    # Seedance: the video object with capital statuses (one documented shape).
+    "seedance": ("current",),
+    # bare: xAI's own object ({"request_id"} alone while queued); wrapped: CometAPI's envelope (reference §8).
+    "grok": ("bare", "wrapped"),
 }
 
 _Z90 = 1.2815515655446004  # standard normal quantiles
 _Z99 = 2.3263478740408408
 
-DEFAULT_SHAPES = {"veo": "current", "sora": "current", "kling": "native", "runway": "wrapped"}
+DEFAULT_SHAPES = {"veo": "current", "sora": "current", "kling": "native", "runway": "wrapped", "seedance": "current",
+                  "grok": "bare"}
 
 # Runway's statuses for a task not yet running: PENDING, or THROTTLED while it waits for an account slot.
 RUNWAY_QUEUE_STATUSES = ("PENDING", "THROTTLED")
@@ -42,6 +47,8 @@ DEFAULT_RENDER_TIMES: dict[str, tuple[float, float]] = {
     "veo3.1": (60, 180),
     "kling": (60, 300),
     "runway": (20, 90),
+    "seedance": (60, 180),  # "most jobs take 1-3 min" (CDOC seedance query)
+    "grok": (10, 90),
     "*": (30, 120),
 }
 

@@ -9,6 +9,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from .config import FAMILIES
+
 ROUTES = ("submit", "poll", "content", "download", "any")
 
 # Faults that change one HTTP response.
@@ -62,8 +64,8 @@ class FaultRegistry:
             raise ValueError(f"route: {route!r} not allowed; allowed: {', '.join(ROUTES)}")
         if kind not in KINDS:
             raise ValueError(f"kind: {kind!r} not allowed; allowed: {', '.join(KINDS)}")
-        if family not in (None, "veo", "sora", "kling", "runway"):
-            raise ValueError(f"family: {family!r} not allowed; allowed: veo, sora, kling, runway or null")
+        if family is not None and family not in FAMILIES:
+            raise ValueError(f"family: {family!r} not allowed; allowed: {', '.join(FAMILIES)} or null")
         if count is not None and (not isinstance(count, int) or count < 1):
             raise ValueError(f"count must be a positive integer, got {count!r}")
         if probability is not None and not 0 <= probability <= 1:

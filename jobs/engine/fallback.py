@@ -9,6 +9,7 @@ from jobs.engine.records import job_row
 from jobs.ledger import Job, LedgerError
 from providers.errors import DailiesError
 from providers.mapping import prepare
+from providers.pricing import live_refusal
 from providers.recipe import ModelOptions, Recipe
 
 JOB_NAMESPACE = uuid.UUID("6f1c9b1e-2f7a-4d7e-9a43-5d7b0c1e9a10")
@@ -23,6 +24,9 @@ def maybe_fallback(ctx: EngineContext, job: Job, *, reason: str) -> None:
         sub = prepare(Recipe.from_dict(job.recipe), job.fallback_model, ModelOptions(), ctx.catalog)
     except DailiesError as exc:
         ctx.ledger.update(job.id, note=f"Fallback to {job.fallback_model} not possible: {exc.message}")
+        return
+    if job.backend != "sandbox" and (refusal := live_refusal(ctx.catalog.get(job.fallback_model))):
+        ctx.ledger.update(job.id, note=f"Fallback to {job.fallback_model} not possible: {refusal}")
         return
     row = job_row(uuid.uuid5(JOB_NAMESPACE, f"fallback:{job.id}").hex, sub,
                   ctx.catalog.get(job.fallback_model).price, run_id=job.run_id, take=job.take,

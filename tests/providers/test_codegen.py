@@ -47,6 +47,12 @@ CASES = {
                                              seed=7), ModelOptions(), {"runway": "bare"}),
     "gen3a_turbo-wrapped": ("gen3a_turbo", Recipe("waves", first_frame=ImageInput(png(640, 384))), ModelOptions(),
                             {"runway": "wrapped"}),
+    "seedance-2-0-i2v": ("doubao-seedance-2-0", Recipe("koi", duration_s=4, first_frame=ImageInput(png(640, 360))),
+                         ModelOptions.of(resolution="480p"), {}),
+    "grok-bare-i2v": ("grok-imagine-video", Recipe("a comet", duration_s=2, first_frame=ImageInput(png(640, 360))),
+                      ModelOptions.of(resolution="480p"), {"grok": "bare"}),
+    "grok-1.5-wrapped": ("grok-imagine-video-1.5", Recipe("a comet", duration_s=2), ModelOptions(),
+                         {"grok": "wrapped"}),
 }
 
 

@@ -12,16 +12,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from providers.errors import DailiesError
-from providers.families import kling, openai_videos, runway
+from providers.families import grok, kling, openai_videos, runway, seedance
 from providers.status import TaskStatus
 
 WIRE = Path(__file__).resolve().parents[1] / "fixtures" / "wire"
 Parser = Callable[[int, Mapping[str, str], bytes], TaskStatus]
 
 PARSERS: list[Parser] = [openai_videos.parse_submit, openai_videos.parse_poll, kling.parse_submit, kling.parse_poll,
-                         runway.parse_submit, runway.parse_poll]
+                         runway.parse_submit, runway.parse_poll, seedance.parse_submit, seedance.parse_poll,
+                         grok.parse_submit, grok.parse_poll]
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-# 13 samples x 2 properties: fewer examples each keeps the file fast while every sample is covered.
+# 19 samples x 2 properties: fewer examples each keeps the file fast while every sample is covered.
 PER_SAMPLE = settings(SETTINGS, max_examples=50)
 
 json_scalars = st.none() | st.booleans() | st.integers(min_value=-(10**20), max_value=10**20) | st.floats() | st.text(
@@ -36,7 +37,7 @@ status_codes = st.sampled_from([200, 201, 202, 204, 301, 400, 401, 403, 404, 408
 KNOWN_KEYS = ["id", "task_id", "status", "progress", "video_url", "output", "url", "metadata", "error", "code",
               "message", "data", "task_status", "task_status_msg", "task_result", "videos", "failure", "failureCode",
               "result_url", "fail_reason", "created_at", "completed_at", "expires_at", "createdAt", "submit_time",
-              "finish_time", "updated_at", "result"]
+              "finish_time", "updated_at", "result", "request_id", "video"]
 shaped = st.recursive(
     json_scalars,
     lambda children: st.lists(children, max_size=3)
@@ -51,10 +52,14 @@ SAMPLES = {
     "sora/create.json": openai_videos, "sora/retrieve_in_progress.json": openai_videos,
     "kling/submit_cdoc.json": kling, "kling/poll_processing.json": kling, "kling/success_reconstructed.json": kling,
     "runway/poll_wrapped_queued.json": runway, "runway/poll_bare_succeeded.json": runway,
+    "seedance/create_reconstructed.json": seedance, "seedance/query_in_progress_reconstructed.json": seedance,
+    "seedance/query_success_reconstructed.json": seedance,
+    "grok/submit.json": grok, "grok/poll_wrapped_done.json": grok, "grok/poll_bare_done_reconstructed.json": grok,
 }
 # Fields whose value decides the parsed state; everything else is "irrelevant" to it.
 RELEVANT = {"status", "task_status", "videos", "code", "data", "id", "task_id", "error", "object", "task_result",
-            "output", "video_url", "url", "metadata", "fail_reason", "result_url", "result", "failure", "failureCode"}
+            "output", "video_url", "url", "metadata", "fail_reason", "result_url", "result", "failure", "failureCode",
+            "request_id", "video"}
 
 
 def _only_typed_errors(parse: Parser, status: int, body: bytes) -> None:

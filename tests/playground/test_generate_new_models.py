@@ -1,0 +1,67 @@
+"""Generate with the models added from reference §8: their cards, the no-price gate, sandbox takes (AppTest)."""
+
+from __future__ import annotations
+
+from playground_helpers import run_until
+from streamlit.testing.v1 import AppTest
+
+from jobs.ledger import Ledger
+
+
+def texts(elements) -> list[str]:
+    return [str(e.value) for e in elements]
+
+
+def generate_button(at: AppTest):
+    return at.button(key="generate")
+
+
+def test_new_models_have_cards_with_their_own_parameters_and_a_model_without_a_price_is_refused_live(
+        app: AppTest, monkeypatch) -> None:
+    app.run()
+    for model_id in ("doubao-seedance-2-0", "doubao-seedance-2-0-fast", "doubao-seedance-1-5-pro",
+                     "doubao-seedance-1-0-pro", "grok-imagine-video", "grok-imagine-video-1.5"):
+        assert not app.toggle(key=f"use:{model_id}").disabled
+    app.toggle(key="use:doubao-seedance-1-5-pro").set_value(True)
+    app.toggle(key="use:grok-imagine-video").set_value(True)
+    app.run()
+    assert app.selectbox(key="doubao-seedance-1-5-pro:resolution").options == ["provider default", "480p", "720p",
+                                                                              "1080p"]
+    assert app.selectbox(key="grok-imagine-video:resolution").options == ["provider default", "480p", "720p"]
+    assert not [w for w in app.selectbox if w.key and w.key.startswith("grok-imagine-video:mode")]
+    assert any("No known price" in t for t in texts(app.caption))
+    assert any("Lite 720p price" in t for t in texts(app.caption))  # Veo's tier question, on its cards
+
+    monkeypatch.setenv("COMETAPI_KEY", "sk-live-test-key-123456")
+    monkeypatch.setenv("COMETAPI_BASE_URL", "https://api.cometapi.com")
+    live = AppTest.from_file(str(app._script_path), default_timeout=30)
+    live.run()
+    live.text_area(key="prompt").set_value("A comet over a frozen lake")
+    live.toggle(key="use:grok-imagine-video").set_value(True)
+    live.run()
+    assert generate_button(live).disabled
+    assert any("No known price for Grok Imagine Video" in w for w in texts(live.warning)), texts(live.warning)
+    live.toggle(key="use:grok-imagine-video").set_value(False)
+    live.run()
+    assert not any("No known price" in w for w in texts(live.warning))
+
+
+def test_a_seedance_and_a_grok_take_land_as_playing_clips_in_the_sandbox(app: AppTest, app_env) -> None:
+    app.run()
+    app.text_area(key="prompt").set_value("A lantern drifting down a river")
+    app.number_input(key="duration").set_value(5)
+    for model_id in ("veo3.1-fast", "kling-v1-6"):
+        app.toggle(key=f"use:{model_id}").set_value(False)
+    for model_id in ("doubao-seedance-1-0-pro", "grok-imagine-video"):
+        app.toggle(key=f"use:{model_id}").set_value(True)
+    app.run()
+    generate_button(app).click()
+    app.run()
+    assert not app.exception
+    run_until(app, lambda at: len(at.get("video")) == 2, timeout=60)
+    ledger = Ledger(app_env / "ledger.sqlite3")
+    jobs = ledger.list_jobs()
+    assert {j.model_id for j in jobs} == {"doubao-seedance-1-0-pro", "grok-imagine-video"}
+    assert {j.state.value for j in jobs} == {"downloaded"}
+    assert all(j.clip_meta["honoured"]["duration"] for j in jobs)
+    ledger.close()
