@@ -52,7 +52,7 @@ def test_duration_999_and_takes_50_are_refused_next_to_the_field_and_generate_is
     duration = page.get_by_role("spinbutton", name="Duration (s)")
     duration.fill("999")
     duration.press("Enter")
-    page.get_by_text("Duration: 999 s is out of range (allowed: 1 s to 12 s).").wait_for(timeout=30_000)
+    page.get_by_text("Duration: 999 s is out of range (allowed: 1 s to 15 s).").wait_for(timeout=30_000)
     takes = page.get_by_role("spinbutton", name="Takes per model")
     takes.fill("50")
     takes.press("Enter")

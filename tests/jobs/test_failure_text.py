@@ -46,8 +46,8 @@ def test_attention_states_explain_themselves_and_say_what_to_do() -> None:
 
 def test_number_rules_name_the_field_and_the_range(catalog: Catalog) -> None:
     duration = duration_rule(catalog)
-    assert (duration.low, duration.high) == (1, 12)  # Sora renders up to 12 s, the longest in the catalog
-    assert duration.check(999) == "Duration: 999 s is out of range (allowed: 1 s to 12 s)."
+    assert (duration.low, duration.high) == (1, 15)  # Seedance 2.0 and Grok render up to 15 s, the longest
+    assert duration.check(999) == "Duration: 999 s is out of range (allowed: 1 s to 15 s)."
     assert duration.check(None) is None and duration.check(8) is None
     assert TAKES.check(50) == "Takes per model: 50 is out of range (allowed: 1 to 4)."
     assert TAKES.check(0) is not None and TAKES.check(4) is None

@@ -119,7 +119,7 @@ def test_out_of_range_duration_and_takes_are_refused_next_to_the_field_not_silen
     app.number_input(key="takes").set_value(50)
     app.run()
     errors = texts(app.error)
-    assert "Duration: 999 s is out of range (allowed: 1 s to 12 s)." in errors
+    assert "Duration: 999 s is out of range (allowed: 1 s to 15 s)." in errors
     assert "Takes per model: 50 is out of range (allowed: 1 to 4)." in errors
     assert generate_button(app).disabled
     # Nothing of the bad values is used: no card prices 50 takes or a 999 s clip.
