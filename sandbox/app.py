@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import dialects, grok, seedance, wire
 from .config import SandboxConfig
+from .defects import Defect
 from .faults import Fault, FaultRegistry
 from .files import UrlSigner, denied, file_response
 from .lifecycle import Phase, phase_at
@@ -469,9 +470,11 @@ class Sandbox:
             width = int(ignored.get("width") or round(width * ratio / 2) * 2)
             height = int(ignored.get("height") or round(height * ratio / 2) * 2)
             seconds = float(ignored.get("seconds") or max(1, int(seconds) * 5 // 8))
+        defect = task.faults.get("defect")
         return ClipSpec(model=task.model, prompt=p.get("prompt") or "", width=width, height=height, seconds=seconds,
                         fps=self.config.fps, audio=bool(p.get("audio")), image_path=p.get("image_path"),
-                        variant=int(p.get("look_variant") or 0))
+                        variant=int(p.get("look_variant") or 0),
+                        defect=Defect.from_params(defect) if defect is not None else None)
 
     def clip_path(self, task: Task) -> Path:
         if self.config.prerendered_clip is not None:

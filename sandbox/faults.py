@@ -9,6 +9,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import defects
 from .config import FAMILIES
 
 ROUTES = ("submit", "poll", "content", "download", "any")
@@ -21,7 +22,7 @@ RESPONSE_KINDS = (
     "kling_1102", "kling_1303", "drip", "chunked", "corrupt_clip", "gzip", "error_json", "error_xml",
 )
 # Faults decided once per new task at submit time and carried by the task.
-TASK_KINDS = ("task_not_exist", "content_policy", "stuck_in_queue", "settings_ignored", "cancelled")
+TASK_KINDS = ("task_not_exist", "content_policy", "stuck_in_queue", "settings_ignored", "cancelled", "defect")
 KINDS = RESPONSE_KINDS + TASK_KINDS
 
 # Kinds that only make sense on some routes, or for some families (Kling has no cancelled status).
@@ -162,6 +163,8 @@ def _check_kind(route: str, kind: str, family: str | None, params: dict[str, Any
             raise ValueError(f"keep_bytes must be an integer >= 0, got {keep!r}")
     if kind in ("error_json", "error_xml"):
         _check_error_body(params)
+    if kind == "defect":
+        defects.check_params(params)  # a defect baked into the task's clip (sandbox/defects.py)
 
 
 def _check_error_body(params: dict[str, Any]) -> None:

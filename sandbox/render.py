@@ -15,7 +15,7 @@ import av
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from . import looks
+from . import defects, looks
 
 AUDIO_RATE = 48_000
 _AAC_FRAME = 1024
@@ -34,6 +34,7 @@ class ClipSpec:
     audio: bool = False
     image_path: str | None = None  # first frame for image-to-video
     variant: int = 0  # which of the model's few looks-per-take (see looks.variant_for)
+    defect: defects.Defect | None = None  # a technical defect or near-miss look baked in (sandbox/defects.py)
 
     def cache_key(self) -> str:
         image_hash = ""
@@ -43,6 +44,8 @@ class ClipSpec:
         size = f"{self.width}x{self.height}"
         raw = (f"{self.model}|{prompt_hash}|{size}|{self.seconds}|{self.fps}|{self.audio}|{image_hash}"
                f"|v{self.variant % looks.VARIANTS}")
+        if self.defect is not None:
+            raw += f"|{self.defect.key()}"
         return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
@@ -119,12 +122,12 @@ class _Scene:
         buf = self.frame_buf
         y_plane = buf[:h]
         uv = buf[h:].reshape(2, h // 2, w // 2)
-        y_plane[:] = self.base_y
+        y_plane[:] = defects.base_planes(spec.defect, self.base_y, i)
         uv[0][:] = self.base_u
         uv[1][:] = self.base_v
         if i == 0 and spec.image_path:
             return buf  # image-to-video: the uploaded image is the first frame, untouched
-        self.backdrop.stamp(y_plane, uv[0], uv[1], i / spec.fps)
+        self.backdrop.stamp(y_plane, uv[0], uv[1], i / spec.fps * defects.time_factor(spec.defect))
         th = min(self.text.shape[0], h)
         band = y_plane[h - th:]
         band[self.text_on[:th]] = 235
@@ -175,12 +178,14 @@ def _encode(spec: ClipSpec, path: Path, preset: str) -> None:
             audio = out.add_stream("aac", rate=AUDIO_RATE)
             audio.layout = "mono"
         for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(scene.frame(i), format="yuv420p")
+            buf = scene.frame(defects.source_frame(spec.defect, i, spec.fps))
+            defects.paint(spec.defect, buf, spec.width, spec.height, i, spec.fps)
+            frame = av.VideoFrame.from_ndarray(buf, format="yuv420p")
             frame.pts = i
             out.mux(video.encode(frame))
         out.mux(video.encode())
         if audio is not None:
-            samples = _tone(frames / spec.fps, spec.model)
+            samples = defects.mute(spec.defect, _tone(frames / spec.fps, spec.model), AUDIO_RATE)
             for start in range(0, len(samples), _AAC_FRAME):
                 chunk = samples[start:start + _AAC_FRAME]
                 aframe = av.AudioFrame.from_ndarray(chunk[None, :], format="flt", layout="mono")
