@@ -35,13 +35,17 @@ with st.container(border=True):
     models = c2.multiselect("Model", rt.catalog.ids(), format_func=lambda m: model_name(rt.catalog, m),
                             key="h_models")
     states = c3.multiselect("State", vocabulary.filter_options(), format_func=vocabulary.label, key="h_states")
-    d1, d2 = st.columns([2, 1])
+    d1, d2, d3 = st.columns([2, 1, 1], vertical_alignment="bottom")
     dates = d1.date_input("Created between", value=(), key="h_dates", format="YYYY-MM-DD")
     kept = d2.selectbox("Kept / discarded", list(KEPT_FILTERS), format_func=KEPT_FILTERS.get, key="h_kept")
+    flagged = d3.toggle("Has flags", key="h_flagged",
+                        help="Only clips whose technical checks found something: black frames, a freeze, flicker, "
+                             "bars, a hard cut, odd motion or sound trouble.")
 
 start, end = (tuple(dates) + (None, None))[:2] if isinstance(dates, tuple | list) else (dates, None)
 since, until = day_bounds(start, end)
-filters = Filters(text=text, model_ids=tuple(models), states=tuple(states), since=since, until=until, kept=kept)
+filters = Filters(text=text, model_ids=tuple(models), states=tuple(states), since=since, until=until, kept=kept,
+                  flagged=flagged)
 if st.session_state.get("_h_filters") != describe(filters):  # new filters start at the first page
     st.session_state["_h_filters"] = describe(filters)
     st.session_state["h_page"] = 1

@@ -9,6 +9,7 @@ import streamlit as st
 
 from components import rerun
 from components.clip_facts import FactRow, fact_rows, mismatches, mode_of, render_seconds
+from components.clip_flags import render_flags
 from components.data_cache import forget, get_boards
 from components.job_card import model_name, render_failure, state_badge
 from components.retry import render_retry
@@ -57,6 +58,7 @@ def render_take_card(rt: Runtime, job: Job, board: Board | None) -> None:
         render_failure(job)
         render_retry(rt, job, key_prefix="board_retry")
     st.markdown("  \n".join(fact_line(row) for row in fact_rows(job)))
+    render_flags(job)
     for m in mismatches(job):
         st.warning(f"Not honoured — {m.field}: asked {m.requested}, got {m.applied}"
                    + (f" ({m.note})" if m.note else ""), icon=":material/rule:")

@@ -15,6 +15,7 @@ import streamlit as st
 from components import rerun
 from components.board_view import render_take_card
 from components.clip_facts import render_seconds
+from components.clip_flags import tile_badge
 from components.data_cache import forget
 from components.job_card import model_name, render_failure
 from components.runtime import Runtime
@@ -47,6 +48,7 @@ class Filters:
     since: float | None = None
     until: float | None = None
     kept: str = "any"
+    flagged: bool = False  # only clips whose technical checks raised a flag
 
 
 @dataclass(frozen=True)
@@ -66,11 +68,11 @@ def query(ledger: Ledger, f: Filters, page: int, page_size: int = PAGE_SIZE) -> 
     model = f.model_ids[0] if len(f.model_ids) == 1 else None
     simple = len(f.model_ids) <= 1 and f.kept == "any" and f.until is None
     if simple:
-        total = ledger.count_jobs(states=states, model_id=model, text=text, since=f.since)
+        total = ledger.count_jobs(states=states, model_id=model, text=text, since=f.since, flagged=f.flagged)
         jobs = ledger.list_jobs(states=states, model_id=model, text=text, since=f.since, limit=page_size,
-                                offset=page * page_size)
+                                offset=page * page_size, flagged=f.flagged)
         return PageOfJobs(total, jobs)
-    rows = ledger.list_jobs(states=states, model_id=model, text=text, since=f.since)
+    rows = ledger.list_jobs(states=states, model_id=model, text=text, since=f.since, flagged=f.flagged)
     if f.model_ids:
         rows = [j for j in rows if j.model_id in f.model_ids]
     if f.kept != "any":
@@ -101,13 +103,15 @@ def thumbnail_grid(jobs: list[Job], catalog: Catalog) -> str:
             # Not a link: following one reloads the page as a new session, which forgets a session-only key.
             f'<div class="tile" id="job-{job.id}">{picture}<div class="cap">'
             f"<b>{html.escape(model_name(catalog, job.model_id))}</b> · {html.escape(label)}{kept}<br>"
-            f"<span>{html.escape(prompt[:60])}</span><br><small>{when} · {job.id[:8]}</small></div></div>")
+            f"<span>{html.escape(prompt[:60])}</span><br><small>{when} · {job.id[:8]}</small>{tile_badge(job)}"
+            "</div></div>")
     return (
         "<style>.hgrid{display:grid;grid-template-columns:repeat(auto-fill,minmax(180px,1fr));gap:10px}"
         ".hgrid .tile{display:block;text-decoration:none;color:inherit;border:1px solid rgba(128,128,128,.3);"
         "border-radius:6px;overflow:hidden}.hgrid img,.hgrid .nothumb{width:100%;aspect-ratio:16/9;object-fit:cover;"
         "background:#111;display:flex;align-items:center;justify-content:center;color:#aaa}"
-        ".hgrid .cap{font-size:12px;padding:4px 6px}.hgrid .cap span{opacity:.8}</style>"
+        ".hgrid .cap{font-size:12px;padding:4px 6px}.hgrid .cap span{opacity:.8}"
+        ".hgrid .cap .flags{color:#e8a33d;font-style:normal}</style>"
         f'<div class="hgrid">{"".join(tiles)}</div>')
 
 

@@ -61,6 +61,8 @@ def take_record(job: Job, catalog: Catalog) -> dict[str, Any]:
                     "time_scale": job.time_scale},
         "clip": {"url": job.clip_url, "sha256": job.clip_sha256, "probe": meta.get("probe"),
                  "honoured": meta.get("honoured")},
+        # Technical checks (jobs/checks): None until checked, [] when nothing was flagged. Warnings, not a score.
+        "flags": None if job.flags_json is None else job.flags,
         "kept": None if job.kept is None else bool(job.kept), "note": job.note,
         "error": {"kind": job.error_kind, "message": job.error_message} if job.error_kind else None,
     }

@@ -56,6 +56,9 @@ def _facts(job: Job, name: str, show_costs: bool) -> str:
         parts.append(f"{mode} mode")
     if show_costs and job.est_high_usd is not None:
         parts.append(f"${job.est_high_usd:.2f}" + (" (simulated)" if job.backend == "sandbox" else ""))
+    flags = job.flags
+    if flags:
+        parts.append(f"⚑ {len(flags)} technical flag{'s' if len(flags) != 1 else ''}")
     return " · ".join(parts) or name
 
 

@@ -124,6 +124,8 @@ class Job:
     time_scale: float = 1.0
     budget_limit_usd: float | None = None
     budget_period_start: float | None = None
+    flags_json: str | None = None
+    """Technical flags of the downloaded clip (jobs/checks): None until checked, "[]" when it raised none."""
 
     @property
     def recipe(self) -> dict[str, Any]:
@@ -144,6 +146,10 @@ class Job:
     @property
     def raw_status(self) -> dict[str, Any]:
         return json.loads(self.raw_status_json) if self.raw_status_json else {}
+
+    @property
+    def flags(self) -> list[dict[str, Any]]:
+        return json.loads(self.flags_json) if self.flags_json else []
 
 
 JOB_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Job))
@@ -220,6 +226,15 @@ class Ledger(SqliteBacked):
         # synchronous=FULL: a recorded task id must survive a power cut, or we could pay twice.
         self._db = SqliteFile(self.path, _SCHEMA, busy_timeout_ms=busy_timeout_ms, synchronous="FULL",
                               before_commit="UPDATE meta SET value = value + 1 WHERE key = 'data_version'")
+        self._add_new_columns()
+
+    def _add_new_columns(self) -> None:
+        """Migration: a ledger file written before a Job field existed gets that column (NULL for old rows)."""
+        with self._write() as conn:
+            have = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
+            for name in JOB_FIELDS:
+                if name not in have:
+                    conn.execute(f"ALTER TABLE jobs ADD COLUMN {_column_sql(name)}")
 
     # --- creating jobs -----------------------------------------------------------------------------
 
@@ -302,8 +317,8 @@ class Ledger(SqliteBacked):
 
     @staticmethod
     def _filters(states: Iterable[str] | None, run_id: str | None, model_id: str | None, text: str | None,
-                 since: float | None, backend: str | None) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
+                 since: float | None, backend: str | None, flagged: bool = False) -> tuple[str, list[Any]]:
+        clauses: list[str] = ["flags_json IS NOT NULL AND flags_json != '[]'"] if flagged else []
         params: list[Any] = []
         if states is not None:
             states = [str(s) for s in states]
@@ -327,8 +342,9 @@ class Ledger(SqliteBacked):
 
     def list_jobs(self, states: Iterable[str] | None = None, run_id: str | None = None, model_id: str | None = None,
                   text: str | None = None, since: float | None = None, limit: int | None = None, offset: int = 0,
-                  newest_first: bool = True, backend: str | None = None) -> list[Job]:
-        where, params = self._filters(states, run_id, model_id, text, since, backend)
+                  newest_first: bool = True, backend: str | None = None, flagged: bool = False) -> list[Job]:
+        """`flagged`: only clips whose technical checks raised at least one flag."""
+        where, params = self._filters(states, run_id, model_id, text, since, backend, flagged)
         order = "DESC" if newest_first else "ASC"
         sql = f"SELECT * FROM jobs {where} ORDER BY created_at {order}, run_id {order}, take {order}, id {order}"
         if limit is not None:
@@ -340,9 +356,17 @@ class Ledger(SqliteBacked):
         return [_row_to_job(r) for r in self._conn().execute(sql, params).fetchall()]
 
     def count_jobs(self, states: Iterable[str] | None = None, run_id: str | None = None, model_id: str | None = None,
-                   text: str | None = None, since: float | None = None, backend: str | None = None) -> int:
-        where, params = self._filters(states, run_id, model_id, text, since, backend)
+                   text: str | None = None, since: float | None = None, backend: str | None = None,
+                   flagged: bool = False) -> int:
+        where, params = self._filters(states, run_id, model_id, text, since, backend, flagged)
         return int(self._conn().execute(f"SELECT COUNT(*) FROM jobs {where}", params).fetchone()[0])
+
+    def unchecked_clips(self, limit: int = 500) -> list[Job]:
+        """Downloaded clips the technical checks have not looked at yet (oldest first)."""
+        rows = self._conn().execute(
+            "SELECT * FROM jobs WHERE state = ? AND flags_json IS NULL AND clip_path IS NOT NULL "
+            "ORDER BY downloaded_at LIMIT ?", (str(JobState.DOWNLOADED), int(limit))).fetchall()
+        return [_row_to_job(r) for r in rows]
 
     def events(self, job_id: str) -> list[dict[str, Any]]:
         rows = self._conn().execute(

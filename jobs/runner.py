@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from jobs.checks.checker import ClipChecker
 from jobs.engine import download, leases, poll, reconcile, submit
 from jobs.engine.backends import DEFAULT_POLL_RATE, Backends
 from jobs.engine.context import ClipSink, EngineContext
@@ -64,7 +65,7 @@ class Runner:
                  client_factory: Callable[[Backend], CometClient] | None = None, lease_ttl_s: float = 60.0,
                  rescan_interval_s: float = 30.0, poll_rate: float | None = None, poll_burst: int | None = None,
                  rng: random.Random | None = None, clock: Callable[[], float] = time.monotonic,
-                 only_runs: Iterable[str] | None = None) -> None:
+                 only_runs: Iterable[str] | None = None, check_clips: bool | ClipChecker = True) -> None:
         self.ledger = ledger
         self.clips = clips
         self.owner = owner or leases.owner_id()
@@ -78,6 +79,13 @@ class Runner:
                                   lease_ttl_s=lease_ttl_s, backends=self._backends, scheduler=self._sched,
                                   rng=rng or random.Random(), clock=clock)
         self._ctx.adopt = lambda job: leases.adopt(self._ctx, job)
+        # Technical checks on each downloaded clip, on their own thread; engine tests switch them off.
+        # A ClipChecker may be passed in (a test's, with its own check function).
+        self.checker = check_clips if isinstance(check_clips, ClipChecker) else (
+            ClipChecker(ledger) if check_clips else None)
+        if self.checker is not None:
+            self.checker.on_checked = lambda job_id: self._ctx.bump()  # the UI re-reads on the change counter
+            self._ctx.after_download = self.checker.submit
         # A batch CLI `run` drives its own run only; `resume` and the app drive every job they hold a key for.
         self._ctx.only_runs = set(only_runs) if only_runs is not None else None
         self._seen_version = -1
@@ -99,11 +107,15 @@ class Runner:
                         rescan_s=self.rescan_interval_s, watch=self._watch_ledger, watch_s=WATCH_INTERVAL_S)
         if self._sched.start(timers, steps.__getitem__, on_error=ctx.forget_now, pace_of=ctx.pace_of):
             atexit.register(self.stop)
+        if self.checker is not None:
+            self.checker.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop promptly: no new work, wait briefly for HTTP calls in flight, give every lease back."""
         deadline = time.monotonic() + timeout
+        if self.checker is not None:
+            self.checker.stop(timeout=min(timeout, 2.0))
         if not self._sched.halt(timeout, deadline, time.monotonic):
             return
         with contextlib.suppress(Exception):  # noqa: BLE001 - best effort on the way out (atexit)

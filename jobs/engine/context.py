@@ -57,6 +57,8 @@ class EngineContext:
         sent behind the user's back."""
         self.adopt: Callable[[Job], None] = lambda job: None
         """Take a job into memory (leases.adopt, wired by the runner: a fallback child starts through it)."""
+        self.after_download: Callable[[Job], None] = lambda job: None
+        """Called with each job just set `downloaded` (the runner queues its clip for the technical checks)."""
 
     # --- memory --------------------------------------------------------------------------------------
 

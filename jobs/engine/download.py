@@ -62,11 +62,12 @@ def do_download(ctx: EngineContext, job_id: str) -> None:
         _retry(ctx, job_id, track, exc)
         return
     meta = applied_vs_requested(job.mapping, clip, job.family)
-    ctx.set_state(job_id, JobState.DOWNLOADED, clip_path=str(clip.path), clip_url=clip.url,
-                  clip_sha256=clip.sha256, clip_meta_json=json.dumps(meta, default=str),
-                  thumb_url=getattr(clip, "thumb_url", None), downloaded_at=ctx.stamp(track), error_kind=None,
-                  error_message=None, charged=str(Charged.YES))
+    done = ctx.set_state(job_id, JobState.DOWNLOADED, clip_path=str(clip.path), clip_url=clip.url,
+                         clip_sha256=clip.sha256, clip_meta_json=json.dumps(meta, default=str),
+                         thumb_url=getattr(clip, "thumb_url", None), downloaded_at=ctx.stamp(track),
+                         error_kind=None, error_message=None, charged=str(Charged.YES))
     _settle(ctx, job_id)
+    ctx.after_download(done)  # after the state is written: the checks never delay "downloaded"
 
 
 def _settle(ctx: EngineContext, job_id: str) -> None:

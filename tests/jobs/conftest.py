@@ -41,6 +41,7 @@ def make_runner(ledger: Ledger, clips: ClipStore, catalog: Catalog) -> Iterator[
         kwargs.setdefault("workers", 4)
         kwargs.setdefault("concurrency_cap", 8)
         kwargs.setdefault("rescan_interval_s", 0.5)
+        kwargs.setdefault("check_clips", False)  # the technical checks have their own tests (tests/checks)
         led = kwargs.pop("ledger", ledger)
         runner = Runner(led, kwargs.pop("clips", clips), catalog, **kwargs).start()
         made.append(runner)
