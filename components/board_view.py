@@ -11,6 +11,7 @@ from components import rerun
 from components.clip_facts import FactRow, fact_rows, mismatches, mode_of, render_seconds
 from components.clip_flags import render_flags
 from components.data_cache import forget, get_boards
+from components.extend_action import lineage_caption, render_extend
 from components.job_card import model_name, render_failure, state_badge
 from components.retry import render_retry
 from components.runtime import Runtime
@@ -52,6 +53,8 @@ def render_take_card(rt: Runtime, job: Job, board: Board | None) -> None:
     catalog = rt.catalog
     st.markdown(f"**{model_name(catalog, job.model_id)}** · take {job.take + 1}")
     st.caption(f"{mode_of(job)} · {job.backend}" + (f" · task `{job.task_id}`" if job.task_id else ""))
+    if (lineage := lineage_caption(job)) is not None:
+        st.caption(f":material/call_split: {lineage}")
     if job.state != JobState.DOWNLOADED:
         state_badge(job)
     if job.error_kind or job.state in RETRYABLE_STATES:
@@ -95,6 +98,7 @@ def render_take_card(rt: Runtime, job: Job, board: Board | None) -> None:
         forget()
         st.rerun()
     st.caption(label)
+    render_extend(rt, job, key_prefix="board" if board is not None else "history")
     note_key = f"note:{job.id}"
     if note_key not in st.session_state:
         st.session_state[note_key] = job.note or ""

@@ -63,6 +63,7 @@ def take_record(job: Job, catalog: Catalog) -> dict[str, Any]:
                  "honoured": meta.get("honoured")},
         # Technical checks (jobs/checks): None until checked, [] when nothing was flagged. Warnings, not a score.
         "flags": None if job.flags_json is None else job.flags,
+        "lineage": {"parent_job_id": job.parent_job_id, "kind": job.link_kind} if job.parent_job_id else None,
         "kept": None if job.kept is None else bool(job.kept), "note": job.note,
         "error": {"kind": job.error_kind, "message": job.error_message} if job.error_kind else None,
     }

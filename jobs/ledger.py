@@ -61,6 +61,8 @@ SLOT_STATES = frozenset({JobState.SUBMITTING, JobState.QUEUED, JobState.RUNNING}
 ATTENTION_STATES = frozenset({JobState.STALE, JobState.SUBMIT_UNKNOWN, JobState.EXPIRED})
 
 BACKENDS = ("sandbox", "live")
+LINK_KINDS = ("extend", "retry", "remix", "fallback")
+"""What a `parent_job_id` means: a continuation, a second try, a Sora remix, or another model taking over."""
 
 
 class LedgerError(Exception):
@@ -118,6 +120,8 @@ class Job:
     deadline_at: float | None = None
     fallback_model: str | None = None
     parent_job_id: str | None = None
+    link_kind: str | None = None
+    """How a child take came from its parent (LINK_KINDS); None for a take with no parent."""
     kept: int | None = None
     note: str | None = None
     needs_key: bool = False
@@ -235,6 +239,13 @@ class Ledger(SqliteBacked):
             for name in JOB_FIELDS:
                 if name not in have:
                     conn.execute(f"ALTER TABLE jobs ADD COLUMN {_column_sql(name)}")
+            if "link_kind" not in have:
+                # Children written before links had kinds: a remix says so in its mapping, a retry keeps the
+                # model, a fallback changed it.
+                conn.execute("""UPDATE jobs SET link_kind = CASE
+                    WHEN mapping_json LIKE '%"remix_of"%' THEN 'remix'
+                    WHEN model_id = (SELECT p.model_id FROM jobs p WHERE p.id = jobs.parent_job_id) THEN 'retry'
+                    ELSE 'fallback' END WHERE parent_job_id IS NOT NULL""")
 
     # --- creating jobs -----------------------------------------------------------------------------
 

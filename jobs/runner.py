@@ -247,6 +247,8 @@ class Runner:
         if job.state not in RETRYABLE_STATES:
             raise SubmitRefused(f"only a failed take can be retried; this one is {job.state.value}",
                                 kind=ErrorKind.VALIDATION)
+        if not backend.sandbox and (refusal := live_refusal(self.catalog.get(job.model_id))):
+            raise SubmitRefused(refusal, kind=ErrorKind.VALIDATION)
         options = ModelOptions.from_dict(job.options)
         (sub,) = self.prepare_run(Recipe.from_dict(job.recipe), [(job.model_id, options)])
         self.set_key(backend)
@@ -256,7 +258,7 @@ class Runner:
             base_url=backend.base_url.rstrip("/"), key_fingerprint=backend.key_fingerprint,
             recipe_json=job.recipe_json, options_json=job.options_json,
             time_scale=backend.time_scale if backend.sandbox else 1.0, budget_limit_usd=budget_limit_usd,
-            budget_period_start=budget_period_start, parent_job_id=job.id)
+            budget_period_start=budget_period_start, parent_job_id=job.id, link_kind="retry")
         (created,) = self.ledger.create_jobs([row], limit_usd=budget_limit_usd, period_start=budget_period_start)
         self._ctx.bump()
         if created.state == JobState.WAITING:

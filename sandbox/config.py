@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-FAMILIES = ("veo", "sora", "kling", "runway", "seedance", "grok")
+FAMILIES = ("veo", "sora", "kling", "runway", "seedance", "grok", "kling_omni", "kling_extend")
 
 SHAPES: dict[str, tuple[str, ...]] = {
     # current: Gen-B docs (completed + video_url); gen_a: tutorial (succeeded + output[0], 16x9 sizes, 8 s);
@@ -24,13 +24,17 @@ SHAPES: dict[str, tuple[str, ...]] = {
     "seedance": ("current",),
     # bare: xAI's own object ({"request_id"} alone while queued); wrapped: CometAPI's envelope (reference §8).
     "grok": ("bare", "wrapped"),
+    # Kling Omni's query: native Kling envelope, or CometAPI's wrapper (live-validated 2026-03-12).
+    "kling_omni": ("native", "wrapped"),
+    # Extend's poll route is undocumented: native answers it; no_poll_route answers 404 there.
+    "kling_extend": ("native", "no_poll_route"),
 }
 
 _Z90 = 1.2815515655446004  # standard normal quantiles
 _Z99 = 2.3263478740408408
 
 DEFAULT_SHAPES = {"veo": "current", "sora": "current", "kling": "native", "runway": "wrapped", "seedance": "current",
-                  "grok": "bare"}
+                  "grok": "bare", "kling_omni": "native", "kling_extend": "native"}
 
 # Runway's statuses for a task not yet running: PENDING, or THROTTLED while it waits for an account slot.
 RUNWAY_QUEUE_STATUSES = ("PENDING", "THROTTLED")
@@ -49,6 +53,8 @@ DEFAULT_RENDER_TIMES: dict[str, tuple[float, float]] = {
     "runway": (20, 90),
     "seedance": (60, 180),  # "most jobs take 1-3 min" (CDOC seedance query)
     "grok": (10, 90),
+    "kling_omni": (60, 300),
+    "kling_extend": (60, 300),
     "*": (30, 120),
 }
 

@@ -77,6 +77,16 @@ class TaskStore:
                 "ORDER BY created_at LIMIT 1", (family, external_id)).fetchone()
         return self.get(row[0]) if row else None
 
+    def by_kling_video_id(self, video_id: str) -> Task | None:
+        """The Kling-dialect task whose result video has this id (`<task id minus 3 digits>v01`, dialects.py)."""
+        if not video_id.endswith("v01") or len(video_id) < 4:
+            return None
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id FROM tasks WHERE id LIKE ? AND length(id) = ? AND family LIKE 'kling%'",
+                (video_id[:-3].replace("%", "").replace("_", "") + "%", len(video_id))).fetchone()
+        return self.get(row[0]) if row else None
+
     def count_poll(self, task: Task) -> int:
         """Record one poll of the task and return how many polls it has had, this one included."""
         with self._lock:

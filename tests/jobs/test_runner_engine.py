@@ -105,6 +105,7 @@ def test_opt_in_fallback_sends_a_job_stuck_in_queue_to_another_model(make_sandbo
     assert runner.wait_for(lambda: bool(runner.ledger.children(job_id)), 15)
     (child,) = runner.ledger.children(job_id)
     assert child.model_id == "veo3.1-fast" and child.parent_job_id == job_id and child.run_id
+    assert child.link_kind == "fallback"
     assert wait_state(runner, child.id, ENDED, timeout=15).state == JobState.DOWNLOADED
     parent = runner.ledger.get(job_id)
     assert "veo3.1-fast" in parent.note and parent.task_id  # the first job stays, tracked, in the ledger

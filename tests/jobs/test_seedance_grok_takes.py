@@ -60,15 +60,16 @@ def test_a_live_run_of_a_model_without_a_price_is_refused_before_anything_is_wri
     assert runner.ledger.get(job_id) is not None  # the sandbox runs it
 
 
-def test_the_cli_runs_seedance_and_grok_in_the_sandbox(sandbox, tmp_path, monkeypatch):
+def test_the_cli_runs_seedance_grok_and_kling_omni_in_the_sandbox(sandbox, tmp_path, monkeypatch):
     monkeypatch.setenv("COMETAPI_BASE_URL", sandbox.base_url)
     monkeypatch.setenv("COMETAPI_KEY", "sk-sandbox")
     monkeypatch.setenv("DAILIES_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("DAILIES_CLIPS_DIR", str(tmp_path / "clips"))
     out = io.StringIO()
-    code = cli.main(["run", "--model", "doubao-seedance-2-0-fast", "--model", "grok-imagine-video", "--prompt",
-                     "a paper boat", "--duration", "4", "--time-scale", "0.01", "--timeout", "60"], out=out)
+    code = cli.main(["run", "--model", "doubao-seedance-2-0-fast", "--model", "grok-imagine-video", "--model",
+                     "kling-video-o1", "--prompt", "a paper boat", "--duration", "5", "--time-scale", "0.01",
+                     "--timeout", "60"], out=out)
     assert code == 0, out.getvalue()
     jobs = Ledger(tmp_path / "data" / "ledger.sqlite3").list_jobs()
-    assert {j.model_id for j in jobs} == {"doubao-seedance-2-0-fast", "grok-imagine-video"}
+    assert {j.model_id for j in jobs} == {"doubao-seedance-2-0-fast", "grok-imagine-video", "kling-video-o1"}
     assert all(j.state == JobState.DOWNLOADED and j.backend == "sandbox" for j in jobs)

@@ -46,22 +46,22 @@ def test_new_models_have_cards_with_their_own_parameters_and_a_model_without_a_p
     assert not any("No known price" in w for w in texts(live.warning))
 
 
-def test_a_seedance_and_a_grok_take_land_as_playing_clips_in_the_sandbox(app: AppTest, app_env) -> None:
+def test_a_seedance_a_grok_and_a_kling_omni_take_land_as_playing_clips_in_the_sandbox(app: AppTest, app_env) -> None:
     app.run()
     app.text_area(key="prompt").set_value("A lantern drifting down a river")
     app.number_input(key="duration").set_value(5)
     for model_id in ("veo3.1-fast", "kling-v1-6"):
         app.toggle(key=f"use:{model_id}").set_value(False)
-    for model_id in ("doubao-seedance-1-0-pro", "grok-imagine-video"):
+    for model_id in ("doubao-seedance-1-0-pro", "grok-imagine-video", "kling-video-o1"):
         app.toggle(key=f"use:{model_id}").set_value(True)
     app.run()
     generate_button(app).click()
     app.run()
     assert not app.exception
-    run_until(app, lambda at: len(at.get("video")) == 2, timeout=60)
+    run_until(app, lambda at: len(at.get("video")) == 3, timeout=60)
     ledger = Ledger(app_env / "ledger.sqlite3")
     jobs = ledger.list_jobs()
-    assert {j.model_id for j in jobs} == {"doubao-seedance-1-0-pro", "grok-imagine-video"}
+    assert {j.model_id for j in jobs} == {"doubao-seedance-1-0-pro", "grok-imagine-video", "kling-video-o1"}
     assert {j.state.value for j in jobs} == {"downloaded"}
     assert all(j.clip_meta["honoured"]["duration"] for j in jobs)
     ledger.close()

@@ -15,7 +15,7 @@ EXPECTED_IDS = {"veo3-fast", "veo3.1-fast", "veo3.1", "sora-2", "sora-2-pro", "k
                 "gen3a_turbo", "gen4_turbo",
                 # reference §8: only the documented ids, none from memory
                 "doubao-seedance-2-0", "doubao-seedance-2-0-fast", "doubao-seedance-1-5-pro", "doubao-seedance-1-0-pro",
-                "grok-imagine-video", "grok-imagine-video-1.5"}
+                "grok-imagine-video", "grok-imagine-video-1.5", "kling-video-o1"}
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -26,7 +26,8 @@ def catalog():
 
 def test_every_offered_model_is_in_the_catalog(catalog):
     assert set(catalog.ids()) == EXPECTED_IDS
-    assert {m.family for m in catalog.models()} == {"veo", "sora", "kling", "runway", "seedance", "grok"}
+    assert {m.family for m in catalog.models()} == {"veo", "sora", "kling", "runway", "seedance", "grok",
+                                                   "kling_omni"}
 
 
 def test_every_price_has_a_source_and_a_date(catalog):

@@ -51,6 +51,8 @@ CASES = {
                          ModelOptions.of(resolution="480p"), {}),
     "grok-bare-i2v": ("grok-imagine-video", Recipe("a comet", duration_s=2, first_frame=ImageInput(png(640, 360))),
                       ModelOptions.of(resolution="480p"), {"grok": "bare"}),
+    "kling-omni-wrapped": ("kling-video-o1", Recipe("a lantern", duration_s=5, aspect_ratio="1:1"), ModelOptions(),
+                           {"kling_omni": "wrapped"}),
     "grok-1.5-wrapped": ("grok-imagine-video-1.5", Recipe("a comet", duration_s=2), ModelOptions(),
                          {"grok": "wrapped"}),
 }

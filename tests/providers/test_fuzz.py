@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from providers.errors import DailiesError
-from providers.families import grok, kling, openai_videos, runway, seedance
+from providers.families import grok, kling, kling_extend, kling_omni, openai_videos, runway, seedance
 from providers.status import TaskStatus
 
 WIRE = Path(__file__).resolve().parents[1] / "fixtures" / "wire"
@@ -20,9 +20,10 @@ Parser = Callable[[int, Mapping[str, str], bytes], TaskStatus]
 
 PARSERS: list[Parser] = [openai_videos.parse_submit, openai_videos.parse_poll, kling.parse_submit, kling.parse_poll,
                          runway.parse_submit, runway.parse_poll, seedance.parse_submit, seedance.parse_poll,
-                         grok.parse_submit, grok.parse_poll]
+                         grok.parse_submit, grok.parse_poll, kling_omni.parse_submit, kling_omni.parse_poll,
+                         kling_extend.parse_submit, kling_extend.parse_poll]
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-# 19 samples x 2 properties: fewer examples each keeps the file fast while every sample is covered.
+# 22 samples x 2 properties: fewer examples each keeps the file fast while every sample is covered.
 PER_SAMPLE = settings(SETTINGS, max_examples=50)
 
 json_scalars = st.none() | st.booleans() | st.integers(min_value=-(10**20), max_value=10**20) | st.floats() | st.text(
@@ -55,6 +56,9 @@ SAMPLES = {
     "seedance/create_reconstructed.json": seedance, "seedance/query_in_progress_reconstructed.json": seedance,
     "seedance/query_success_reconstructed.json": seedance,
     "grok/submit.json": grok, "grok/poll_wrapped_done.json": grok, "grok/poll_bare_done_reconstructed.json": grok,
+    "kling_omni/query_native_processing.json": kling_omni,
+    "kling_omni/query_wrapped_success_reconstructed.json": kling_omni,
+    "kling_extend/submit_reconstructed.json": kling_extend,
 }
 # Fields whose value decides the parsed state; everything else is "irrelevant" to it.
 RELEVANT = {"status", "task_status", "videos", "code", "data", "id", "task_id", "error", "object", "task_result",

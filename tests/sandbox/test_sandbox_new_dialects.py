@@ -1,4 +1,4 @@
-"""The sandbox speaks Seedance and Grok Imagine with the keys and JSON types of the reference's samples (§8)."""
+"""The sandbox speaks Seedance, Grok Imagine, Kling Omni and Extend with the keys and JSON types of §8."""
 
 from __future__ import annotations
 
@@ -92,3 +92,46 @@ def test_grok_expired_and_validation(make_sandbox):
     assert too_long.status_code == 400 and "duration" in too_long.json()["error"]["message"]
     assert hd_on_old.status_code == 400 and "resolution" in hd_on_old.json()["error"]["message"]
     assert with_image.status_code == 200
+
+
+@pytest.mark.parametrize("shape, sample", [("native", "kling/success_reconstructed.json"),
+                                           ("wrapped", "kling_omni/query_wrapped_success_reconstructed.json")])
+def test_kling_omni_query_shapes_and_extend(make_sandbox, shape, sample):
+    srv = make_sandbox(shapes={"kling_omni": shape}, **QUEUED)
+    body = {"model_name": "kling-video-o1", "prompt": "a lantern", "mode": "std", "duration": "5",
+            "aspect_ratio": "16:9"}
+    with client(srv.base_url) as c:
+        created = c.post("/kling/v1/videos/omni-video", json=body)
+        assert created.status_code == 200, created.text
+        assert_conforms(fixture("kling/submit_cdoc.json"), created.json())
+        waiting = c.get(f"/kling/v1/videos/omni-video/{created.json()['data']['task_id']}").json()
+        if shape == "native":
+            assert_conforms(fixture("kling_omni/query_native_processing.json") | {"data": {}}, waiting)
+        srv.update_config(**DONE)
+        done_id = c.post("/kling/v1/videos/omni-video", json=body).json()["data"]["task_id"]
+        done = c.get(f"/kling/v1/videos/omni-video/{done_id}").json()
+        assert_conforms(fixture(sample), done)
+        task = done["data"] if shape == "native" else done["data"]["data"]
+        video_id = task["task_result"]["videos"][0]["id"]
+        extended = c.post("/kling/v1/videos/video-extend", json={"video_id": video_id, "prompt": "and on"})
+        assert extended.status_code == 200, extended.text
+        assert_conforms(fixture("kling_extend/submit_reconstructed.json"), extended.json())
+        assert extended.json()["data"]["task_info"]["parent_video"]["id"] == video_id
+        child = c.get(f"/kling/v1/videos/video-extend/{extended.json()['data']['task_id']}").json()
+        assert child["data"]["task_status"] == "succeed"
+        unknown = c.post("/kling/v1/videos/video-extend", json={"video_id": "123v01", "prompt": "x"})
+        end_alone = c.post("/kling/v1/videos/omni-video", json={**body, "image_list": [
+            {"image_url": "https://images.example.com/b.png", "type": "end_frame"}]})
+    assert unknown.status_code == 400 and "video_id" in unknown.json()["error"]["message"]
+    assert end_alone.status_code == 400 and "end frame alone" in end_alone.json()["error"]["message"]
+
+
+def test_the_extend_poll_route_can_be_absent(make_sandbox):
+    srv = make_sandbox(shapes={"kling_extend": "no_poll_route"}, **DONE)
+    with client(srv.base_url) as c:
+        parent = c.post("/kling/v1/videos/text2video",
+                        json={"model_name": "kling-v1-6", "prompt": "x", "duration": "5"}).json()["data"]["task_id"]
+        video_id = c.get(f"/kling/v1/videos/text2video/{parent}").json()["data"]["task_result"]["videos"][0]["id"]
+        child = c.post("/kling/v1/videos/video-extend", json={"video_id": video_id, "prompt": "on"}).json()
+        answer = c.get(f"/kling/v1/videos/video-extend/{child['data']['task_id']}")
+    assert answer.status_code == 404 and answer.headers["content-type"].startswith("text/html")
