@@ -6,22 +6,52 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from components.review_runtime import model_name, review_store
+from components.review_runtime import best_worst_store, model_name, review_store
 from components.runtime import get_runtime
-from review.ranking import catalog_cost_per_s, price_view, rank, to_csv
+from review.arena import as_ballot, ledger_pools, pool_label, select, split_pools
+from review.ranking import (
+    MIN_VOTES,
+    PRELIMINARY_VOTES,
+    TOO_FEW,
+    catalog_cost_per_s,
+    price_view,
+    rank,
+    to_csv,
+)
 
 rt = get_runtime()
 store = review_store(rt)
 
 st.title("Rankings")
-st.caption("Bradley–Terry ratings from everyone's blind votes (a tie counts half a win each way). 400 points "
-           "= 10:1 odds of winning a head-to-head. The interval is a 95 % bootstrap over votes.")
+st.caption("Bradley–Terry ratings from everyone's blind votes (a tie counts half a win each way; a best–worst vote "
+           "counts as best over each other clip and each other clip over worst). 400 points = 10:1 odds of winning "
+           "a head-to-head. The interval is a 95 % bootstrap over votes; models are sorted by its lower end and share "
+           f"a rank while their intervals overlap. A model needs {MIN_VOTES} votes for a rank, and its rank is "
+           f"preliminary below {PRELIMINARY_VOTES}.")
+
+ballots = [as_ballot(v) for v in store.votes()] + best_worst_store(rt).ballots()
+voted_jobs = rt.ledger.get_many(sorted({j for b in ballots for j in b.jobs}))
+by_pool, left_out = split_pools(ballots, ledger_pools(voted_jobs, ballots))
+if not by_pool:
+    st.info("No votes yet. Start a blind review on the Review page.", icon=":material/how_to_vote:")
+    st.stop()
 
 ALL = "All categories"
-category = st.selectbox("Category", [ALL, *store.tags()], key="rank_category")
-votes = store.votes(tag=None if category == ALL else category)
+ALL_PROMPTS = "All prompts"
+pools = sorted(by_pool, key=lambda p: (-len(by_pool[p]), pool_label(p)))
+f1, f2, f3 = st.columns(3)
+pool = f1.selectbox("Pool", pools, format_func=lambda p: f"{pool_label(p)} ({len(by_pool[p])} votes)",
+                    key="rank_pool", help="Text-to-video and image-to-video, with and without sound (as measured "
+                                          "on the clips), are ranked apart: each model against the same job.")
+in_pool = by_pool[pool]
+category = f2.selectbox("Category", [ALL, *sorted({t for b in in_pool for t in b.tags})], key="rank_category")
+prompt = f3.selectbox("Prompt", [ALL_PROMPTS, *sorted({b.prompt for b in in_pool if b.prompt})], key="rank_prompt")
+votes = select(in_pool, tag=None if category == ALL else category, prompt=None if prompt == ALL_PROMPTS else prompt)
+if left_out:
+    st.caption(f"{len(left_out)} vote{'s' if len(left_out) != 1 else ''} compared clips from different pools and "
+               "count in none.")
 if not votes:
-    st.info("No votes yet. Start a blind review on the Review page.", icon=":material/how_to_vote:")
+    st.info("No votes in this category for this prompt.", icon=":material/filter_alt_off:")
     st.stop()
 
 rows = rank(votes)
@@ -33,16 +63,16 @@ def cost(model_id: str) -> float | None:
 
 st.metric("Votes", len(votes))
 table = pd.DataFrame([{
-    "rank": r.rank, "model": model_name(rt, r.model_id), "rating": round(r.rating), "95% interval":
-    f"{r.ci_low:.0f}–{r.ci_high:.0f}", "votes": r.votes, "won": r.wins, "lost": r.losses, "tied": r.ties,
-    "$ per second": cost(r.model_id)} for r in rows])
+    "rank": str(r.rank) if r.rank else "—", "model": model_name(rt, r.model_id), "rating": round(r.rating),
+    "95% interval": f"{r.ci_low:.0f}–{r.ci_high:.0f}", "votes": r.votes, "won": r.wins, "lost": r.losses,
+    "tied": r.ties, "status": r.status, "$ per second": cost(r.model_id)} for r in rows])
 st.dataframe(table, hide_index=True, width="stretch",
              column_config={"$ per second": st.column_config.NumberColumn(format="$%.3f")})
 
 st.subheader("Against price")
 st.caption("Price per second of video at each model's default length (catalog, upper end). A model on the "
            "frontier has no rival that is both at least as good and no more expensive.")
-priced = price_view(rows, cost)
+priced = price_view([r for r in rows if r.status != TOO_FEW], cost)
 frame = pd.DataFrame([{"model": model_name(rt, p.model_id), "rating": p.rating, "low": p.ci_low,
                        "high": p.ci_high, "usd_per_s": p.cost_per_s, "frontier": p.frontier, "votes": p.votes}
                       for p in priced if p.cost_per_s is not None])
@@ -59,7 +89,8 @@ if not frame.empty:
                  hide_index=True, width="stretch",
                  column_config={"usd_per_s": st.column_config.NumberColumn("$ per second", format="$%.3f")})
 
-csv_text = to_csv(rows, category="all" if category == ALL else category, names=lambda m: model_name(rt, m),
+csv_text = to_csv(rows, category=f"{pool.kind}{'+audio' if pool.audio else ''}:"
+                  + ("all" if category == ALL else category), names=lambda m: model_name(rt, m),
                   cost_per_s=cost)
 st.download_button("Download CSV", data=csv_text, file_name=f"rankings-{category.replace(' ', '-')}.csv",
                    mime="text/csv", key="rank_csv", icon=":material/download:")

@@ -8,12 +8,18 @@ from components.runtime import Runtime
 from jobs.boards import Boards
 from library.prompts import PromptLibrary
 from providers.errors import ValidationError
+from review.bestworst import BestWorstStore
 from review.store import ReviewStore
 
 
 @st.cache_resource(on_release=lambda s: s.close(), show_spinner=False)
 def _review_store(data_dir: str) -> ReviewStore:
     return ReviewStore.in_data_dir(data_dir)
+
+
+@st.cache_resource(on_release=lambda s: s.close(), show_spinner=False)
+def _best_worst(data_dir: str) -> BestWorstStore:
+    return BestWorstStore.in_data_dir(data_dir)
 
 
 @st.cache_resource(on_release=lambda s: s.close(), show_spinner=False)
@@ -28,6 +34,10 @@ def _boards(ledger_path: str) -> Boards:
 
 def review_store(rt: Runtime) -> ReviewStore:
     return _review_store(str(rt.data_dir))
+
+
+def best_worst_store(rt: Runtime) -> BestWorstStore:
+    return _best_worst(str(rt.data_dir))
 
 
 def prompt_library(rt: Runtime) -> PromptLibrary:

@@ -1,14 +1,23 @@
 """Pooled votes into a ranking per model: Bradley–Terry strengths (MM iterations), bootstrap intervals, price view.
 
-A tie counts as half a win for each side. Strengths are shown on an Elo-like scale
-(1000 + 400·log10(strength / geometric mean)), so 400 points means 10:1 odds of winning.
+A tie counts as half a win for each side; a best–worst vote counts as its implied pairs (review/arena.py).
+Strengths are shown on an Elo-like scale (1000 + 400·log10(strength / geometric mean)), so 400 points means
+10:1 odds of winning.
+
+As the public leaderboards do: a model needs MIN_VOTES votes before it gets a rank at all, is marked
+"preliminary" below PRELIMINARY_VOTES, and models are sorted by the lower end of their interval (a model
+must be reliably good to be on top). A rank is 1 + the number of models clearly better (whose interval lies
+wholly above this one's), so models whose intervals overlap share a rank. Fits are cached by a hash of the
+vote set: rerunning the page on the same votes does not refit.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
@@ -17,6 +26,7 @@ import numpy as np
 from providers.catalog import Catalog
 from providers.errors import ValidationError
 from providers.pricing import estimate
+from review.arena import Ballot, as_ballot
 from review.store import Vote
 
 PRIOR_GAMES = 1.0
@@ -24,6 +34,12 @@ PRIOR_GAMES = 1.0
 Without it a model that won every vote has an infinite strength and no interval."""
 BOOTSTRAP_SAMPLES = 200
 BASE_RATING = 1000.0
+MIN_VOTES = 3
+"""Below this many votes a model is listed without a rank: one or two verdicts say nothing."""
+PRELIMINARY_VOTES = 10
+"""Below this many votes a rank is shown but marked preliminary (its interval is still wide)."""
+FIT_CACHE_SIZE = 64
+RANKED, PRELIMINARY, TOO_FEW = "ranked", "preliminary", "too few votes"
 
 
 @dataclass(frozen=True)
@@ -37,6 +53,8 @@ class RankRow:
     losses: int
     ties: int
     rank: int = 0
+    """0 for a model with fewer than MIN_VOTES votes (listed, not ranked)."""
+    status: str = RANKED  # ranked, preliminary or "too few votes"
 
 
 @dataclass(frozen=True)
@@ -51,21 +69,22 @@ class PricedRow:
     """No other model is at least as good for no more money (and better on one of the two)."""
 
 
-def _vote_arrays(votes: Sequence[Vote], models: Sequence[str]) -> tuple[np.ndarray, ...]:
+def _vote_arrays(ballots: Sequence[Ballot], models: Sequence[str]) -> tuple[np.ndarray, ...]:
+    """Every implied pair as (i, j, i's score, j's score, index of its ballot)."""
     index = {m: i for i, m in enumerate(models)}
-    ia = np.array([index[v.model_a] for v in votes], dtype=int)
-    ib = np.array([index[v.model_b] for v in votes], dtype=int)
-    # A tie counts half a win for each side.
-    wa = np.array([{"a": 1.0, "b": 0.0}.get(v.winner, 0.5) for v in votes])
-    return ia, ib, wa, 1.0 - wa
+    rows = [(index[x], index[y], score, n) for n, b in enumerate(ballots) for x, y, score in b.pairs]
+    ia, ib, wa, unit = (np.array(col) for col in zip(*rows, strict=True)) if rows else (np.zeros(0),) * 4
+    return ia.astype(int), ib.astype(int), wa.astype(float), 1.0 - wa.astype(float), unit.astype(int)
 
 
 def _tally(arrays: tuple[np.ndarray, ...], n: int, picks: np.ndarray | None = None) -> np.ndarray:
-    """wins[i, j]: how often i beat j over the picked votes (all votes when `picks` is None)."""
-    ia, ib, wa, wb = (a if picks is None else a[picks] for a in arrays)
+    """wins[i, j]: how often i beat j over the picked ballots (all when `picks` is None; a ballot picked twice
+    counts twice, with all its pairs)."""
+    ia, ib, wa, wb, unit = arrays
+    weight = np.ones(len(ia)) if picks is None else np.bincount(picks, minlength=int(unit.max()) + 1)[unit]
     wins = np.zeros((n, n))
-    np.add.at(wins, (ia, ib), wa)
-    np.add.at(wins, (ib, ia), wb)
+    np.add.at(wins, (ia, ib), wa * weight)
+    np.add.at(wins, (ib, ia), wb * weight)
     return wins
 
 
@@ -96,32 +115,64 @@ def to_rating(strengths: np.ndarray) -> np.ndarray:
     return BASE_RATING + 400.0 * np.log10(strengths / math.exp(float(np.mean(np.log(strengths)))))
 
 
-def rank(votes: Sequence[Vote], *, prior: float = PRIOR_GAMES, samples: int = BOOTSTRAP_SAMPLES,
+_FITS: OrderedDict[str, list[RankRow]] = OrderedDict()
+
+
+def vote_set_hash(ballots: Sequence[Ballot], *params: object) -> str:
+    digest = hashlib.sha256(repr(params).encode())
+    for key in sorted(repr(b.key()) for b in ballots):
+        digest.update(key.encode())
+    return digest.hexdigest()
+
+
+def rank(votes: Sequence[Vote | Ballot], *, prior: float = PRIOR_GAMES, samples: int = BOOTSTRAP_SAMPLES,
          seed: int = 0) -> list[RankRow]:
-    """One row per model that received a vote, best first, with a 95 % bootstrap interval (votes resampled)."""
-    if not votes:
+    """One row per model that received a vote, with a 95 % bootstrap interval (ballots resampled): ranked
+    models first, by their interval's lower bound, then models with too few votes (unranked)."""
+    ballots = [as_ballot(v) for v in votes]
+    if not ballots:
         return []
-    models = sorted({v.model_a for v in votes} | {v.model_b for v in votes})
-    arrays = _vote_arrays(votes, models)
+    key = vote_set_hash(ballots, prior, samples, seed)
+    if key in _FITS:
+        _FITS.move_to_end(key)
+        return list(_FITS[key])
+    rows = _fit_rows(ballots, prior, samples, seed)
+    _FITS[key] = rows
+    while len(_FITS) > FIT_CACHE_SIZE:
+        _FITS.popitem(last=False)
+    return list(rows)
+
+
+def _fit_rows(ballots: list[Ballot], prior: float, samples: int, seed: int) -> list[RankRow]:
+    models = sorted({m for b in ballots for m in b.models})
+    arrays = _vote_arrays(ballots, models)
     wins = _tally(arrays, len(models))
     rating = to_rating(fit_strengths(wins, prior=prior))
     rng = np.random.default_rng(seed)
     boot = np.empty((samples, len(models)))
     for s in range(samples):
-        picks = rng.integers(0, len(votes), len(votes))
-        sample_wins = _tally(arrays, len(models), picks)
-        boot[s] = to_rating(fit_strengths(sample_wins, prior=prior, iters=2000, tol=1e-9))
+        picks = rng.integers(0, len(ballots), len(ballots))
+        boot[s] = to_rating(fit_strengths(_tally(arrays, len(models), picks), prior=prior, iters=2000, tol=1e-9))
     low, high = (np.percentile(boot, [2.5, 97.5], axis=0) if samples else (rating, rating))
     rows = []
     for i, model in enumerate(models):
-        mine = [v for v in votes if model in (v.model_a, v.model_b)]
-        won = sum(1 for v in mine if v.winner_model == model)
-        tied = sum(1 for v in mine if v.winner == "tie")
+        ballots_in = sum(1 for b in ballots if model in b.models)
+        scores = [score if x == model else 1.0 - score for b in ballots for x, y, score in b.pairs
+                  if model in (x, y)]
+        won, tied = sum(1 for s in scores if s == 1.0), sum(1 for s in scores if s == 0.5)
+        status = TOO_FEW if ballots_in < MIN_VOTES else PRELIMINARY if ballots_in < PRELIMINARY_VOTES else RANKED
         rows.append(RankRow(model_id=model, rating=float(rating[i]), ci_low=float(min(low[i], rating[i])),
-                            ci_high=float(max(high[i], rating[i])), votes=len(mine), wins=won,
-                            losses=len(mine) - won - tied, ties=tied))
-    rows.sort(key=lambda r: (-r.rating, r.model_id))
-    return [RankRow(**{**asdict(r), "rank": i + 1}) for i, r in enumerate(rows)]
+                            ci_high=float(max(high[i], rating[i])), votes=ballots_in, wins=won,
+                            losses=len(scores) - won - tied, ties=tied, status=status))
+    return order_rows(rows)
+
+
+def order_rows(rows: Sequence[RankRow]) -> list[RankRow]:
+    """Ranked (and preliminary) rows by lower bound, sharing a rank while intervals overlap; then the rest."""
+    shown = sorted((r for r in rows if r.status != TOO_FEW), key=lambda r: (-r.ci_low, -r.rating, r.model_id))
+    unranked = sorted((r for r in rows if r.status == TOO_FEW), key=lambda r: (-r.votes, -r.rating, r.model_id))
+    out = [RankRow(**{**asdict(r), "rank": 1 + sum(1 for o in shown if o.ci_low > r.ci_high)}) for r in shown]
+    return out + [RankRow(**{**asdict(r), "rank": 0}) for r in unranked]
 
 
 def price_view(rows: Sequence[RankRow], cost_per_s: Callable[[str], float | None]) -> list[PricedRow]:
@@ -150,7 +201,7 @@ def catalog_cost_per_s(catalog: Catalog, model_id: str) -> float | None:
 
 
 CSV_FIELDS = ("category", "rank", "model_id", "model", "rating", "ci_low", "ci_high", "votes", "wins", "losses",
-              "ties", "cost_per_s_usd")
+              "ties", "cost_per_s_usd", "status")
 
 
 def to_csv(rows: Sequence[RankRow], *, category: str = "all", names: Callable[[str], str] | None = None,
@@ -164,5 +215,5 @@ def to_csv(rows: Sequence[RankRow], *, category: str = "all", names: Callable[[s
                          "model": names(r.model_id) if names else r.model_id, "rating": f"{r.rating:.1f}",
                          "ci_low": f"{r.ci_low:.1f}", "ci_high": f"{r.ci_high:.1f}", "votes": r.votes,
                          "wins": r.wins, "losses": r.losses, "ties": r.ties,
-                         "cost_per_s_usd": "" if cost is None else f"{cost:.4f}"})
+                         "cost_per_s_usd": "" if cost is None else f"{cost:.4f}", "status": r.status})
     return buf.getvalue()
