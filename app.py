@@ -7,6 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from components.draft_state import ensure_draft
 from components.runtime import get_runtime
 from components.sidebar import render_sidebar
 from providers.redact import RedactingFilter
@@ -33,5 +34,8 @@ pages = [
     st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),
 ]
 nav = st.navigation(pages)
+# Every run, whatever the page: Streamlit clears query parameters on a page change, and the draft id in the URL
+# is what lets a reload find the recipe again.
+ensure_draft()
 render_sidebar(runtime)
 nav.run()

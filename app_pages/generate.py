@@ -9,6 +9,7 @@ from components.model_cards import render_model_cards
 from components.queue import CACHE_KEY, render_queue
 from components.recipe_form import FIELD_LABELS, render_recipe_form
 from components.runtime import get_runtime
+from components.save_to_library import render_save_result, render_save_to_library
 from components.submit_guard import request_id_for
 from jobs.ledger import BudgetExceeded
 from jobs.prefs import period_start
@@ -53,11 +54,14 @@ else:
                    f"{rt.prefs.budget_period}'s budget. Raise the budget in Settings or pick fewer takes.")
 
 total = f"${high:.2f}" if abs(high - low) < 1e-9 else f"${low:.2f}–${high:.2f}"
-c1, c2 = st.columns([3, 1], vertical_alignment="center")
+c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="center")
 c1.markdown(f"**Total: {total}** for {len(ready)} model(s) × {form.takes} take(s). {budget_note}")
 if refusal:
     c1.warning(refusal, icon=":material/block:")
-clicked = c2.button("Generate", type="primary", key="generate", disabled=refusal is not None, width="stretch")
+with c2:
+    render_save_to_library(rt, form.recipe, [c for c in cards if not c.errors])
+clicked = c3.button("Generate", type="primary", key="generate", disabled=refusal is not None, width="stretch")
+render_save_result()
 
 
 if clicked and refusal is None:

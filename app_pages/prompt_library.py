@@ -63,7 +63,9 @@ for saved in saved_list:
         if saved.tags:
             h1.caption(" · ".join(saved.tags))
         if h2.button("Start run", key=f"lib_run:{saved.id}", type="primary", width="stretch",
-                     disabled=not saved.variants, help="Send each model its own variant, as one board."):
+                     disabled=not saved.variants,
+                     help="Send each model its own variant, as one board." if saved.variants else
+                     "This recipe names no models (saved by an older version): save it again with at least one."):
             _start(saved)
         if h3.button("Delete", key=f"lib_del:{saved.id}", width="stretch"):
             library.delete(saved.id)

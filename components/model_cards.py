@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from components.code_view import render_code_view
+from components.draft_state import bind
 from jobs.eta import EtaBook, describe
 from jobs.runner import Runner
 from providers.catalog import ModelSpec
@@ -38,26 +39,32 @@ def _options(spec: ModelSpec, image_fit: str) -> ModelOptions:
     p, k = spec.params, spec.id
     values: dict[str, Any] = {}
     if p.mode is not None:
-        values["mode"] = st.selectbox("Mode", p.mode.allowed, index=p.mode.allowed.index(p.mode.default),
-                                      key=f"{k}:mode", help="std is cheaper and faster; pro renders finer detail.")
+        values["mode"] = st.selectbox("Mode", p.mode.allowed, **bind(f"{k}:mode", p.mode.default,
+                                                                     allowed=p.mode.allowed),
+                                      help="std is cheaper and faster; pro renders finer detail.")
     if p.cfg_scale is not None:
         default = p.cfg_scale.default if p.cfg_scale.default is not None else 0.5
         values["cfg_scale"] = st.slider("cfg_scale (prompt adherence)", float(p.cfg_scale.min),
-                                        float(p.cfg_scale.max), float(default), 0.05, key=f"{k}:cfg_scale")
+                                        float(p.cfg_scale.max), step=0.05, **bind(f"{k}:cfg_scale", float(default),
+                                                                                  load=float))
     if p.camera_control is not None:
-        camera = st.selectbox("Camera control", ["none", "one axis", *CAMERA_PRESETS], key=f"{k}:camera",
+        cameras = ["none", "one axis", *CAMERA_PRESETS]
+        camera = st.selectbox("Camera control", cameras, **bind(f"{k}:camera", "none", allowed=cameras),
                               help=f"Documented for {p.camera_control.describe(k)}.")
         if camera == "one axis":
             # One axis and one slider: two non-zero axes cannot be entered.
             a1, a2 = st.columns(2)
-            axis = a1.selectbox("Axis", CAMERA_AXES, key=f"{k}:camera_axis")
-            amount = a2.slider("Amount", -10.0, 10.0, 5.0, 0.5, key=f"{k}:camera_amount")
+            axis = a1.selectbox("Axis", CAMERA_AXES, **bind(f"{k}:camera_axis", CAMERA_AXES[0],
+                                                            allowed=CAMERA_AXES))
+            amount = a2.slider("Amount", -10.0, 10.0, step=0.5, **bind(f"{k}:camera_amount", 5.0, load=float))
             values["camera_control"] = {"type": "simple", "config": {axis: amount}}
         elif camera != "none":
             values["camera_control"] = {"type": camera}
     if spec.size_option:
         sizes = list(dict(spec.sizes))
-        values["size"] = st.selectbox("Size", ["from aspect ratio", *sizes], key=f"{k}:size")
+        size_options = ["from aspect ratio", *sizes]
+        values["size"] = st.selectbox("Size", size_options, **bind(f"{k}:size", size_options[0],
+                                                                   allowed=size_options))
         if values["size"] == "from aspect ratio":
             values.pop("size")
     if p.resolution is not None:
@@ -66,7 +73,7 @@ def _options(spec: ModelSpec, image_fit: str) -> ModelOptions:
         if picked != "provider default":
             values["resolution"] = picked
     if p.watermark:
-        values["watermark"] = st.checkbox("Watermark", value=False, key=f"{k}:watermark")
+        values["watermark"] = st.checkbox("Watermark", **bind(f"{k}:watermark", False))
     if spec.images.fit_to_size:
         values["image_fit"] = image_fit
     return ModelOptions.from_dict(values)
@@ -92,8 +99,10 @@ def _eta_text(eta: EtaBook, spec: ModelSpec, options: ModelOptions, backend: Bac
 def _card(spec: ModelSpec, recipe: Recipe, image_fit: str, runner: Runner, eta: EtaBook,
           backend: Backend) -> CardResult | None:
     available = spec.availability.available
-    on = st.toggle(spec.display_name, value=available and spec.id in DEFAULT_MODELS, key=f"use:{spec.id}",
-                   disabled=not available,
+    toggle = bind(f"use:{spec.id}", spec.id in DEFAULT_MODELS)
+    if not available:  # a model switched off in the catalog stays off, whatever the draft says
+        st.session_state[toggle["key"]] = False
+    on = st.toggle(spec.display_name, disabled=not available, **toggle,
                    help=None if available else f"Unavailable: {spec.availability.reason} ({spec.availability.since})")
     st.caption(f"`{spec.id}` · {spec.family.title()}" + (" · sound" if spec.audio else ""))
     if not available:

@@ -7,13 +7,14 @@ from typing import Any
 
 import streamlit as st
 
+from components import draft_state
+from components.image_inputs import render_image_input
 from jobs import form_rules
 from providers import images
 from providers.catalog import Catalog
 from providers.errors import ValidationError
 from providers.recipe import ImageInput, Recipe
 
-MAX_UPLOAD_BYTES = images.MAX_IMAGE_BYTES
 PREVIEW_SIZES = {"16:9": (1280, 720), "9:16": (720, 1280), "1:1": (960, 960), "4:3": (960, 720),
                  "3:4": (720, 960), "3:2": (1080, 720), "2:3": (720, 1080)}
 
@@ -47,27 +48,6 @@ def _ratios(catalog: Catalog) -> list[str]:
     return list(seen)
 
 
-def _image(label: str, key: str, errors: dict[str, str]) -> ImageInput | None:
-    upload = st.file_uploader(label, type=["png", "jpg", "jpeg", "webp"], key=key,
-                              help="PNG, JPEG or WebP, at most 20 MB.")
-    if upload is None:
-        return None
-    # The size the browser declared is checked before the bytes are touched, and the bytes again after.
-    size = int(getattr(upload, "size", 0) or 0)
-    if size > MAX_UPLOAD_BYTES:
-        errors[key] = f"{key}: {size / 2**20:.1f} MB is over the 20 MB limit"
-        return None
-    data = upload.getvalue()
-    if len(data) > MAX_UPLOAD_BYTES:
-        errors[key] = f"{key}: {len(data) / 2**20:.1f} MB is over the 20 MB limit"
-        return None
-    mime = images.sniff_mime(data)
-    if mime is None:
-        errors[key] = f"{key}: not a PNG, JPEG or WebP image (allowed: PNG, JPEG, WebP)"
-        return None
-    return ImageInput(data=data, mime=mime, name=upload.name)
-
-
 def _preview(img: ImageInput, ratio: str | None, fit: str) -> None:
     w, h = PREVIEW_SIZES.get(ratio or "16:9", (1280, 720))
     try:
@@ -79,44 +59,56 @@ def _preview(img: ImageInput, ratio: str | None, fit: str) -> None:
 
 
 def render_recipe_form(catalog: Catalog) -> RecipeInput:
+    """Every value is kept in the draft (components/draft_state.py): none is lost on a page switch or a reload."""
     errors: dict[str, str] = {}
-    prompt = st.text_area("Prompt", key="prompt", height=110,
-                          placeholder="A paper airplane glides across a sunlit desk, slow dolly-in")
-    negative = st.text_input("Negative prompt", key="negative_prompt",
+    bind = draft_state.bind
+    prompt = st.text_area("Prompt", height=110, placeholder="A paper airplane glides across a sunlit desk, "
+                          "slow dolly-in", **bind("prompt", ""))
+    negative = st.text_input("Negative prompt", **bind("negative_prompt", ""),
                              help="Only Kling has a negative prompt; other models drop it (see each card).")
     c1, c2, c3, c4 = st.columns(4)
     # No bounds on these widgets: a bounded widget silently keeps its old value when 999 is typed. Python decides.
     duration_rule = form_rules.duration_rule(catalog)
-    duration = c1.number_input("Duration (s)", value=None, step=1, key="duration", placeholder="model default",
+    duration = c1.number_input("Duration (s)", value=None, step=1, placeholder="model default",
                                help=f"{duration_rule.low} to {duration_rule.high} s; each card says which lengths "
-                                    "its model takes.")
+                                    "its model takes.", **bind("duration", None, load=_whole))
     _field_error(c1, "duration", duration_rule.check(duration), errors)
-    ratio = c2.selectbox("Aspect ratio", _ratios(catalog), index=0, key="aspect_ratio")
-    random_seed = c3.checkbox("Random seed", value=True, key="seed_random")
-    seed_value = None if random_seed else c3.number_input("Seed", value=42, step=1, key="seed")
+    ratios = _ratios(catalog)
+    ratio = c2.selectbox("Aspect ratio", ratios, **bind("aspect_ratio", ratios[0], allowed=ratios))
+    random_seed = c3.checkbox("Random seed", **bind("seed_random", True))
+    seed_value = None if random_seed else c3.number_input("Seed", step=1, **bind("seed", 42, load=_whole))
     _field_error(c3, "seed", form_rules.SEED.check(seed_value), errors)
-    takes_value = c4.number_input("Takes per model", value=1, step=1, key="takes",
+    takes_value = c4.number_input("Takes per model", step=1, **bind("takes", 1, load=_whole),
                                   help=f"1 to {form_rules.MAX_TAKES} takes of each switched-on model.")
     _field_error(c4, "takes", form_rules.TAKES.check(takes_value), errors)
     duration = None if "duration" in errors else duration
     seed = None if seed_value is None or "seed" in errors else int(seed_value)
     takes = int(takes_value) if takes_value is not None and "takes" not in errors else 1
-    with st.expander("Images (first / last frame)", expanded=False):
-        fit = st.radio("Fit to the target size", ["crop", "pad"], horizontal=True, key="image_fit",
+    kept = any(draft_state.value(f) for f in ("first_frame", "last_frame"))
+    with st.expander("Images (first / last frame)", expanded=kept):
+        fit = st.radio("Fit to the target size", ["crop", "pad"], horizontal=True,
+                       **bind("image_fit", "crop", allowed=["crop", "pad"]),
                        help="Sora needs an image of exactly the clip's size; Kling image-to-video ignores the "
                             "ratio and follows the image. Centre-crop or pad decides what they receive.")
         i1, i2 = st.columns(2)
         with i1:
-            first = _image("First frame", "first_frame", errors)
+            first = render_image_input("First frame", "first_frame", errors)
             if first:
                 _preview(first, ratio, fit)
         with i2:
-            last = _image("Last frame", "last_frame", errors)
+            last = render_image_input("Last frame", "last_frame", errors)
             if last:
                 _preview(last, ratio, fit)
-    for field, message in errors.items():
-        if field not in NUMBER_FIELDS:  # those are shown next to their field already
-            st.error(message, icon=":material/error:")
     recipe = Recipe(prompt=prompt or "", negative_prompt=negative or "", first_frame=first, last_frame=last,
                     duration_s=int(duration) if duration else None, aspect_ratio=ratio, seed=seed)
     return RecipeInput(recipe=recipe, takes=takes, image_fit=fit, errors=errors)
+
+
+def _whole(value: object) -> int | None:
+    """A stored number as the int the widget expects (JSON may hand back 5.0)."""
+    if value is None:
+        return None
+    try:
+        return int(float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None

@@ -133,6 +133,9 @@ class PromptLibrary:
             raise LibraryError(f"name: at most {NAME_MAX} characters")
         if not recipe.prompt.strip() and not any(v.prompt for v in variants):
             raise LibraryError("prompt: a saved recipe needs a prompt")
+        if not variants:
+            # Saved without models, its Start button could only ever be disabled.
+            raise LibraryError("models: pick at least one model; a saved recipe is started on its models")
         seen: set[str] = set()
         for v in variants:
             if v.model_id in seen:

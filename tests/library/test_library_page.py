@@ -19,6 +19,10 @@ def test_save_then_start_a_run_from_the_library(app_env) -> None:
     at.text_input(key="lib_name").set_value("Kite at dawn")
     at.text_input(key="lib_tags").set_value("outdoor, Motion")
     at.text_area(key="lib_prompt").set_value("A red kite over a beach at dawn")
+    at.button(key="lib_save").click()  # no models yet: refused, with the reason, and nothing is cleared
+    at.run()
+    assert any("models: pick at least one model" in e.value for e in at.error)
+    assert at.text_input(key="lib_name").value == "Kite at dawn"
     at.multiselect(key="lib_models").set_value(["veo3.1-fast", "kling-v1-6"])
     at.run()
     at.text_area(key="lib_v_prompt:kling-v1-6").set_value("The kite loops twice, camera still")
@@ -27,6 +31,9 @@ def test_save_then_start_a_run_from_the_library(app_env) -> None:
     at.run()
     assert not at.exception
     assert "Saved “Kite at dawn”" in at.success[0].value
+    # The form is reset: the next entry starts blank (old tags were kept before).
+    assert at.text_input(key="lib_name").value == "" and at.text_input(key="lib_tags").value == ""
+    assert at.text_area(key="lib_prompt").value == "" and at.multiselect(key="lib_models").value == []
 
     library = PromptLibrary.in_data_dir(app_env.data_dir)
     (saved,) = library.list()

@@ -73,13 +73,16 @@ def test_library_refuses_bad_recipes_with_the_field_named(tmp_path: Path) -> Non
     catalog = load_catalog()
     library = PromptLibrary.in_data_dir(tmp_path)
     recipe = Recipe(prompt="x")
+    veo = [ModelVariant("veo3.1-fast")]
     with pytest.raises(LibraryError, match="name: give the recipe a name"):
-        library.save("  ", recipe)
+        library.save("  ", recipe, variants=veo)
     with pytest.raises(LibraryError, match="prompt: a saved recipe needs a prompt"):
-        library.save("n", Recipe(prompt=" "))
+        library.save("n", Recipe(prompt=" "), variants=veo)
+    with pytest.raises(LibraryError, match="models: pick at least one model"):
+        library.save("n", recipe)
     with pytest.raises(LibraryError, match="variants: unknown model 'veo9'; allowed: veo3-fast"):
         library.save("n", recipe, variants=[ModelVariant("veo9")], catalog=catalog)
-    library.save("n", recipe)
+    library.save("n", recipe, variants=veo)
     with pytest.raises(LibraryError, match="name: 'n' is already used"):
-        library.save("n", recipe)
+        library.save("n", recipe, variants=veo)
     library.close()

@@ -130,3 +130,30 @@ def test_out_of_range_duration_and_takes_are_refused_next_to_the_field_not_silen
     assert not any("out of range" in e for e in texts(app.error))
     assert not generate_button(app).disabled
     assert any("× 2 take(s)" in m for m in texts(app.markdown))
+
+
+def test_save_to_library_keeps_the_recipe_and_its_models_and_refuses_none(app: AppTest, app_env) -> None:
+    from library.prompts import PromptLibrary
+
+    app.run()
+    app.text_area(key="prompt").set_value("A fox runs through snow")
+    app.toggle(key="use:veo3.1-fast").set_value(False)
+    app.toggle(key="use:kling-v1-6").set_value(False)
+    app.run()
+    app.text_input(key="gen_lib_name").set_value("Snow fox")
+    app.button(key="gen_lib_save").click()
+    app.run()
+    assert any("models: pick at least one model" in e for e in texts(app.error))
+    app.toggle(key="use:kling-v1-6").set_value(True)
+    app.run()
+    app.selectbox(key="kling-v1-6:mode").set_value("pro")
+    app.run()
+    app.button(key="gen_lib_save").click()
+    app.run()
+    assert any("Saved “Snow fox” with 1 model(s)" in s for s in texts(app.success))
+    assert app.text_input(key="gen_lib_name").value == ""
+    library = PromptLibrary.in_data_dir(app_env)
+    (saved,) = library.list()
+    assert saved.recipe.prompt == "A fox runs through snow"
+    assert [(v.model_id, v.options.get("mode")) for v in saved.variants] == [("kling-v1-6", "pro")]
+    library.close()
