@@ -8,6 +8,7 @@ import os
 
 import streamlit as st
 
+from components.catalog_status import LISTING_OFF, render_catalog_status
 from components.keys import FORCE_SANDBOX, forget_session_key, key_status, set_session_key
 from components.runtime import get_runtime
 from jobs import settings as paths
@@ -60,9 +61,9 @@ with st.form("prefs_form"):
         m1, m2, m3 = st.columns([2, 1, 1])
         on = m1.checkbox(spec.display_name, value=spec.availability.available, key=f"avail:{spec.id}",
                          help=spec.availability.reason)
-        per = "second" if spec.price.kind == "per_second" else "task"
+        per = "second" if spec.price.kind in ("per_second", "none") else "task"
         current = spec.price.usd_per_second if per == "second" else spec.price.usd
-        if spec.price.kind in ("per_second", "per_task"):
+        if spec.price.kind in ("per_second", "per_task", "none"):  # a model with no price can be given one
             price = m2.number_input(f"$ per {per}", min_value=0.0, value=float(current or 0.0), step=0.01,
                                     format="%.3f", key=f"price:{spec.id}")
         else:
@@ -71,12 +72,16 @@ with st.form("prefs_form"):
                        f"per {spec.price.per}")
         m3.caption(f"{spec.price.source} ({spec.price.as_of})")
         entry = overrides.setdefault(spec.id, {})
-        if on == base.availability.available:
+        delisted = spec.availability.reason.startswith(LISTING_OFF)  # CometAPI's switch, not the user's
+        if on == base.availability.available or (delisted and not on):
             entry.pop("available", None)
         else:
             entry["available"] = on
         shipped_price = base.price.usd_per_second if per == "second" else base.price.usd
-        if price is not None and shipped_price is not None and abs(price - shipped_price) > 1e-9:
+        if base.price.kind == "none" and price:
+            entry["price"] = {"kind": "per_second", "usd_per_second": price, "source": "override in Settings",
+                              "as_of": dt.date.today().isoformat()}
+        elif price is not None and shipped_price is not None and abs(price - shipped_price) > 1e-9:
             field = "usd_per_second" if per == "second" else "usd"
             entry["price"] = {"kind": spec.price.kind, field: price, "source": "override in Settings",
                               "as_of": dt.date.today().isoformat()}
@@ -94,6 +99,8 @@ with st.form("prefs_form"):
             st.success("Saved.")
             if new.allow_http and new.base_url.startswith("http://"):
                 st.warning(f"Plain http to {new.base_url}: the API key travels in clear text.")
+
+render_catalog_status(rt)
 
 st.subheader("Storage")
 st.markdown(f"Data directory: `{paths.data_dir()}` · ledger `{paths.ledger_path().name}` · "

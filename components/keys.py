@@ -77,4 +77,5 @@ def current_backend(rt: Runtime) -> Backend:
         url = rt.ensure_sandbox()
         backend = Backend(base_url=url, api_key=SANDBOX_KEY, sandbox=True, time_scale=rt.prefs.sandbox_time_scale)
     rt.runner.set_key(backend)
+    rt.watch_catalog(backend.base_url)  # at start and daily, for whichever API this session talks to
     return backend

@@ -5,13 +5,14 @@ from __future__ import annotations
 import atexit
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import streamlit as st
 
-from jobs import settings
+from jobs import catalog_watch, settings
 from jobs.clipstore import ClipStore
 from jobs.eta import EtaBook
 from jobs.ledger import Ledger
@@ -38,6 +39,9 @@ class Runtime:
     sandbox_url: str | None = None
     prefs_problems: tuple[str, ...] = ()
     """Saved settings that failed validation at start (each fell back to its default; Settings names them)."""
+    watch: catalog_watch.CatalogWatch | None = None
+    catalog_verdict: dict[str, Any] = field(default_factory=dict)
+    """The last CometAPI listing check for the watched base URL (jobs/catalog_watch.py)."""
 
     @property
     def catalog(self) -> Catalog:
@@ -48,10 +52,34 @@ class Runtime:
         save_prefs(prefs_path(self.data_dir), prefs)
         self.prefs = prefs
         self.prefs_problems = ()
-        self.runner.catalog = load_catalog(overrides=prefs.model_overrides)
+        self.runner.catalog = self.build_catalog()
         self.runner.concurrency_cap = prefs.concurrency_cap
         if self.sandbox is not None:
             self.sandbox.update_config(time_scale=prefs.sandbox_time_scale)
+
+    def build_catalog(self) -> Catalog:
+        """The user's overrides, plus the models CometAPI's listing stopped naming switched off."""
+        base = load_catalog(overrides=self.prefs.model_overrides)
+        if not self.catalog_verdict.get("delisted"):
+            return base
+        return load_catalog(overrides=catalog_watch.with_delistings(self.prefs.model_overrides, self.catalog_verdict,
+                                                                    set(base.ids())))
+
+    def watch_catalog(self, base_url: str) -> None:
+        """Check CometAPI's listing for this base URL now (in the background) and daily; once per base URL."""
+        if not catalog_watch.enabled() or (self.watch is not None and self.watch.base_url == base_url):
+            return
+        if self.watch is not None:
+            self.watch.stop()
+        self.catalog_verdict = catalog_watch.load(self.data_dir, base_url)
+        self.runner.catalog = self.build_catalog()
+        self.watch = catalog_watch.CatalogWatch(self.data_dir, base_url,
+                                                lambda: load_catalog(overrides=self.prefs.model_overrides),
+                                                self._apply_verdict).start()
+
+    def _apply_verdict(self, saved: dict[str, Any]) -> None:
+        self.catalog_verdict = saved
+        self.runner.catalog = self.build_catalog()
 
     def ensure_sandbox(self) -> str:
         """Start (or find) the local simulator on its fixed port, so restarts find their tasks again."""
@@ -68,6 +96,8 @@ class Runtime:
         return self.sandbox_url
 
     def close(self) -> None:
+        if self.watch is not None:
+            self.watch.stop()
         self.runner.stop()
         if self.sandbox is not None:
             self.sandbox.stop()

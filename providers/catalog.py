@@ -239,6 +239,8 @@ class ModelSpec:
     availability: Availability
     card_note: str = ""
     """A caveat the model's card states (e.g. which Veo tier an alias buys is unclear)."""
+    aliases: tuple[str, ...] = ()
+    """Other documented spellings of this model (a resolved provider id), for matching CometAPI's listing."""
 
     def route(self, mode: str) -> Route:
         return dict(self.routes)[mode]
@@ -444,6 +446,7 @@ def _spec(e: dict[str, Any], families: tuple[FamilySpec, ...]) -> ModelSpec:
         availability=Availability(bool(e["availability"]["available"]), e["availability"].get("reason", ""),
                                   e["availability"].get("since", "")),
         card_note=str(e.get("card_note") or ""),
+        aliases=tuple(str(a) for a in e.get("aliases") or ()),
     )
 
 

@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import dialects, grok, kling_omni, seedance, wire
+from . import dialects, grok, kling_omni, listing, seedance, wire
 from .config import SandboxConfig
 from .defects import Defect
 from .faults import Fault, FaultRegistry
@@ -113,6 +113,7 @@ class Sandbox:
         self.inputs_dir = config.data_dir / "inputs"
         routes = [
             *grok.routes(self),
+            *listing.routes(self),
             *kling_omni.routes(self),  # before the generic /kling/v1/videos/{action} routes
             Route("/v1/videos", self.videos_create, methods=["POST"]),
             Route("/v1/videos/{task_id}", self.videos_poll, methods=["GET"]),

@@ -38,6 +38,7 @@ DEFAULT_SHAPES = {"veo": "current", "sora": "current", "kling": "native", "runwa
 
 # Runway's statuses for a task not yet running: PENDING, or THROTTLED while it waits for an account slot.
 RUNWAY_QUEUE_STATUSES = ("PENDING", "THROTTLED")
+LISTING_MODES = ("ok", "empty", "error", "malformed")
 
 # Simulated seconds (lo, hi) drawn uniformly per task; looked up by model, then family, then "*";
 # SandboxConfig.render_times overrides are consulted first, so {"*": (1, 2)} makes every model fast.
@@ -79,6 +80,12 @@ class SandboxConfig:
     """{model or family or "*": (p50, p90)} simulated seconds: a long-tailed draw through those two
     quantiles (capped at the 99th percentile), consulted before the uniform ranges."""
     runway_queue_status: str = "PENDING"  # Runway's status while queued: PENDING or THROTTLED
+    listing_removed: list[str] = field(default_factory=list)
+    """Model ids left out of the `/api/models` listing (to test that the app switches them off)."""
+    listing_renamed: dict[str, str] = field(default_factory=dict)
+    """{id: listed id}: a model listed under another spelling (to test alias matching)."""
+    listing_mode: str = "ok"
+    """ok | empty (no records) | error (HTTP 503) | malformed (not JSON)."""
     poll_after_ms: str | None = None
     """When set, every /v1/videos/{id} poll answer carries `openai-poll-after-ms: <value>`, sent verbatim
     (garbage such as "banana" included: that is what it is for)."""
@@ -108,6 +115,8 @@ class SandboxConfig:
         for key, (lo, hi) in self.render_times.items():
             if lo < 0 or hi < lo:
                 raise ValueError(f"render_times[{key!r}] must be 0 <= lo <= hi, got ({lo}, {hi})")
+        if self.listing_mode not in LISTING_MODES:
+            raise ValueError(f"listing_mode: {self.listing_mode!r} not allowed; allowed: {', '.join(LISTING_MODES)}")
         if self.runway_queue_status not in RUNWAY_QUEUE_STATUSES:
             raise ValueError(f"runway_queue_status: {self.runway_queue_status!r} not allowed; "
                              f"allowed: {', '.join(RUNWAY_QUEUE_STATUSES)}")
@@ -148,7 +157,7 @@ class SandboxConfig:
 
     _RUNTIME = ("api_key", "time_scale", "shapes", "render_times", "render_lognormal", "queue_fraction",
                 "url_ttl_s", "sora_id_style", "fps", "prerendered_clip", "public_base_url", "seed",
-                "runway_queue_status", "poll_after_ms")
+                "runway_queue_status", "poll_after_ms", "listing_removed", "listing_renamed", "listing_mode")
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply a partial update (as from POST /_sandbox/config); shapes and render_times merge."""
