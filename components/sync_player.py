@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import streamlit as st
 
 from components.job_card import model_name
-from exports.player import PlayerClip, player_html
+from exports.player import PlayerClip, job_flags, player_html
 from jobs.ledger import Job
 from providers.catalog import Catalog
 
@@ -24,7 +24,7 @@ def player_clips(jobs: Sequence[Job], catalog: Catalog) -> list[PlayerClip]:
         if probe:
             caption += f" · {probe.get('width')}x{probe.get('height')} · {float(probe.get('duration_s') or 0):.1f} s"
         clips.append(PlayerClip(url=job.clip_url, label=model_name(catalog, job.model_id), caption=caption,
-                                fps=float(probe.get("fps") or 24.0)))
+                                fps=float(probe.get("fps") or 24.0), flags=job_flags(job.flags)))
     return clips
 
 

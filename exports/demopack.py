@@ -19,7 +19,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from exports.player import PlayerClip, player_html
+from exports.player import PlayerClip, job_flags, player_html
 from jobs.ledger import Job, JobState
 
 INDEX = "index.html"
@@ -91,7 +91,8 @@ def export_demo_pack(jobs: Sequence[Job], dest: Path, *, title: str, model_name:
             thumb_rel = ""
         name = model_name(job.model_id)
         fps = float((job.clip_meta.get("probe") or {}).get("fps") or 24.0)
-        player.append(PlayerClip(url=clip_rel, label=name, caption=_facts(job, name, show_costs), fps=fps))
+        player.append(PlayerClip(url=clip_rel, label=name, caption=_facts(job, name, show_costs), fps=fps,
+                                 flags=job_flags(job.flags)))
         takes.append(_take_html(n, name, job, thumb_rel, show_costs))
     prompts = sorted({str(j.recipe.get("prompt") or "") for j in ready} - {""})
     page = player_html(player, columns=columns, title=title, standalone=True)

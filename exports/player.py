@@ -24,12 +24,29 @@ NUDGE_BELOW_S = 0.03
 
 
 @dataclass(frozen=True)
+class PlayerFlag:
+    """A technical flag under a tile (jobs/checks): clicking it seeks every clip to `start_s`."""
+
+    start_s: float
+    end_s: float
+    message: str
+
+
+def job_flags(flags: Sequence[dict]) -> tuple[PlayerFlag, ...]:
+    """A job's stored flags (Job.flags) as the player shows them."""
+    return tuple(PlayerFlag(float(f.get("start_s") or 0.0), float(f.get("end_s") or 0.0), str(f.get("message", "")))
+                 for f in flags)
+
+
+@dataclass(frozen=True)
 class PlayerClip:
     url: str
     """A URL the page can fetch: `/app/static/clips/x.mp4` inside the app, a file name in a demo pack."""
     label: str
     caption: str = ""
     fps: float = 24.0
+    flags: tuple[PlayerFlag, ...] = ()
+    """Shown under the tile except in blind mode (a warning could sway a blind vote)."""
 
 
 _ASSETS = Path(__file__).resolve().parent / "player_assets"
@@ -49,6 +66,7 @@ _PATHS = {  # Material Symbols outlines (Apache-2.0), 24-unit viewBox
                  "3 3 4.27 7.73 9H3v6h4l5 5v-6.73l4.25 4.25c-.67.52-1.42.93-2.25 1.18v2.06c1.38-.31 2.63-.95 "
                  "3.69-1.81L19.73 21 21 19.73l-9-9L4.27 3zM12 4 9.91 6.09 12 8.18V4z",
     "chevron": "M7 10l5 5 5-5z",
+    "flag": "M14.4 6 14 4H5v17h2v-7h5.6l.4 2h7V6z",
     "enlarge": "M21 11V3h-8l3.29 3.29-10 10L3 13v8h8l-3.29-3.29 10-10z",
     "shrink": "M22 3.41 16.71 8.7 20 12h-8V4l3.29 3.29L20.59 2 22 3.41zM3.41 22l5.29-5.29L12 20v-8H4l3.29 "
               "3.29L2 20.59 3.41 22z",
@@ -117,4 +135,15 @@ def _tile(i: int, clip: PlayerClip, blind: bool) -> str:
     return (f'<figure class="tile"><video class="sync" data-index="{i}" data-fps="{clip.fps:g}" '
             f'src="{html.escape(clip.url, quote=True)}" preload="auto" playsinline muted></video>'
             f'<figcaption><div class="names"><b>{html.escape(clip.label)}</b>{caption}</div>{tools}</figcaption>'
-            "</figure>")
+            f"{'' if blind else _flags(clip.flags)}</figure>")
+
+
+def _flags(flags: Sequence[PlayerFlag]) -> str:
+    if not flags:
+        return ""
+    items = "".join(
+        f'<li><button type="button" class="flag" data-start="{f.start_s:.2f}" '
+        f'title="Seek every clip to {f.start_s:.2f} s">{icon("flag")}<span>{html.escape(f.message)}</span>'
+        "</button></li>" for f in flags)
+    return f'<ul class="tile-flags" aria-label="Technical flags">{items}</ul>'
+

@@ -104,6 +104,11 @@
     applySound();
   }));
   document.querySelectorAll('.tile-focus').forEach((b) => b.addEventListener('click', () => focusTile(Number(b.dataset.index))));
+  // A technical flag seeks every clip to where it starts, paused there, so the defect is seen on all at once.
+  document.querySelectorAll('button.flag').forEach((b) => b.addEventListener('click', () => {
+    if (playing) stop();
+    setAll(Number(b.dataset.start) || 0);
+  }));
   seek.addEventListener('pointerdown', () => { dragging = true; });
   seek.addEventListener('pointerup', () => { dragging = false; });
   seek.addEventListener('input', () => { setAll((Number(seek.value) / 1000) * dur(leader())); });

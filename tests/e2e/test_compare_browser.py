@@ -45,8 +45,8 @@ def test_three_clips_play_and_seek_together(compare_server, browser, tmp_path: P
     page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
 
     # Drawn with inline SVG, not font glyphs: every control button holds an icon and no text.
-    buttons = frame.evaluate("() => [...document.querySelectorAll('button')].map(b => ({svg: !!b.querySelector('svg'),"
-                             " text: b.innerText.trim()}))")
+    buttons = frame.evaluate("() => [...document.querySelectorAll('button.icon')]"
+                             ".map(b => ({svg: !!b.querySelector('svg'), text: b.innerText.trim()}))")
     assert buttons and all(b["svg"] and not b["text"] for b in buttons), buttons
     # No empty band: the iframe is as tall as the player.
     box = page.locator(PLAYER).bounding_box()

@@ -26,3 +26,14 @@ def test_demo_pack_caption_counts_flags() -> None:
     flagged = dataclasses.replace(JOBS[0], flags_json=json.dumps([FREEZE, FREEZE]))
     assert _facts(flagged, "Kling", False).endswith("⚑ 2 technical flags")
     assert "flag" not in _facts(JOBS[0], "Kling", False)
+
+
+def test_the_player_lists_flags_under_their_tile_as_seek_buttons_except_when_blind() -> None:
+    from exports.player import PlayerClip, job_flags, player_html
+
+    flagged = PlayerClip("a.mp4", "Veo", flags=job_flags([FREEZE, {**FREEZE, "message": "<b>x</b>", "start_s": 3}]))
+    page = player_html([flagged, PlayerClip("b.mp4", "Kling")])
+    assert page.count('class="tile-flags"') == 1
+    assert 'data-start="1.50"' in page and 'data-start="3.00"' in page
+    assert "The picture freezes 1.5–2.8 s." in page and "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
+    assert 'class="flag"' not in player_html([flagged, PlayerClip("b.mp4", "Kling")], blind=True)
