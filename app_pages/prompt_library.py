@@ -9,13 +9,13 @@ import streamlit as st
 
 from components.keys import current_backend
 from components.library_form import render_save_form
-from components.review_runtime import boards, model_name, prompt_library, review_store
+from components.review_runtime import best_worst_store, boards, model_name, prompt_library, review_store
 from components.runtime import get_runtime
 from components.submit_guard import request_id_for
 from jobs.ledger import BudgetExceeded
 from jobs.prefs import period_start
 from library.prompts import LibraryError, SavedRecipe
-from library.results import recipe_ranking
+from library.results import recipe_insight
 from providers.errors import DailiesError, ValidationErrors
 
 rt = get_runtime()
@@ -89,12 +89,18 @@ for saved in saved_list:
                 done = sum(1 for j in jobs if j.state.value == "downloaded")
                 lines.append(f"- {board.name if board else run_id[:8]} · {when} · {done}/{len(jobs)} takes ready")
             st.markdown("**Runs (boards)**\n" + "\n".join(lines))
-            ranking = recipe_ranking(library, rt.ledger, store, saved.id)
-            if ranking:
-                st.markdown("**How its takes ranked in blind review**")
-                st.dataframe(pd.DataFrame([{"rank": r.rank, "model": model_name(rt, r.model_id),
-                                            "rating": round(r.rating), "votes": r.votes, "won": r.wins,
-                                            "lost": r.losses, "tied": r.ties} for r in ranking]),
-                             hide_index=True, width="stretch")
-            else:
+            insight = recipe_insight(library, rt.ledger, store, saved.id, best_worst=best_worst_store(rt).ballots())
+            st.markdown("**How its takes did, per model**")
+            st.caption("Rank and rating from the blind votes on this recipe's clips (sorted by the interval's lower "
+                       "end; “—” until a model has enough votes). Flags: what the technical checks found on its "
+                       "clips (warnings, not a score).")
+            st.dataframe(pd.DataFrame([{
+                "model": model_name(rt, m.model_id),
+                "rank": str(m.ranking.rank) if m.ranking and m.ranking.rank else "—",
+                "rating": round(m.ranking.rating) if m.ranking else None,
+                "votes": m.ranking.votes if m.ranking else 0,
+                "status": m.ranking.status if m.ranking else "no votes",
+                "takes": f"{m.downloaded}/{m.takes}", "flagged clips": f"{m.flagged}/{m.checked}",
+                "flags": m.flag_summary} for m in insight]), hide_index=True, width="stretch")
+            if not any(m.ranking for m in insight):
                 st.caption("No blind votes on its takes yet.")
