@@ -128,6 +128,7 @@ class Sandbox:
             Route("/_sandbox/health", self.health, methods=["GET"]),
             Route("/_sandbox/config", self.config_route, methods=["GET", "POST"]),
             Route("/_sandbox/faults", self.faults_route, methods=["GET", "POST", "DELETE"]),
+            Route("/_sandbox/faults/applied", self.faults_applied, methods=["GET"]),
             Route("/_sandbox/faults/{fault_id:int}", self.fault_delete, methods=["DELETE"]),
             Route("/_sandbox/requests", self.requests_route, methods=["GET", "DELETE"]),
         ]
@@ -544,6 +545,10 @@ class Sandbox:
                 return wire.json_response({"error": str(exc)}, 400)
             return wire.json_response(fault.to_json(), 201)
         return wire.json_response([f.to_json() for f in self.faults.list()])
+
+    async def faults_applied(self, request: Request) -> Response:
+        by_kind = self.faults.applied_by_kind()
+        return wire.json_response({"applied": sum(by_kind.values()), "by_kind": by_kind})
 
     async def fault_delete(self, request: Request) -> Response:
         found = self.faults.remove(request.path_params["fault_id"])

@@ -17,6 +17,9 @@ class _Rule:
     pattern: re.Pattern[str] | None
     before_upstream: bool = False  # reset only: drop the request before the app sees it
     fired: int = field(default=0)
+    applied: int = field(default=0)
+    """Resets actually sent / answers actually withheld (a matched request whose connection died first
+    applied nothing)."""
 
 
 class FaultProxy:
@@ -25,6 +28,8 @@ class FaultProxy:
     reset_next_n(n, match="POST /v1/videos"): the next n matching requests are forwarded, then the client
     connection is reset (RST) instead of answered; with before_upstream=True the app never sees them.
     hang_next_n(n, match=...): the request is forwarded but the answer is withheld forever.
+    applied(mode=None): how many resets were sent / answers withheld (assert it: a rule that never matched
+    applies nothing).
     Matching is on the request line ("METHOD /path HTTP/1.1") by regular-expression search.
     """
 
@@ -33,12 +38,14 @@ class FaultProxy:
         self.upstream = (upstream_host, upstream_port)
         self.host, self.port = host, port
         self._rules: list[_Rule] = []
+        self._every_rule: list[_Rule] = []  # used-up ones included, for unapplied()
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.base_events.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.seen: list[str] = []  # request lines that passed through, in order
+        self._applied: dict[str, int] = {}
 
     @property
     def base_url(self) -> str:
@@ -61,6 +68,23 @@ class FaultProxy:
             raise ValueError(f"n must be >= 1, got {rule.remaining}")
         with self._lock:
             self._rules.append(rule)
+            self._every_rule.append(rule)
+
+    def applied(self, mode: str | None = None) -> int:
+        """Faults actually applied (a connection reset sent, an answer withheld), by mode or in all: a fault
+        test asserts this, so a pattern that never matched cannot pass for a fault the client survived."""
+        with self._lock:
+            return self._applied.get(mode, 0) if mode is not None else sum(self._applied.values())
+
+    def unapplied(self) -> list[str]:
+        """The rules added that never applied once, described (the test fixture fails a test that has any)."""
+        with self._lock:
+            return [f"{r.mode} /{r.pattern.pattern if r.pattern else ''}/" for r in self._every_rule if not r.applied]
+
+    def _count(self, rule: _Rule) -> None:
+        with self._lock:
+            rule.applied += 1
+            self._applied[rule.mode] = self._applied.get(rule.mode, 0) + 1
 
     def _decide(self, request_line: str) -> _Rule | None:
         with self._lock:
@@ -153,8 +177,9 @@ class FaultProxy:
                 rule = self._decide(line)
                 if rule is not None and rule.mode == "reset" and rule.before_upstream:
                     _reset(client_w)
+                    self._count(rule)
                     break
-                pending["rule"] = rule
+                pending["rule"], pending["withheld"] = rule, None
                 up_w.write(head + body)
                 await up_w.drain()
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
@@ -177,8 +202,12 @@ class FaultProxy:
                 if rule is not None and rule.mode == "reset":
                     _reset(client_w)
                     up_w.transport.abort()
+                    self._count(rule)
                     return
                 if rule is not None and rule.mode == "hang":
+                    if not pending.get("withheld"):
+                        pending["withheld"] = rule
+                        self._count(rule)
                     continue  # swallow the answer; the client waits until it gives up
                 client_w.write(chunk)
                 await client_w.drain()

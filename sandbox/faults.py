@@ -55,6 +55,8 @@ class FaultRegistry:
 
     def __init__(self, seed: int | None = None) -> None:
         self._faults: list[Fault] = []
+        self._applied: dict[str, int] = {}
+        self._every_fault: list[Fault] = []  # used-up and removed ones included, for unapplied()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
@@ -75,6 +77,8 @@ class FaultRegistry:
         fault = Fault(next(self._ids), route, kind, family, count, probability, task_id, dict(params))
         with self._lock:
             self._faults.append(fault)
+            if kind != "pass":  # a scripted "let this one through" step applies nothing by design
+                self._every_fault.append(fault)
         return fault
 
     def script(self, route: str, kinds: list[str | None], family: str | None = None, **params: Any) -> list[Fault]:
@@ -88,12 +92,28 @@ class FaultRegistry:
             return len(self._faults) != before
 
     def clear(self) -> None:
+        """Remove every rule (the applied counts stay: they are a record of what happened)."""
         with self._lock:
             self._faults.clear()
 
     def list(self) -> list[Fault]:
         with self._lock:
             return list(self._faults)
+
+    def applied(self, kind: str | None = None) -> int:
+        """How many times faults (of `kind`, or any) were applied, used-up rules included: a fault test
+        asserts this, so a rule that never matched cannot pass for a fault the engine survived."""
+        with self._lock:
+            return self._applied.get(kind, 0) if kind is not None else sum(self._applied.values())
+
+    def unapplied(self) -> list[Fault]:
+        """Faults added that never fired once (the test fixture fails a test that has any)."""
+        with self._lock:
+            return [f for f in self._every_fault if not f.fired]
+
+    def applied_by_kind(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._applied)
 
     def take_response_fault(self, route: str, family: str | None, task_id: str | None = None) -> Fault | None:
         return self._take(route, family, task_id, RESPONSE_KINDS)
@@ -124,6 +144,7 @@ class FaultRegistry:
                 if fault.probability is not None and self._rng.random() >= fault.probability:
                     continue
                 fault.fired += 1
+                self._applied[fault.kind] = self._applied.get(fault.kind, 0) + 1
                 if fault.count is not None:
                     fault.count -= 1
                     if fault.count <= 0:

@@ -15,6 +15,18 @@ from .faultproxy import FaultProxy
 from .server import SandboxServer
 
 FAST_TIME_SCALE = 0.01  # 100x faster than real time: a 60 s render takes 0.6 s
+MAY_NOT_FIRE = "faults_may_not_fire"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{MAY_NOT_FIRE}: this test adds faults that are not meant to fire "
+                                       "(the fixtures otherwise fail a test whose injected fault never applied)")
+
+
+def _check_applied(request: pytest.FixtureRequest, unapplied: list[str]) -> None:
+    """A fault test passes only if its fault happened: a rule that never matched proves nothing."""
+    if unapplied and request.node.get_closest_marker(MAY_NOT_FIRE) is None:
+        pytest.fail("injected fault(s) never applied: " + "; ".join(unapplied), pytrace=False)
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
@@ -31,7 +43,7 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: fl
 
 
 @pytest.fixture
-def make_sandbox(tmp_path: Path) -> Iterator[Callable[..., SandboxServer]]:
+def make_sandbox(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., SandboxServer]]:
     """Factory: make_sandbox(**config_overrides) → a started SandboxServer (fast time, tmp data dir)."""
     started: list[SandboxServer] = []
 
@@ -44,8 +56,10 @@ def make_sandbox(tmp_path: Path) -> Iterator[Callable[..., SandboxServer]]:
         return server
 
     yield make
+    unapplied = [f"{f.kind} on {f.route}" for server in started for f in server.faults.unapplied()]
     for server in started:
         server.stop()
+    _check_applied(request, unapplied)
 
 
 @pytest.fixture
@@ -55,7 +69,7 @@ def sandbox(make_sandbox: Callable[..., SandboxServer]) -> SandboxServer:
 
 
 @pytest.fixture
-def fault_proxy() -> Iterator[Callable[[int], FaultProxy]]:
+def fault_proxy(request: pytest.FixtureRequest) -> Iterator[Callable[[int], FaultProxy]]:
     """Factory: fault_proxy(upstream_port) → a started FaultProxy in front of that port."""
     proxies: list[FaultProxy] = []
 
@@ -65,5 +79,7 @@ def fault_proxy() -> Iterator[Callable[[int], FaultProxy]]:
         return proxy
 
     yield make
+    unapplied = [rule for proxy in proxies for rule in proxy.unapplied()]
     for proxy in proxies:
         proxy.stop()
+    _check_applied(request, unapplied)

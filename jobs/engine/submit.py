@@ -43,14 +43,20 @@ def do_submit(ctx: EngineContext, job_id: str) -> None:
         fail(ctx, job_id, exc, charged=Charged.NO)
         return
     spec = ctx.catalog.get(job.model_id)
-    started = ctx.ledger.begin_submit(job_id, owner=ctx.owner, cap=ctx.concurrency_cap)
+    cap = ctx.concurrency_cap
+    started = ctx.ledger.begin_submit(job_id, owner=ctx.owner, cap=cap)
     if started is None:
         current = ctx.ledger.get(job_id)
+        retry = False
         with ctx.lock:
             if current is None or current.state != JobState.WAITING or current.lease_owner != ctx.owner:
                 ctx.forget(job_id)  # someone else drives it now
+            elif ctx.concurrency_cap > cap:
+                retry = True  # the cap was raised while we asked: its wake-up may have come before we waited
             elif job_id not in ctx.slot_waiters:
                 ctx.slot_waiters.append(job_id)
+        if retry:
+            ctx.schedule(job_id, Step.SUBMIT, 0.0)
         return
     ctx.bump()
     try:

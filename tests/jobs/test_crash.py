@@ -130,6 +130,7 @@ def test_sigkill_inside_the_submit_window_leaves_submit_unknown_and_one_post(tmp
         engine = _engine(tmp_path, proxy.base_url, "run", "--model", "sora-2", "--prompt", "a quiet harbour")
         try:
             wait_until(lambda: len(_submits(sandbox_process)) == 1, timeout=20)  # the provider has the POST
+            wait_until(lambda: proxy.applied("hang") == 1, timeout=20)  # ... and its answer is withheld
             assert [r["state"] for r in _rows(tmp_path)] == ["submitting"]
         finally:
             engine.send_signal(signal.SIGKILL)

@@ -49,6 +49,8 @@ def test_p2_failed_status_calls_never_fail_the_job(make_sandbox, make_runner, ki
     job = wait_state(runner, run_one(runner, server), ENDED, timeout=15)
     assert job.state == JobState.DOWNLOADED
     assert len(submits(server)) == 1
+    assert server.faults.applied(kind) >= 1  # the job survived the fault, not a test that never faulted
+    assert any(r.get("fault") == kind for r in polls(server))
 
 
 def test_p2_connection_reset_on_status_calls_never_fails_the_job(make_sandbox, make_runner, fault_proxy):
@@ -58,6 +60,7 @@ def test_p2_connection_reset_on_status_calls_never_fails_the_job(make_sandbox, m
     runner = make_runner()
     job_id = run_one(runner, server, "sora-2", base_url=proxy.base_url)
     assert wait_state(runner, job_id, ENDED, timeout=15).state == JobState.DOWNLOADED
+    assert proxy.applied("reset") == 4  # every reset was sent to the client, and still the job finished
 
 
 def test_p3_a_hanging_status_call_times_out_and_polling_goes_on(make_sandbox, make_runner, monkeypatch, fault_proxy):
@@ -68,6 +71,7 @@ def test_p3_a_hanging_status_call_times_out_and_polling_goes_on(make_sandbox, ma
     runner = make_runner()
     job_id = run_one(runner, server, "sora-2", base_url=proxy.base_url)
     assert wait_state(runner, job_id, ENDED, timeout=15).state == JobState.DOWNLOADED
+    assert proxy.applied("hang") == 1  # an answer really was withheld
 
 
 @pytest.mark.parametrize("family, shape, model", [
@@ -93,7 +97,7 @@ def test_p5_progress_shown_never_goes_down(make_sandbox, make_runner):
             seen.append(job.progress)
         return job.state in ENDED
 
-    runner.wait_for(record, 15)
+    assert runner.wait_for(record, 15)
     assert seen == sorted(seen) and seen[-1] == 100
 
 

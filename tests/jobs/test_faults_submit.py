@@ -93,7 +93,7 @@ def test_s4_retry_after_beyond_the_cap_keeps_the_job_queued_not_failed(sandbox, 
     sandbox.faults.add(route="submit", kind="http_429", count=1, retry_after=100000)
     runner = make_runner()
     job_id = run_one(runner, sandbox, "sora-2")
-    runner.wait_for(lambda: runner.ledger.get(job_id).error_kind == "rate_limited", 10)
+    assert runner.wait_for(lambda: runner.ledger.get(job_id).error_kind == "rate_limited", 10)
     job = runner.ledger.get(job_id)
     assert job.state == JobState.WAITING and "waiting to send again" in job.error_message
     assert len(submits(sandbox)) == 1

@@ -140,12 +140,14 @@ def test_a_task_id_recorded_just_before_a_crash_is_polled_not_reported_unknown(
     # A process that sent the POST and stored the answer, then died before its next transition.
     assert ledger.claim(job_id, "crashed-process", ttl_s=0.01)
     assert ledger.begin_submit(job_id, owner="crashed-process", cap=10) is not None
-    job = ledger.get(job_id)
+    assert ledger.get(job_id).task_id is None  # mid-submit: nothing recorded yet
     sub = prepare(recipe_for("veo3.1-fast"), "veo3.1-fast", no_options(), catalog)
     status = CometClient(backend_for(server)).submit(sub)
     ledger.record_task_id(job_id, status.task_id, poll_path=sub.poll_path_template.format(task_id=status.task_id))
     ledger.release("crashed-process")
-    assert ledger.get(job_id).state == JobState.SUBMITTING and job.task_id is None
+    # The crash point: the answer is durable, the state still says the POST is in flight (read afresh).
+    crashed = ledger.get(job_id)
+    assert crashed.state == JobState.SUBMITTING and crashed.task_id == status.task_id
 
     runner = make_runner()
     runner.set_key(backend_for(server))
