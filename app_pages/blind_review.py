@@ -6,6 +6,7 @@ import time
 
 import streamlit as st
 
+from components import best_worst_session
 from components.review_demopack import render_demopack_export
 from components.review_runtime import boards, prompt_library, review_store
 from components.review_session import ACTIVE, DONE, REVEALED, REVIEWER, render_session
@@ -20,6 +21,9 @@ st.title("Blind review")
 active = st.session_state.get(ACTIVE)
 review = store.get_review(active) if active else None
 
+if best_worst_session.active():  # a best–worst round draws nothing else either (see below)
+    best_worst_session.render_round(rt)
+    st.stop()
 if review is not None:
     # While a review runs nothing else is drawn: the setup lists boards, whose takes name their models.
     render_session(rt, store, review)
@@ -77,6 +81,13 @@ else:
             st.error(str(e), icon=":material/error:")
         else:
             _join(created.id)
+            st.rerun()
+    if st.button("Start a best–worst round", disabled=not picked, key="bw_start",
+                 help="Sets of 3–4 clips of one prompt from different models: pick the best and the worst. "
+                      "Each verdict counts as best over every other clip and every other clip over worst."):
+        if not best_worst_session.start_round(rt, [j for bid in picked for j in jobs_by_board[bid]], picked):
+            st.error("boards: no prompt has finished takes from three different models", icon=":material/error:")
+        else:
             st.rerun()
 
 with st.expander("Export a board as an offline demo pack"):

@@ -9,14 +9,17 @@ reviews (review.sqlite3), its own table, so the A/B vote table stays as it is.
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from jobs.ledger import Job
 from jobs.sqlite import SqliteFile
-from review.arena import Ballot, best_worst_ballot, implied_pairs
+from review.arena import BEST_WORST_SIZES, Ballot, best_worst_ballot, implied_pairs
 from review.store import REVIEW_FILENAME, ReviewError, normalise_tags
 
 _SCHEMA = [
@@ -88,3 +91,26 @@ class BestWorstStore:
 def _ballot(r: sqlite3.Row) -> Ballot:
     return best_worst_ballot(r["id"], json.loads(r["models_json"]), json.loads(r["jobs_json"]), r["best"],
                              r["worst"], tags=tuple(json.loads(r["tags_json"])), prompt=r["prompt"])
+
+
+MAX_SETS = 20
+"""Best–worst rounds per session: each is worth up to five pairs, so twenty say as much as a hundred A/B votes."""
+
+
+def plan_sets(jobs: Sequence[Job], rng: random.Random, *, max_sets: int = MAX_SETS) -> list[tuple[str, ...]]:
+    """Sets of 3–4 takes of one prompt, each from a different model, in random order; every take shows up
+    at least once where the prompt has enough models (takes of one model rotate through the rounds)."""
+    by_prompt: dict[str, dict[str, list[Job]]] = defaultdict(lambda: defaultdict(list))
+    for job in sorted(jobs, key=lambda j: j.id):
+        by_prompt[str(job.recipe.get("prompt") or "")][job.model_id].append(job)
+    sets: list[tuple[str, ...]] = []
+    for models in by_prompt.values():
+        if len(models) < min(BEST_WORST_SIZES):
+            continue
+        for round_no in range(max(len(takes) for takes in models.values())):
+            picked = rng.sample(sorted(models), min(max(BEST_WORST_SIZES), len(models)))
+            chosen = [models[m][round_no % len(models[m])].id for m in picked]
+            rng.shuffle(chosen)
+            sets.append(tuple(chosen))
+    rng.shuffle(sets)
+    return sets[:max_sets]

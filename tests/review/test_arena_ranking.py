@@ -162,3 +162,23 @@ def test_best_worst_votes_are_stored_with_their_clips_and_refused_by_field(tmp_p
             store.add(["j1", "j1", "j3"], ["A", "B", "C"], best=0, worst=1)
     finally:
         store.close()
+
+
+def test_best_worst_sets_hold_three_or_four_models_of_one_prompt() -> None:
+    import random
+
+    from jobs.ledger import Job
+    from providers.recipe import Recipe
+    from review.bestworst import plan_sets
+
+    def job(model: str, prompt: str, n: int) -> Job:
+        return Job(id=f"{model}-{prompt}-{n}", run_id="r", take=n, model_id=model, family="x", backend="sandbox",
+                   base_url="http://x", key_fingerprint=None, recipe_json=Recipe(prompt=prompt).to_json())
+
+    jobs = [job(m, "kite", n) for m in "ABCDE" for n in range(2)] + [job(m, "dog", 0) for m in "AB"]
+    sets = plan_sets(jobs, random.Random(1))
+    by_id = {j.id: j for j in jobs}
+    assert len(sets) == 2  # two rounds of the kite prompt; the dog prompt has only two models
+    for s in sets:
+        assert len(s) == 4 and len({by_id[j].model_id for j in s}) == 4
+        assert {by_id[j].recipe["prompt"] for j in s} == {"kite"}
