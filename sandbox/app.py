@@ -152,7 +152,8 @@ class Sandbox:
         return self.config.public_base_url or str(request.base_url).rstrip("/")
 
     def _phase(self, task: Task) -> Phase:
-        return phase_at(task, time.time(), self.config.time_scale, self.config.queue_fraction)
+        return phase_at(task, time.time(), self.config.time_scale, self.config.queue_fraction,
+                        self.config.progress_curve(task.model, task.family))
 
     def _url(self, request: Request, task: Task, phase: Phase) -> tuple[str | None, int | None]:
         if phase.state != "succeeded":

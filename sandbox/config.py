@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .curves import CURVES
+
 FAMILIES = ("veo", "sora", "kling", "runway", "seedance", "grok", "kling_omni", "kling_extend")
 
 SHAPES: dict[str, tuple[str, ...]] = {
@@ -79,6 +81,11 @@ class SandboxConfig:
     render_lognormal: dict[str, tuple[float, float]] = field(default_factory=dict)
     """{model or family or "*": (p50, p90)} simulated seconds: a long-tailed draw through those two
     quantiles (capped at the 99th percentile), consulted before the uniform ranges."""
+    render_cap_s: dict[str, float] = field(default_factory=dict)
+    """{model or family or "*": seconds}: no render lasts longer (a benchmark keeps its long-tailed draws below
+    the model's deadline, so no task is lost to `stale`)."""
+    progress_curves: dict[str, str] = field(default_factory=dict)
+    """{model or family or "*": curve}: how progress rises while rendering (sandbox/curves.py); linear by default."""
     runway_queue_status: str = "PENDING"  # Runway's status while queued: PENDING or THROTTLED
     listing_removed: list[str] = field(default_factory=list)
     """Model ids left out of the `/api/models` listing (to test that the app switches them off)."""
@@ -128,6 +135,18 @@ class SandboxConfig:
         for key, (p50, p90) in self.render_lognormal.items():
             if p50 <= 0 or p90 < p50:
                 raise ValueError(f"render_lognormal[{key!r}] must be 0 < p50 <= p90, got ({p50}, {p90})")
+        for key, cap in self.render_cap_s.items():
+            if not (isinstance(cap, int | float) and math.isfinite(cap) and cap > 0):
+                raise ValueError(f"render_cap_s[{key!r}] must be a finite number > 0, got {cap!r}")
+        for key, curve in self.progress_curves.items():
+            if curve not in CURVES:
+                raise ValueError(f"progress_curves[{key!r}]: {curve!r} not allowed; allowed: {', '.join(CURVES)}")
+
+    def progress_curve(self, model: str, family: str) -> str:
+        for key in (model, family, "*"):
+            if key in self.progress_curves:
+                return self.progress_curves[key]
+        return "linear"
 
     def render_range(self, model: str, family: str) -> tuple[float, float]:
         """Overrides first (model, family, "*"), then the defaults in the same order."""
@@ -138,14 +157,15 @@ class SandboxConfig:
         return DEFAULT_RENDER_TIMES["*"]
 
     def draw_render_time(self, model: str, family: str, rng: random.Random) -> float:
-        """Simulated seconds for one new task: long-tailed where configured, else uniform."""
+        """Simulated seconds for one new task: long-tailed where configured, else uniform; at most the cap."""
+        cap = next((self.render_cap_s[k] for k in (model, family, "*") if k in self.render_cap_s), math.inf)
         for key in (model, family, "*"):
             if key in self.render_lognormal:
                 p50, p90 = self.render_lognormal[key]
                 sigma = math.log(p90 / p50) / _Z90
-                return p50 * math.exp(sigma * min(_Z99, max(-_Z99, rng.gauss(0.0, 1.0))))
+                return min(cap, p50 * math.exp(sigma * min(_Z99, max(-_Z99, rng.gauss(0.0, 1.0)))))
         lo, hi = self.render_range(model, family)
-        return rng.uniform(lo, hi)
+        return min(cap, rng.uniform(lo, hi))
 
     def to_json(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -155,7 +175,8 @@ class SandboxConfig:
         out["render_lognormal"] = {k: list(v) for k, v in self.render_lognormal.items()}
         return out
 
-    _RUNTIME = ("api_key", "time_scale", "shapes", "render_times", "render_lognormal", "queue_fraction",
+    _RUNTIME = ("api_key", "time_scale", "shapes", "render_times", "render_lognormal", "render_cap_s",
+                "progress_curves", "queue_fraction",
                 "url_ttl_s", "sora_id_style", "fps", "prerendered_clip", "public_base_url", "seed",
                 "runway_queue_status", "poll_after_ms", "listing_removed", "listing_renamed", "listing_mode")
 

@@ -26,11 +26,13 @@ def video_object(task: Task, phase: Phase, shape: str, url: str | None, url_expi
         "object": "video",
         "model": VEO_RESOLVED.get(task.model, task.model) if gen_a else task.model,
         "status": _video_status(phase, gen_a),
-        "progress": int(phase.progress * 100) if phase.state != "failed" else int(phase.progress * 100),
+        "progress": int(phase.progress * 100),
         "created_at": int(task.created_at),
         "seconds": p["seconds"],
         "size": p["size"],
     }
+    if not phase.reports_progress:
+        del body["progress"]
     if gen_a:
         if phase.state == "succeeded" and url:
             body["output"] = [url]
@@ -94,7 +96,7 @@ _RUNWAY_OUTER = {"queued": "QUEUED", "running": "IN_PROGRESS", "succeeded": "SUC
 def runway_bare(task: Task, phase: Phase, url: str | None, queue_status: str = "PENDING") -> dict[str, Any]:
     status = queue_status if phase.state == "queued" else _RUNWAY_INNER[phase.state]
     body: dict[str, Any] = {"id": task.id, "status": status, "createdAt": iso_utc(task.created_at)}
-    if phase.state == "running":
+    if phase.state == "running" and phase.reports_progress:
         body["progress"] = round(phase.progress, 3)
     if phase.state == "succeeded":
         body["output"] = [url] if url else []
@@ -120,6 +122,8 @@ def runway_wrapped(task: Task, phase: Phase, url: str | None, queue_status: str 
         "progress": f"{int(phase.progress * 100)}%",
         "data": runway_bare(task, phase, url, queue_status),
     }
+    if not phase.reports_progress:
+        del data["progress"]
     if phase.state == "succeeded" and url:
         data["result_url"] = url
     return {"code": "success", "message": "", "data": data}

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from .curves import progress
 from .store import Task
 
 
@@ -14,9 +15,21 @@ class Phase:
     started_at: float | None  # real Unix time the render left the queue
     finished_at: float | None
     failure: dict | None = None  # {"message": str | None, "code": str} when failed
+    reports_progress: bool = True  # False for the `none` progress curve: no progress field is sent
 
 
-def phase_at(task: Task, now: float, time_scale: float, queue_fraction: float) -> Phase:
+def phase_at(task: Task, now: float, time_scale: float, queue_fraction: float, curve: str = "linear") -> Phase:
+    """Where the task stands; while running, `progress` is what the provider shows on `curve` (sandbox/curves.py)."""
+    phase = _phase_at(task, now, time_scale, queue_fraction)
+    if curve == "linear":
+        return phase
+    if phase.state != "running":
+        return replace(phase, reports_progress=curve != "none")
+    shown = progress(curve, phase.progress, task.id)
+    return replace(phase, progress=shown or 0.0, reports_progress=shown is not None)
+
+
+def _phase_at(task: Task, now: float, time_scale: float, queue_fraction: float) -> Phase:
     elapsed = max(0.0, (now - task.created_at) / time_scale)  # simulated seconds
     cancel = task.faults.get("cancelled")
     if cancel is not None:

@@ -20,3 +20,12 @@ def test_smoke_run_prints_a_table_with_both_approaches() -> None:
     # Same workload, same sandbox: both approaches end with the same number of clips.
     assert cells["tutorial"][1] == cells["runner"][1], text
     assert "unscaled seconds" in text and "time scale 0.002" in text
+
+
+def test_smoke_run_on_another_curve_and_long_tailed_renders_names_them() -> None:
+    lines: list[str] = []
+    code = main(["--smoke", "--tasks", "8", "--progress", "steps", "--renders", "lognormal"], out=lines.append)
+    text = "\n".join(lines)
+    assert code == 0, text
+    assert "progress steps, renders lognormal" in text
+    assert "veo" in text and "seedance" not in text  # the four families of today only

@@ -27,3 +27,23 @@ def test_model_reports_every_family_and_an_override_changes_only_its_family() ->
 def test_an_unknown_policy_field_is_refused_by_name() -> None:
     with pytest.raises(SystemExit, match="dense_interval_s"):
         main(["--set", "kling.dense_intervals=6"], out=lambda _: None)
+
+
+def test_the_matrix_has_every_curve_and_distribution_cold_and_warm() -> None:
+    lines: list[str] = []
+    main(["--matrix", "--tasks", "16", "--reps", "1"], out=lines.append)
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines
+            if line.startswith("| ") and not line.startswith("| curve")]
+    assert {(r[0], r[1], r[2]) for r in rows} == {
+        (curve, renders, start) for curve in ("linear", "ease-in", "ease-out", "steps", "stall", "none")
+        for renders in ("uniform", "lognormal") for start in ("cold", "warm")}
+
+
+def test_a_curve_changes_what_the_runner_sees_and_warm_starts_learn_render_times() -> None:
+    def ratio(*extra: str) -> str:
+        lines: list[str] = []
+        main(["--tasks", "16", "--reps", "2", *extra], out=lines.append)
+        return next(line for line in lines if line.startswith("| runner/tutorial |"))
+
+    assert ratio("--progress", "ease-in") != ratio()
+    assert ratio("--warm") != ratio()
