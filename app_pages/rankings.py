@@ -42,14 +42,16 @@ pools = sorted(by_pool, key=lambda p: (-len(by_pool[p]), pool_label(p)))
 f1, f2, f3 = st.columns(3)
 pool = f1.selectbox("Pool", pools, format_func=lambda p: f"{pool_label(p)} ({len(by_pool[p])} votes)",
                     key="rank_pool", help="Text-to-video and image-to-video, with and without sound (as measured "
-                                          "on the clips), are ranked apart: each model against the same job.")
+                                          "on the clips), are ranked apart: each model against the same job. A "
+                                          "clip with sound against a silent one counts as a picture comparison, "
+                                          "in the no-audio pool.")
 in_pool = by_pool[pool]
 category = f2.selectbox("Category", [ALL, *sorted({t for b in in_pool for t in b.tags})], key="rank_category")
 prompt = f3.selectbox("Prompt", [ALL_PROMPTS, *sorted({b.prompt for b in in_pool if b.prompt})], key="rank_prompt")
 votes = select(in_pool, tag=None if category == ALL else category, prompt=None if prompt == ALL_PROMPTS else prompt)
 if left_out:
-    st.caption(f"{len(left_out)} vote{'s' if len(left_out) != 1 else ''} compared clips from different pools and "
-               "count in none.")
+    st.caption(f"{len(left_out)} vote{'s' if len(left_out) != 1 else ''} compared clips from different pools "
+               "(text-to-video against image-to-video) and count in none.")
 if not votes:
     st.info("No votes in this category for this prompt.", icon=":material/filter_alt_off:")
     st.stop()

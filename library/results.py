@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from jobs.ledger import Job, JobState, Ledger
 from library.prompts import PromptLibrary
 from review.arena import Ballot, as_ballot
-from review.ranking import RankRow, rank
+from review.ranking import BOOTSTRAP_SAMPLES, RankRow, rank
 from review.store import ReviewStore
 
 
@@ -31,7 +31,7 @@ def _ballots(store: ReviewStore, ids: set[str], best_worst: Sequence[Ballot]) ->
 
 
 def recipe_ranking(library: PromptLibrary, ledger: Ledger, store: ReviewStore, recipe_id: str, *,
-                   samples: int = 100, best_worst: Sequence[Ballot] = ()) -> list[RankRow]:
+                   samples: int = BOOTSTRAP_SAMPLES, best_worst: Sequence[Ballot] = ()) -> list[RankRow]:
     """Models ranked on votes where every clip came from this recipe's runs (empty until someone votes)."""
     return rank(_ballots(store, recipe_job_ids(library, ledger, recipe_id), best_worst), samples=samples)
 
@@ -59,7 +59,7 @@ class ModelInsight:
 
 
 def recipe_insight(library: PromptLibrary, ledger: Ledger, store: ReviewStore, recipe_id: str, *,
-                   samples: int = 100, best_worst: Sequence[Ballot] = ()) -> list[ModelInsight]:
+                   samples: int = BOOTSTRAP_SAMPLES, best_worst: Sequence[Ballot] = ()) -> list[ModelInsight]:
     """Per model, best-ranked first (models without votes after, by name)."""
     jobs = recipe_jobs(library, ledger, recipe_id)
     ranking = {r.model_id: r for r in rank(_ballots(store, {j.id for j in jobs}, best_worst), samples=samples)}

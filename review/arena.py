@@ -12,8 +12,9 @@ A ballot is resampled as a whole in the bootstrap, so a best–worst vote is nev
 
 Pools (as the public arenas keep them): text-to-video and image-to-video apart, and with and without audio as
 measured on the delivered file, so a model is only compared with models doing the same job. A ballot belongs
-to a pool when all its clips do; a ballot mixing pools (an image-to-video clip against a text-to-video one,
-or a clip with sound against a silent one) counts in no pool and is reported as left out.
+to a pool when all its clips do. A ballot of clips with sound against silent ones counts in the no-audio pool
+(a picture comparison, as the public arenas rank audio models without sound); a ballot mixing image-to-video
+and text-to-video clips counts in no pool and is reported as left out.
 """
 
 from __future__ import annotations
@@ -98,11 +99,18 @@ def pool_of_job(job: Job) -> Pool:
 
 
 def ballot_pool(ballot: Ballot, pool_of: Callable[[str], Pool | None]) -> Pool | None:
-    """The pool every clip of the ballot is in, or None (a clip unknown, or clips in different pools)."""
+    """The pool of the ballot's clips, or None (a clip unknown, or text-to-video against image-to-video).
+
+    Clips with sound against silent ones count in the no-audio pool of their kind, as a picture comparison
+    (the public arenas rank audio models in the no-audio pool with the sound left out; the blind player
+    starts muted)."""
     pools = {pool_of(job_id) for job_id in ballot.jobs}
-    if len(pools) != 1 or None in pools:
+    if None in pools or len({p.kind for p in pools if p is not None}) != 1:
         return None
-    return next(iter(pools))
+    if len(pools) == 1:
+        return next(iter(pools))
+    kind = next(p.kind for p in pools if p is not None)
+    return None if kind == UNKNOWN_POOL.kind else Pool(kind, False)
 
 
 def split_pools(ballots: Sequence[Ballot], pool_of: Callable[[str], Pool | None]

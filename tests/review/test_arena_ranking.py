@@ -90,6 +90,17 @@ def test_pools_are_kept_apart_and_mixed_ballots_left_out() -> None:
     assert [r.model_id for r in rank(by_pool[i2v])] == ["kling", "veo"]  # and loses every image-to-video one
 
 
+def test_sound_against_silence_counts_as_a_picture_comparison() -> None:
+    from review.arena import ballot_pool
+
+    pools = {"a": Pool("t2v", True), "b": Pool("t2v", False), "c": Pool("i2v", True), "d": Pool("t2v", True)}
+    ballot = lambda *jobs: Ballot("x", (("A", "B", 1.0),), jobs)  # noqa: E731
+    assert ballot_pool(ballot("a", "d"), pools.get) == Pool("t2v", True)  # both with sound: the audio pool
+    assert ballot_pool(ballot("a", "b"), pools.get) == Pool("t2v", False)  # sound vs silent: picture only
+    assert ballot_pool(ballot("a", "c"), pools.get) is None  # text- against image-to-video: no pool
+    assert ballot_pool(ballot("a", "zz"), pools.get) is None  # a clip nobody knows
+
+
 def test_minimum_votes_and_preliminary_thresholds() -> None:
     assert (MIN_VOTES, PRELIMINARY_VOTES) == (3, 10)
     few = pairs([("A", "B", "a", 2)])
