@@ -20,7 +20,7 @@ from components.sync_player import render_sync_player
 from exports.board import board_json
 from exports.code import code_bundle
 from jobs.boards import Board
-from jobs.costs import recorded_cost
+from jobs.costs import recorded_cost, unpriced
 from jobs.ledger import Job, JobState
 from jobs.runner import RETRYABLE_STATES
 from providers.client import Backend
@@ -70,7 +70,9 @@ def render_take_card(rt: Runtime, job: Job, board: Board | None) -> None:
     if seconds is not None:
         scale = job.time_scale or 1.0
         facts.append(f"render {seconds:.1f} s" + (f" (≈{seconds / scale:.0f} s simulated)" if scale != 1.0 else ""))
-    if job.est_high_usd is not None:
+    if unpriced(job):
+        facts.append("no price")
+    elif job.est_high_usd is not None:
         est = (f"${job.est_high_usd:.2f}" if abs((job.est_low_usd or 0) - job.est_high_usd) < 1e-9
                else f"${job.est_low_usd or 0:.2f}–${job.est_high_usd:.2f}")
         facts.append(f"est. {est}")

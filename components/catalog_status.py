@@ -8,9 +8,20 @@ import streamlit as st
 
 from components.runtime import Runtime
 from jobs import catalog_watch
-from providers import pricing
+from providers.catalog import PriceRule
 
 LISTING_OFF = "no longer listed by CometAPI"
+
+
+def rate_text(rule: PriceRule) -> str:
+    """The rate card's rule in a few words: "$0.05/s", "$0.32 per task", "$0.13–$2.64 per task", "no price"."""
+    if rule.kind == "per_second":
+        return f"${rule.usd_per_second:g}/s"
+    if rule.kind == "per_task":
+        return f"${rule.usd:g} per task"
+    if rule.kind == "range":
+        return f"${rule.low_usd:g}–${rule.high_usd:g} per {rule.per}"
+    return "table" if rule.kind == "table" else "no price"
 
 
 def render_catalog_status(rt: Runtime) -> None:
@@ -44,9 +55,7 @@ def render_catalog_status(rt: Runtime) -> None:
         rows = []
         for spec in rt.catalog.models():
             if spec.id in prices:
-                rate = pricing.estimate(spec, spec.durations.default)
-                rows.append({"model": spec.display_name, "rate card": "no price" if not rate.priced
-                             else spec.price.source if spec.price.source == "override in Settings" else rate.rule,
+                rows.append({"model": spec.display_name, "rate card": rate_text(spec.price),
                              "CometAPI catalog price": prices[spec.id]})
         st.markdown("**CometAPI catalog price** beside the rate card (the listing is not an invoice; your rate "
                     "card is what the budget uses):")

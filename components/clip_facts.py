@@ -70,7 +70,9 @@ def fact_rows(job: Job) -> list[FactRow]:
     return [
         FactRow("duration", f"{duration:g} s" if duration is not None else "not set", got_duration,
                 None if duration is None or probe is None else "duration" not in bad),
-        FactRow("resolution", f"{size[0]}x{size[1]}" if size else "not set", got_size,
+        # A small pair is an aspect ratio the model was asked for (Seedance, Grok), not pixels.
+        FactRow("resolution", ("not set" if not size else f"{size[0]}:{size[1]}" if max(size) < 100
+                               else f"{size[0]}x{size[1]}"), got_size,
                 None if size is None or probe is None else not ({"resolution", "aspect_ratio"} & bad)),
         FactRow("sound", "sound" if audio else "not set", got_audio,
                 None if audio is None or probe is None else "audio" not in bad),

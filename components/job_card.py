@@ -7,6 +7,7 @@ import time
 import streamlit as st
 
 from jobs import vocabulary
+from jobs.costs import unpriced
 from jobs.failure_text import failure_text
 from jobs.ledger import ATTENTION_STATES, Job, JobState
 from providers.catalog import Catalog
@@ -75,7 +76,9 @@ def render_done(job: Job, catalog: Catalog) -> None:
     if probe:
         facts.append(f"{probe.get('duration_s', 0):.1f} s · {probe.get('width')}x{probe.get('height')}"
                      f" · {probe.get('fps', 0):.0f} fps" + (" · sound" if probe.get("has_audio") else ""))
-    if job.est_high_usd is not None:
+    if unpriced(job):
+        facts.append("no price")
+    elif job.est_high_usd is not None:
         facts.append(f"est. ${job.est_high_usd:.2f}" + (" (simulated)" if job.backend == "sandbox" else ""))
     facts.append(f"render {_elapsed(job)}")
     st.caption(" · ".join(facts))

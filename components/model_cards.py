@@ -104,7 +104,7 @@ def _card(spec: ModelSpec, recipe: Recipe, image_fit: str, runner: Runner, eta: 
         st.session_state[toggle["key"]] = False
     on = st.toggle(spec.display_name, disabled=not available, **toggle,
                    help=None if available else f"Unavailable: {spec.availability.reason} ({spec.availability.since})")
-    st.caption(f"`{spec.id}` · {spec.family.title()}" + (" · sound" if spec.audio else ""))
+    st.caption(f"`{spec.id}` · {spec.family.replace('_', ' ').title()}" + (" · sound" if spec.audio else ""))
     if not available:
         st.caption(f":orange[Off — {spec.availability.reason}]")
         return None

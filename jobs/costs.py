@@ -99,6 +99,11 @@ def sent_size_and_mode(job: Job, spec: ModelSpec) -> tuple[str | None, str | Non
     return size, mode
 
 
+def unpriced(job: Job) -> bool:
+    """The job's model had no known price when it was sent (its estimate says so, not $0.00)."""
+    return str((job.mapping.get("cost") or {}).get("rule", "")) == pricing.NO_PRICE_RULE
+
+
 def recorded_cost(job: Job, catalog: Catalog) -> float | None:
     """The price rule applied to the delivered (probed) clip; None when no clip was delivered."""
     probe = job.clip_meta.get("probe") or {}
@@ -114,6 +119,8 @@ def recorded_cost(job: Job, catalog: Catalog) -> float | None:
             spec = dataclasses.replace(spec, price=price_rule_from_dict(stored))
         except CatalogError:
             pass
+    if not spec.price.known:
+        return None  # no price: nothing to book (it ran in the sandbox, where nothing is charged)
     size, mode = sent_size_and_mode(job, spec)
     return pricing.recorded_cost(spec, float(probe["duration_s"]), size, mode)
 
