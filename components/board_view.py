@@ -125,7 +125,7 @@ def render_rerun(rt: Runtime, backend: Backend, jobs: Sequence[Job], board: Boar
         if setting == "kling_mode":
             value = st.segmented_control("Kling mode", ["std", "pro"], default="pro", required=True,
                                          key=f"rerun_mode:{board.id}") or "pro"
-            if not any(j.family == "kling" for j in jobs):
+            if not any(j.family in rerun.KLING_MODE_FAMILIES for j in jobs):
                 st.caption("No Kling take on this board: nothing would change.")
         elif setting == "duration":
             value = int(st.number_input("Duration (s)", min_value=1, max_value=20, step=1,

@@ -27,6 +27,10 @@ CHANGES = {
 }
 
 
+KLING_MODE_FAMILIES = ("kling", "kling_omni")
+"""Families whose models take Kling's std / pro mode (an extension keeps its parent's)."""
+
+
 @dataclass(frozen=True)
 class Change:
     setting: str
@@ -38,7 +42,7 @@ def changed(job: Job, change: Change) -> tuple[Recipe, ModelOptions]:
     """The take's recipe and options with one setting changed (Kling mode touches only Kling takes)."""
     recipe_d, options = dict(job.recipe), dict(job.options)
     if change.setting == "kling_mode":
-        if job.family == "kling":
+        if job.family in KLING_MODE_FAMILIES:
             options["mode"] = change.value
     elif change.setting in ("duration", "aspect_ratio", "seed", "prompt"):
         recipe_d[{"duration": "duration_s"}.get(change.setting, change.setting)] = change.value

@@ -81,7 +81,7 @@ class Submission:
 
     model_id: str
     family: str
-    """"veo" | "sora" | "kling" | "runway"."""
+    """A catalog family name ("veo", "kling", "seedance", "kling_extend", ...): picks the parsers."""
     recipe: Recipe
     options: ModelOptions
     request: WireRequest
