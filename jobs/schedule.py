@@ -13,7 +13,11 @@ The rules (reliability.md §0.2 and §2b):
   a second one, no later than the span that produced the first sample's progress, gives a slope, and
   the next poll lands just after the extrapolated finish. When that extrapolation is long and the
   progress behind it coarse (the finish could be off by more than 3 s), one more sample is taken well
-  before the finish first. A task still running past its prediction is polled at the provider's floor;
+  before the finish first. The prediction takes the faster of the whole stretch's slope and the last step's
+  (progress that speeds up), and a doubtful one is re-sampled within `refine_fraction` of the remaining time,
+  never by one jump to a far finish. A task still running past its prediction was mispredicted: the waits
+  widen from the floor (x1.5 per miss, to a 4 s cap), never a loop at the floor. A task of such a family that
+  runs without a progress field is polled from the render-time distribution, as a family without progress;
 * without progress (a family with `progress_hints: false`), from the model's render-time distribution,
   learned from the ledger or the catalog's prior: one sleep to its ~18th percentile (nothing to see before
   but a failure, so at most two minutes), then a fixed dense interval (5.8 s +-5 %) to the 90th, then x1.5
@@ -107,6 +111,16 @@ class PollPolicy:
     refine_doubt_s: float = 3.0
     """With progress, when the predicted finish could be off by more than this (coarse progress over a short
     stretch, extrapolated far), one more sample is taken before landing."""
+    refine_fraction: float = 0.3
+    """A doubtful prediction is re-sampled at most this share of the predicted remaining time from now: a
+    finish can come earlier than a straight line says (progress that speeds up), so no such sleep jumps to it."""
+    miss_growth: float = 1.5
+    miss_cap_s: float = 4.0
+    """A finish that did not come when predicted: the waits grow from the floor by `miss_growth` per miss up to
+    this cap (below the tutorial's 10 s), instead of a tight loop at the floor (progress that slows down)."""
+    silent_interval_s: float = 6.5
+    """The dense interval for a task of a progress family that runs without reporting progress: its window
+    comes from the render-time prior, wider than a no-progress family's learned one."""
     far_cap_s: float = 120.0
     """The longest wait while a task is queued or rendering towards a far predicted finish: a failure is
     seen within two minutes."""
@@ -138,6 +152,9 @@ class PollSchedule:
         self._rng = rng or random.Random()
         self._samples: list[tuple[float, float]] = []  # (elapsed provider s, progress 0-100) while running
         self._not_started_s = 0.0  # latest time the render was seen not started (queued, or 0 %)
+        self._running_seen = False
+        """Seen running with no progress field: the curve is `none`, so the render-time distribution decides."""
+        self._misses = 0
         self._dense_step = 0
         self.polls = 0
         self.urgent = False
@@ -147,6 +164,8 @@ class PollSchedule:
     def observe(self, elapsed_s: float, progress: float | None, *, running: bool | None = None) -> None:
         """Record one status answer. Queued (or 0 %) bounds the render's start; 100 says nothing about speed."""
         self.polls += 1
+        if running and progress is None:
+            self._running_seen = True  # rendering, and saying nothing about how far: the render times must do
         if running is False or (progress is not None and progress == 0 and not self._samples):
             self._not_started_s = max(self._not_started_s, elapsed_s)
             return
@@ -164,12 +183,16 @@ class PollSchedule:
         return self._real(max(self.policy.first_poll_s, self.policy.min_interval_s) * self._jitter())
 
     def expected_finish_s(self) -> float | None:
-        """Predicted provider seconds from submit to finish, from the progress slope; None without one."""
+        """Predicted provider seconds from submit to finish, from the progress slope; None without one. The
+        earlier of the whole stretch's slope and the last step's: progress that speeds up is not trusted to
+        keep its early pace (a late prediction costs detection; an early one only a poll)."""
         slope = self._slope()
         if slope is None:
             return None
         t1, p1 = self._samples[-1]
-        return t1 + (100.0 - p1) / slope
+        (t0, p0) = self._samples[-2]
+        recent = (p1 - p0) / (t1 - t0) if t1 > t0 else slope
+        return t1 + (100.0 - p1) / max(slope, recent)
 
     def eta_window(self) -> tuple[float, float]:
         """(earliest, latest) provider seconds from submit where the finish is expected."""
@@ -218,14 +241,18 @@ class PollSchedule:
                 spread = self._samples[-1][1] - self._samples[0][1]
                 # Whole-percent progress moves the prediction by this many seconds per point of rounding.
                 doubt = (eta - t1) / max(spread, 1.0)
-                refine_at = eta - 3.0 * doubt
+                refine_at = min(eta - 3.0 * doubt, e + p.refine_fraction * (eta - e))
                 if doubt > p.refine_doubt_s and refine_at > e + p.min_interval_s:
                     # A long extrapolation from a short stretch of progress: one more sample well before the
                     # finish makes the landing exact instead of seconds late (or early, and a poll wasted).
                     return min(p.far_cap_s, refine_at - e), False
+                self._misses = 0
                 wait = eta - e + p.landing_margin_s + 0.5 * doubt
                 return (wait, True) if wait <= p.far_cap_s else (p.far_cap_s * self._jitter_down(), False)
-            return p.min_interval_s * self._jitter_up(), True  # still running past the prediction
+            # Still running past the prediction: it was wrong, so widen the waits (never a loop at the floor).
+            self._misses += 1
+            wait = min(p.miss_cap_s, p.min_interval_s * p.miss_growth ** (self._misses - 1))
+            return max(p.min_interval_s, wait) * self._jitter_up(), True
         if self._samples:
             bound = self._one_sample_bound()
             if bound > e + 2 * p.min_interval_s:
@@ -236,18 +263,19 @@ class PollSchedule:
                 span = max(p.min_interval_s, t1 - min(self._not_started_s, t1))
                 return min(p.far_cap_s, 0.5 * (bound - e), span), True
             return p.min_interval_s * self._jitter_up(), True
-        if p.progress_hints:
+        if p.progress_hints and not self._running_seen:
             # Not rendering yet: the finish is at least as far away as the start, so back off with the wait.
             return min(p.far_cap_s, max(p.min_interval_s, p.queued_growth * e) * self._jitter()), False
         lo = self.render.quantile_below_median(p.dense_from_z)
         hi = self.render.window[1]
-        if lo - e > p.dense_interval_s:
+        if lo - e > (p.silent_interval_s if p.progress_hints else p.dense_interval_s):
             # Jittered early by less than one dense step, so the poll it lands on already counts as dense.
             self._dense_step = 0
             return min(p.far_cap_s, lo - e) - self._rng.uniform(0.0, 0.2 * p.dense_interval_s), False
         if e < hi:
             # Narrow jitter: every extra second in a dense gap is a second of detection for the tasks ending in it.
-            return p.dense_interval_s * self._rng.uniform(1 - p.dense_jitter, 1 + p.dense_jitter), True
+            dense = p.silent_interval_s if p.progress_hints else p.dense_interval_s
+            return dense * self._rng.uniform(1 - p.dense_jitter, 1 + p.dense_jitter), True
         interval = min(p.dense_cap_s, p.dense_interval_s * p.dense_growth ** self._dense_step)
         self._dense_step += 1
         return interval * self._jitter(), False

@@ -208,3 +208,45 @@ def test_a_failure_is_seen_within_the_far_cap_whatever_the_jitter(seed):
     assert far.next_delay(20) <= cap
     kling = make("kling", p50=900, p90=1800, seed=seed)  # its window starts far away
     assert kling.next_delay(5) <= cap
+
+
+# --- progress that is not a straight line (issue 16 item 9) ---------------------------------------------------
+
+
+def test_a_doubtful_prediction_is_resampled_within_a_fraction_of_the_remaining_time():
+    """Progress that starts slow (ease-in) extrapolates to a late finish: the next look must not jump to it."""
+    s = make("veo", 90, 360)
+    s.observe(8.7, None, running=False)
+    s.observe(28.8, 1.0, running=True)
+    s.observe(49.1, 13.0, running=True)
+    eta = s.expected_finish_s()
+    assert eta is not None and eta > 150
+    delay = s.next_delay(49.1)
+    assert delay <= s.policy.refine_fraction * (eta - 49.1) + 1e-9
+
+
+def test_the_prediction_follows_progress_that_speeds_up():
+    s = make("veo", 90, 360)
+    s.observe(20.0, 10.0, running=True)
+    s.observe(40.0, 20.0, running=True)
+    s.observe(50.0, 40.0, running=True)  # twice as fast over the last step
+    assert s.expected_finish_s() == pytest.approx(50.0 + 60.0 / 2.0)
+
+
+def test_a_missed_finish_widens_the_waits_up_to_a_cap_without_a_loop_at_the_floor():
+    s = make("veo", 90, 360)
+    s.observe(20.0, 20.0, running=True)
+    s.observe(40.0, 60.0, running=True)  # predicts a finish at 60 s
+    waits = [s.next_delay(e) for e in (61.0, 64.0, 68.0, 73.0, 80.0, 90.0)]
+    assert waits[0] < waits[1] < waits[2]  # widening, from the floor...
+    assert all(w >= s.policy.miss_cap_s for w in waits[2:])  # ...to the cap, and held there
+    assert all(s.policy.min_interval_s <= w <= s.policy.miss_cap_s * s.policy.jitter_hi for w in waits)
+
+
+def test_a_progress_family_that_renders_without_progress_is_polled_from_the_render_times():
+    """No progress field while running (curve `none`): not the queued back-off, which grows to two minutes."""
+    s = make("veo", 90, 360)
+    s.observe(10.0, None, running=False)
+    s.observe(60.0, None, running=True)
+    delays = [s.next_delay(e) for e in (60.0, 66.0, 72.0, 78.0)]
+    assert all(d <= s.policy.silent_interval_s * (1 + s.policy.dense_jitter) + 1e-9 for d in delays)
