@@ -20,7 +20,7 @@ from components.sync_player import render_sync_player
 from exports.board import board_json
 from exports.code import code_bundle
 from jobs.boards import Board
-from jobs.costs import recorded_cost, unpriced
+from jobs.costs import provider_reported, recorded_cost, unpriced
 from jobs.ledger import Job, JobState
 from jobs.runner import RETRYABLE_STATES
 from providers.client import Backend
@@ -79,6 +79,8 @@ def render_take_card(rt: Runtime, job: Job, board: Board | None) -> None:
     recorded = recorded_cost(job, catalog)
     if recorded is not None:
         facts.append(f"recorded ${recorded:.2f}")
+    if (reported := provider_reported(job)) is not None:
+        facts.append(reported)
     if job.backend == "sandbox":
         facts.append("simulated")
     st.caption(" · ".join(facts))

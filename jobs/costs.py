@@ -16,6 +16,7 @@ from jobs.ledger import Job, JobState
 from providers import pricing
 from providers.catalog import Catalog, CatalogError, ModelSpec, price_rule_from_dict
 from providers.errors import ValidationError
+from providers.families.grok import cost_ticks
 
 DAYS_PER_MONTH = 30
 FAILED_STATES = frozenset({JobState.FAILED, JobState.EXPIRED, JobState.CANCELED, JobState.SUBMIT_UNKNOWN})
@@ -102,6 +103,15 @@ def sent_size_and_mode(job: Job, spec: ModelSpec) -> tuple[str | None, str | Non
 def unpriced(job: Job) -> bool:
     """The job's model had no known price when it was sent (its estimate says so, not $0.00)."""
     return str((job.mapping.get("cost") or {}).get("rule", "")) == pricing.NO_PRICE_RULE
+
+
+def provider_reported(job: Job) -> str | None:
+    """A cost the provider itself reported (xAI's `usage.cost_in_usd_ticks`), shown beside the estimate and never
+    booked: its unit is not documented."""
+    if job.family != "grok":
+        return None
+    ticks = cost_ticks(job.raw_status)
+    return None if ticks is None else f"xAI reports {ticks:,} cost ticks (unit not documented)"
 
 
 def recorded_cost(job: Job, catalog: Catalog) -> float | None:

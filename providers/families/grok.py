@@ -135,7 +135,12 @@ def result_urls(status: TaskStatus, content_url: str | None) -> list[str]:
 
 def provider_cost_ticks(status: TaskStatus) -> int | None:
     """`usage.cost_in_usd_ticks` where the answer carries it (unit not stated on the page): shown, never booked."""
-    raw = status.raw if isinstance(status.raw, dict) else {}
+    return cost_ticks(status.raw)
+
+
+def cost_ticks(raw: Any) -> int | None:
+    """The same, from a stored answer (either shape)."""
+    raw = obj(raw)
     for usage in (obj(raw.get("usage")), obj(obj(obj(raw.get("data")).get("data")).get("usage"))):
         ticks = usage.get("cost_in_usd_ticks")
         if isinstance(ticks, int) and not isinstance(ticks, bool) and ticks >= 0:

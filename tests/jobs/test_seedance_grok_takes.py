@@ -73,3 +73,16 @@ def test_the_cli_runs_seedance_grok_and_kling_omni_in_the_sandbox(sandbox, tmp_p
     jobs = Ledger(tmp_path / "data" / "ledger.sqlite3").list_jobs()
     assert {j.model_id for j in jobs} == {"doubao-seedance-2-0-fast", "grok-imagine-video", "kling-video-o1"}
     assert all(j.state == JobState.DOWNLOADED and j.backend == "sandbox" for j in jobs)
+
+
+def test_xais_own_cost_report_is_kept_for_display_never_booked(make_sandbox, make_runner):
+    from jobs.costs import provider_reported, recorded_cost
+
+    server = make_sandbox(render_times={"*": (5, 10)}, shapes={"grok": "wrapped"})
+    runner = make_runner()
+    (job_id,) = runner.submit_run(Recipe(prompt="x", duration_s=2), [("grok-imagine-video", no_options())],
+                                  backend_for(server))
+    job = wait_state(runner, job_id, DONE_STATES, timeout=20)
+    assert job.state == JobState.DOWNLOADED
+    assert provider_reported(job) == "xAI reports 1,000,000,000 cost ticks (unit not documented)"
+    assert recorded_cost(job, runner.catalog) is None  # no price: nothing booked

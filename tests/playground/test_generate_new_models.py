@@ -67,3 +67,26 @@ def test_a_seedance_a_grok_and_a_kling_omni_take_land_as_playing_clips_in_the_sa
     assert {j.state.value for j in jobs} == {"downloaded"}
     assert all(j.clip_meta["honoured"]["duration"] for j in jobs)
     ledger.close()
+
+
+def test_a_price_in_settings_lifts_the_live_gate(app: AppTest, app_env, monkeypatch) -> None:
+    import json
+
+    monkeypatch.setenv("COMETAPI_KEY", "sk-live-test-key-123456")
+    monkeypatch.setenv("COMETAPI_BASE_URL", "https://api.cometapi.com")
+    app.run()
+    app.switch_page("app_pages/settings.py").run()
+    app.number_input(key="price:grok-imagine-video").set_value(0.05)
+    next(b for b in app.button if b.label == "Save").click()
+    app.run()
+    assert not app.exception
+    saved = json.loads((app_env / "prefs.json").read_text())["model_overrides"]["grok-imagine-video"]["price"]
+    assert (saved["kind"], saved["usd_per_second"], saved["source"]) == ("per_second", 0.05, "override in Settings")
+    app.switch_page("app_pages/generate.py").run()
+    app.text_area(key="prompt").set_value("A comet over a frozen lake")
+    for model_id in ("veo3.1-fast", "kling-v1-6"):
+        app.toggle(key=f"use:{model_id}").set_value(False)
+    app.toggle(key="use:grok-imagine-video").set_value(True)
+    app.run()
+    assert not any("No known price" in w for w in texts(app.warning)), texts(app.warning)
+    assert any("$0.40" in m for m in texts(app.markdown))  # 8 s at the rate card's $0.05/s
