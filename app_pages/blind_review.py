@@ -56,7 +56,7 @@ if reviews:
 st.subheader("Start a review")
 board_store = boards(rt)
 all_boards = board_store.list(limit=200)
-jobs_by_board = {b.id: reviewable(rt.ledger.get_many(b.job_ids)) for b in all_boards}
+jobs_by_board = {b.id: reviewable(rt.ledger.get_many(b.job_ids), rt.clips) for b in all_boards}
 candidates = [b for b in all_boards if len({j.model_id for j in jobs_by_board[b.id]}) >= 2]
 if not candidates:
     st.info("No board has finished takes from two different models yet. Generate one prompt on two or more "
@@ -75,7 +75,7 @@ else:
     if st.button("Start review", type="primary", disabled=not picked, key="review_start"):
         jobs = [j for bid in picked for j in jobs_by_board[bid]]
         try:
-            created = start_review(store, jobs, rt.clips.root, rt.clips.url_prefix, name=name,
+            created = start_review(store, jobs, rt.clips, name=name,
                                    tags=[t for t in tags.split(",") if t.strip()], sources=picked)
         except (ReviewError, OSError) as e:
             st.error(str(e), icon=":material/error:")

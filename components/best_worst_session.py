@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Sequence
-from pathlib import Path
 
 import streamlit as st
 
@@ -30,11 +29,11 @@ PLAYER_TITLE = "Blind set"
 
 def start_round(rt: Runtime, jobs: Sequence[Job], sources: Sequence[str]) -> int:
     """Plan the sets and copy their clips blind; returns how many sets (0: no prompt has 3 models)."""
-    ready = reviewable(jobs)
+    ready = reviewable(jobs, rt.clips)
     sets = plan_sets(ready, random.Random())
     by_id = {j.id: j for j in ready}
     used = {job_id for s in sets for job_id in s}
-    clips = {job_id: blind_copy(Path(by_id[job_id].clip_path or ""), rt.clips.root, rt.clips.url_prefix).url
+    clips = {job_id: blind_copy(rt.clips, by_id[job_id].clip_path or "", by_id[job_id].clip_sha256).url
              for job_id in used}
     if sets:
         st.session_state[ROUND] = {"id": uuid.uuid4().hex, "sets": sets, "clips": clips, "done": 0,

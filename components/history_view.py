@@ -8,7 +8,6 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import streamlit as st
 
@@ -16,6 +15,7 @@ from components import rerun
 from components.board_view import render_take_card
 from components.clip_facts import render_seconds
 from components.clip_flags import tile_badge
+from components.clip_urls import clip_url, thumb_url
 from components.data_cache import forget
 from components.job_card import model_name, render_failure
 from components.runtime import Runtime
@@ -97,8 +97,9 @@ def thumbnail_grid(jobs: list[Job], catalog: Catalog) -> str:
         prompt = " ".join(str(job.recipe.get("prompt", "")).split())
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(job.created_at or 0))
         kept = {1: " · kept", 0: " · discarded"}.get(job.kept if job.kept is not None else -1, "")
-        picture = (f'<img src="{html.escape(job.thumb_url, quote=True)}" alt="{html.escape(prompt[:80], quote=True)}"'
-                   ' loading="lazy">' if job.thumb_url else f'<div class="nothumb">{html.escape(label)}</div>')
+        thumb = thumb_url(job)
+        picture = (f'<img src="{html.escape(thumb, quote=True)}" alt="{html.escape(prompt[:80], quote=True)}"'
+                   ' loading="lazy">' if thumb else f'<div class="nothumb">{html.escape(label)}</div>')
         tiles.append(
             # Not a link: following one reloads the page as a new session, which forgets a session-only key.
             f'<div class="tile" id="job-{job.id}">{picture}<div class="cap">'
@@ -115,17 +116,18 @@ def thumbnail_grid(jobs: list[Job], catalog: Catalog) -> str:
         f'<div class="hgrid">{"".join(tiles)}</div>')
 
 
-def _download_data(path: str) -> Callable[[], bytes]:
+def _download_data(rt: Runtime, key: str) -> Callable[[], bytes]:
     def read() -> bytes:
         # Runs only when the user clicks, on Streamlit's worker thread: never held for the page's lifetime.
-        return Path(path).read_bytes()
+        with rt.clips.open(key) as f:
+            return f.read()
 
     return read
 
 
 def delete_clip(rt: Runtime, job: Job) -> None:
     if job.clip_path:
-        rt.clips.delete(Path(job.clip_path))
+        rt.clips.delete(job.clip_path)
     rt.ledger.update(job.id, clip_path=None, clip_url=None, thumb_url=None)
 
 
@@ -136,8 +138,9 @@ def render_detail(rt: Runtime, backend: Backend, job: Job) -> None:
         st.subheader(f"{model_name(catalog, job.model_id)} · take {job.take + 1}")
         left, right = st.columns([3, 2])
         with left:
-            if job.clip_url:
-                st.video(job.clip_url, muted=True)
+            url = clip_url(job)
+            if url:
+                st.video(url, muted=True)
             elif job.state == JobState.DOWNLOADED:
                 st.caption("The local clip was deleted.")
         with right:
@@ -186,8 +189,8 @@ def _actions(rt: Runtime, backend: Backend, job: Job) -> None:
             forget()
             st.toast(f"Re-run submitted ({len(ids)} take). It appears on Generate and Compare.",
                      icon=":material/rocket_launch:")
-    if job.clip_path and Path(job.clip_path).exists():
-        c2.download_button("Download MP4", data=_download_data(job.clip_path), file_name=f"{job.model_id}-"
+    if job.clip_path and rt.clips.exists(job.clip_path):
+        c2.download_button("Download MP4", data=_download_data(rt, job.clip_path), file_name=f"{job.model_id}-"
                            f"{job.id[:8]}.mp4", mime="video/mp4", on_click="ignore", icon=":material/download:",
                            key=f"h_dl:{job.id}", width="stretch")
         confirm = c4.checkbox("Confirm delete", key=f"h_del_ok:{job.id}")

@@ -6,6 +6,7 @@ import time
 
 import streamlit as st
 
+from components.clip_urls import clip_url
 from jobs import vocabulary
 from jobs.costs import unpriced
 from jobs.failure_text import failure_text
@@ -69,8 +70,9 @@ def mismatches(job: Job) -> list[str]:
 
 def render_done(job: Job, catalog: Catalog) -> None:
     st.markdown(f"**{model_name(catalog, job.model_id)}** · take {job.take + 1}")
-    if job.clip_url:
-        st.video(job.clip_url, muted=True, loop=True)
+    url = clip_url(job)
+    if url:
+        st.video(url, muted=True, loop=True)
     probe = job.clip_meta.get("probe") or {}
     facts = []
     if probe:

@@ -32,7 +32,8 @@ def render_demopack_export(rt: Runtime, all_boards: Sequence[Board], *, key: str
         dest = rt.data_dir / EXPORTS_SUBDIR / f"{slug(title)}-{time.strftime('%Y%m%d-%H%M%S')}"
         try:
             pack = export_demo_pack(rt.ledger.get_many(board.job_ids), dest, title=title,
-                                    model_name=lambda m: model_name(rt, m), show_costs=show_costs, as_zip=True)
+                                    model_name=lambda m: model_name(rt, m), show_costs=show_costs, as_zip=True,
+                                    clips=rt.clips)
         except (DemoPackError, OSError) as e:
             st.error(f"Demo pack not exported: {e}", icon=":material/error:")
             return

@@ -16,7 +16,7 @@ from components.review_runtime import model_name
 from components.runtime import Runtime
 from exports.player import PlayerClip, player_html
 from jobs.ledger import Job
-from review.blind import LABELS, blind_url, prompt_of
+from review.blind import LABELS, blind_key, prompt_of
 from review.store import REASONS, Review, ReviewStore
 
 ACTIVE = "_review_active"
@@ -78,7 +78,7 @@ def render_session(rt: Runtime, store: ReviewStore, review: Review) -> None:
     st.markdown(f"**Prompt:** {prompt}" if prompt else "**Prompt:** (none)")
     pair = [(label, job_id, jobs.get(job_id)) for label, job_id in zip(LABELS, (left, right), strict=True)]
     blind = revealed is None
-    clips = [PlayerClip(url=blind_url(rt.clips.url_prefix, review.clips[job_id]), label=label,
+    clips = [PlayerClip(url=rt.clips.url(blind_key(review.clips[job_id])), label=label,
                         caption="" if blind else _facts(job)) for label, job_id, job in pair]
     # The same fps for both before the vote: a frame step must not differ between the clips.
     st.iframe(player_html(clips, columns=2, blind=blind), height="content", alt=BLIND_PLAYER)

@@ -13,7 +13,7 @@ import httpx
 import streamlit as st
 
 from jobs import catalog_watch, settings
-from jobs.clipstore import ClipStore
+from jobs.clipstore import ClipStorage, open_clip_store
 from jobs.eta import EtaBook
 from jobs.ledger import Ledger
 from jobs.prefs import Prefs, load_prefs_report, prefs_path, save_prefs
@@ -31,7 +31,7 @@ STATIC_ROOT = settings.PROJECT_ROOT / "static"
 class Runtime:
     data_dir: Path
     ledger: Ledger
-    clips: ClipStore
+    clips: ClipStorage
     runner: Runner
     prefs: Prefs
     eta: EtaBook
@@ -134,7 +134,7 @@ def get_runtime() -> Runtime:
     clips_dir = settings.clips_dir()
     clips_dir.mkdir(parents=True, exist_ok=True)
     ledger = Ledger(settings.ledger_path())
-    clips = ClipStore(clips_dir, url_prefix=clips_url_prefix(clips_dir))
+    clips = open_clip_store(clips_dir, clips_url_prefix(clips_dir), data_dir / "clip-staging")
     clips.sweep_partials()  # .part files of a process killed mid-download; static/ serves this folder
     catalog = load_catalog(overrides=prefs.model_overrides)
     runner = Runner(ledger, clips, catalog, concurrency_cap=prefs.concurrency_cap).start()

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
+from components.clip_urls import clip_url
 from components.job_card import model_name
 from exports.player import PlayerClip, job_flags, player_html
 from jobs.ledger import Job
@@ -17,13 +18,14 @@ PLAYER_TITLE = "Synchronised player"
 def player_clips(jobs: Sequence[Job], catalog: Catalog) -> list[PlayerClip]:
     clips = []
     for job in jobs:
-        if not job.clip_url:
+        url = clip_url(job)
+        if not url:
             continue
         probe = job.clip_meta.get("probe") or {}
         caption = f"take {job.take + 1}"
         if probe:
             caption += f" · {probe.get('width')}x{probe.get('height')} · {float(probe.get('duration_s') or 0):.1f} s"
-        clips.append(PlayerClip(url=job.clip_url, label=model_name(catalog, job.model_id), caption=caption,
+        clips.append(PlayerClip(url=url, label=model_name(catalog, job.model_id), caption=caption,
                                 fps=float(probe.get("fps") or 24.0), flags=job_flags(job.flags)))
     return clips
 

@@ -17,9 +17,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from exports.player import PlayerClip, job_flags, player_html
+from jobs.clipstore import ClipStorage, thumb_key_for
 from jobs.ledger import Job, JobState
 
 INDEX = "index.html"
@@ -63,12 +65,15 @@ def _facts(job: Job, name: str, show_costs: bool) -> str:
 
 
 def export_demo_pack(jobs: Sequence[Job], dest: Path, *, title: str, model_name: Callable[[str], str] = str,
-                     show_costs: bool = False, as_zip: bool = False, columns: int = 3) -> DemoPack:
-    """Write the pack into `dest` (created; must be empty or absent) and check it. Zipped too when `as_zip`."""
+                     show_costs: bool = False, as_zip: bool = False, columns: int = 3,
+                     clips: ClipStorage | None = None) -> DemoPack:
+    """Write the pack into `dest` (created; must be empty or absent) and check it. Zipped too when `as_zip`.
+    The clips are read through `clips` (the app's clip store); None reads `clip_path` as local files."""
+    clips = clips or _LocalFiles()
     dest = Path(dest)
     if dest.exists() and any(dest.iterdir()):
         raise DemoPackError(f"dest: {dest} is not empty")
-    ready = [j for j in jobs if j.state == JobState.DOWNLOADED and j.clip_path and Path(j.clip_path).is_file()]
+    ready = [j for j in jobs if j.state == JobState.DOWNLOADED and j.clip_path and clips.exists(j.clip_path)]
     skipped = tuple(j.id for j in jobs if j not in ready)
     if not ready:
         raise DemoPackError("board: none of its takes has a clip on disk to export")
@@ -80,12 +85,12 @@ def export_demo_pack(jobs: Sequence[Job], dest: Path, *, title: str, model_name:
     for n, job in enumerate(ready, start=1):
         # Neutral numbered names: the original names carry model hints and random tokens a customer needn't see.
         clip_rel = f"{CLIPS_DIR}/{n:02d}.mp4"
-        shutil.copyfile(job.clip_path or "", dest / clip_rel)
+        _copy_out(clips, job.clip_path or "", dest / clip_rel)
         files.append(clip_rel)
-        thumb_src = Path(job.clip_path or "").with_suffix(".jpg")
+        thumb_key = thumb_key_for(job.clip_path or "")
         thumb_rel = f"{THUMBS_DIR}/{n:02d}.jpg"
-        if thumb_src.is_file():
-            shutil.copyfile(thumb_src, dest / thumb_rel)
+        if clips.exists(thumb_key):
+            _copy_out(clips, thumb_key, dest / thumb_rel)
             files.append(thumb_rel)
         else:
             thumb_rel = ""
@@ -111,6 +116,21 @@ def export_demo_pack(jobs: Sequence[Job], dest: Path, *, title: str, model_name:
         raise DemoPackError("the pack references missing files: " + ", ".join(missing))
     zip_path = zip_pack(dest) if as_zip else None
     return DemoPack(folder=dest, files=tuple(files), skipped=skipped, zip_path=zip_path)
+
+
+class _LocalFiles:
+    """`clip_path` read as a local file: ledgers from before storage keys, and callers without a store."""
+
+    def exists(self, key: str) -> bool:
+        return Path(key).is_file()
+
+    def open(self, key: str) -> BinaryIO:
+        return open(key, "rb")
+
+
+def _copy_out(clips: ClipStorage | _LocalFiles, key: str, target: Path) -> None:
+    with clips.open(key) as src, open(target, "wb") as out:
+        shutil.copyfileobj(src, out, 256 * 1024)
 
 
 def _take_html(n: int, name: str, job: Job, thumb_rel: str, show_costs: bool) -> str:

@@ -25,7 +25,7 @@ from typing import Any, TextIO
 
 from jobs import limits, settings
 from jobs.cli_inputs import batches
-from jobs.clipstore import ClipStore
+from jobs.clipstore import ClipStore, open_clip_store
 from jobs.keys import SANDBOX_KEY, backend_from_env, mask, plain_http_warning
 from jobs.ledger import BudgetExceeded, Job, JobState, Ledger
 from jobs.prefs import Prefs, load_prefs_report, period_start as prefs_period_start, prefs_path
@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ledger", type=Path, default=None,
                         help="ledger file (default: $DAILIES_DATA_DIR/ledger.sqlite3)")
     parser.add_argument("--clips", type=Path, default=None,
-                        help="clips folder (default: $DAILIES_CLIPS_DIR or static/clips)")
+                        help="clips folder (default: $DAILIES_CLIP_STORE, else $DAILIES_CLIPS_DIR or static/clips)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="submit a recipe (or a CSV of prompts) to one or more models and wait")
@@ -141,7 +141,8 @@ class _Engine:
             print(f"warning: {warning}", file=sys.stderr, flush=True)
         ledger_path = args.ledger or settings.ledger_path()
         self.ledger = Ledger(ledger_path)
-        self.clips = ClipStore(args.clips or settings.clips_dir())
+        self.clips = (ClipStore(args.clips) if args.clips else
+                      open_clip_store(settings.clips_dir(), "/app/static/clips", settings.data_dir() / "clip-staging"))
         self.clips.sweep_partials()
         overrides: dict[str, dict[str, Any]] = (
             {m: {"available": True} for m in ("sora-2", "sora-2-pro")} if self.backend.sandbox else {})

@@ -111,6 +111,7 @@ class Job:
     downloaded_at: float | None = None
     updated_at: float | None = None
     clip_path: str | None = None
+    """The clip's storage key in the clip store; older ledgers hold an absolute path, read as a local file."""
     clip_url: str | None = None
     clip_sha256: str | None = None
     clip_meta_json: str | None = None

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from jobs.checks.checker import ClipChecker
+from jobs.clipstore import VerifiedStore
 from jobs.engine import download, leases, poll, reconcile, submit
 from jobs.engine.backends import DEFAULT_POLL_RATE, Backends
 from jobs.engine.context import ClipSink, EngineContext
@@ -84,6 +85,8 @@ class Runner:
         self.checker = check_clips if isinstance(check_clips, ClipChecker) else (
             ClipChecker(ledger) if check_clips else None)
         if self.checker is not None:
+            if self.checker.clips is None and isinstance(clips, VerifiedStore):
+                self.checker.clips = clips  # the checks read clips from the store the runner downloads into
             self.checker.on_checked = lambda job_id: self._ctx.bump()  # the UI re-reads on the change counter
             self._ctx.after_download = self.checker.submit
         # A batch CLI `run` drives its own run only; `resume` and the app drive every job they hold a key for.

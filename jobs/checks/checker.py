@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from jobs.checks import Flag, check_clip
+from jobs.clipstore import ClipStorage
 from jobs.ledger import Job, Ledger
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,10 @@ def expects_audio(job: Job) -> bool:
 
 class ClipChecker:
     def __init__(self, ledger: Ledger, *, on_checked: Callable[[str], None] = lambda job_id: None,
-                 check: CheckFn = check_clip) -> None:
+                 check: CheckFn = check_clip, clips: ClipStorage | None = None) -> None:
         self.ledger = ledger
+        self.clips = clips
+        """Where the clips are read from; None reads `clip_path` as a local file (old ledgers, tests)."""
         self.on_checked = on_checked
         self._check = check
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -91,9 +94,14 @@ class ClipChecker:
         job = self.ledger.get(job_id)
         if job is None or job.flags_json is not None or not job.clip_path:
             return
-        path = Path(job.clip_path)
-        if not path.exists():
+        if self.clips is None:
+            local = Path(job.clip_path)
+            found = contextlib.nullcontext(local) if local.exists() else None
+        else:
+            found = self.clips.local_path(job.clip_path) if self.clips.exists(job.clip_path) else None
+        if found is None:
             return  # removed since: nothing to look at, and not worth a flag
-        flags = self._check(path, expects_audio(job))
+        with found as path:  # a bucket's clip is read from a temporary local copy
+            flags = self._check(path, expects_audio(job))
         self.ledger.update(job_id, flags_json=json.dumps([f.to_json() for f in flags]))
         self.on_checked(job_id)

@@ -62,7 +62,7 @@ def do_download(ctx: EngineContext, job_id: str) -> None:
         _retry(ctx, job_id, track, exc)
         return
     meta = applied_vs_requested(job.mapping, clip, job.family)
-    done = ctx.set_state(job_id, JobState.DOWNLOADED, clip_path=str(clip.path), clip_url=clip.url,
+    done = ctx.set_state(job_id, JobState.DOWNLOADED, clip_path=clip.key, clip_url=clip.url,
                          clip_sha256=clip.sha256, clip_meta_json=json.dumps(meta, default=str),
                          thumb_url=getattr(clip, "thumb_url", None), downloaded_at=ctx.stamp(track),
                          error_kind=None, error_message=None, charged=str(Charged.YES))

@@ -27,7 +27,7 @@ def test_demo_pack_plays_offline_in_sync(browser, tmp_path: Path) -> None:
                          seconds=5.0, work_dir=tmp_path) for m in MODELS]
     ledger.close()
     pack = export_demo_pack(jobs, tmp_path / "demo pack", title="Paper plane",
-                            model_name=lambda m: catalog.get(m).display_name)
+                            model_name=lambda m: catalog.get(m).display_name, clips=clips)
     assert check_pack(pack.folder) == []
     # Moved after export, as a customer would unzip it anywhere: only relative references can survive this.
     moved = pack.folder.rename(tmp_path / "elsewhere")

@@ -62,7 +62,7 @@ def test_a_clip_left_unchecked_is_checked_at_the_next_start(make_sandbox, make_r
     wait_state(runner, job_id, JobState.DOWNLOADED, timeout=20)
     runner.stop()
     assert [j.id for j in ledger.unchecked_clips()] == [job_id]
-    checker = ClipChecker(ledger).start()
+    checker = ClipChecker(ledger, clips=runner.clips).start()
     try:
         assert checker.wait_idle(20)
     finally:

@@ -114,7 +114,7 @@ def test_sigkill_after_task_ids_are_recorded_loses_nothing_and_submits_nothing_t
     for job in jobs:
         assert job.state == JobState.DOWNLOADED, (job.state, job.error_message)
         assert job.task_id == before[job.id]
-        clip = Path(job.clip_path)
+        clip = store.path_of(job.clip_path)
         assert store.verify(clip, job.clip_sha256, clip.stat().st_size)
     submitted = _submits(sandbox_process)
     assert len(submitted) == total

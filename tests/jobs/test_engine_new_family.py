@@ -176,7 +176,7 @@ def test_a_new_family_from_the_catalog_and_one_adapter_module_delivers_a_clip(
     assert [r for r in lab.requests if r[0] != "submit"] == [("poll", "take-1")] * 3 + [("print", "take-1")]
     states = [e["to_state"] for e in ledger.events(job_id)]
     assert JobState.FAILED not in states and JobState.RUNNING in states
-    assert hashlib.sha256(Path(job.clip_path).read_bytes()).hexdigest() == hashlib.sha256(lab.clip).hexdigest()
+    assert hashlib.sha256(clips.path_of(job.clip_path).read_bytes()).hexdigest() == hashlib.sha256(lab.clip).hexdigest()
     assert job.clip_meta["honoured"] == {"duration": True, "size": True, "audio": True}
 
 

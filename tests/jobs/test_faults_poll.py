@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -243,7 +242,7 @@ def test_p10_a_wall_clock_jump_while_rendering_neither_stales_the_job_nor_spoils
     assert runner.ledger.get(job_id).state in {JobState.QUEUED, JobState.RUNNING}, "the jump came too late"
     job = wait_state(runner, job_id, ENDED, timeout=15)
     assert job.state == JobState.DOWNLOADED, job.error_message
-    assert job.clip_path and Path(job.clip_path).is_file()
+    assert job.clip_path and runner.clips.path_of(job.clip_path).is_file()
     assert JobState.STALE not in {e["to_state"] for e in runner.ledger.events(job_id)}
     assert job.downloaded_at >= job.detected_at >= job.submitted_at  # what the job card's "took" is made of
     # The render took 200-300 provider seconds; the history the ETAs learn from must say so, not

@@ -50,7 +50,7 @@ def run_with_fault(make_sandbox, make_runner, tmp_path: Path, model: str, shapes
 def assert_kept_the_served_clip(server: Any, store: ClipStore, job: Job) -> None:
     """DOWNLOADED with the very bytes the sandbox serves, and nothing else in the clips folder."""
     assert job.state == JobState.DOWNLOADED, f"{job.state}: {job.error_kind} {job.error_message}"
-    clip = Path(job.clip_path)
+    clip = store.path_of(job.clip_path)
     assert clip.read_bytes() == served(server)
     assert job.clip_sha256 == hashlib.sha256(served(server)).hexdigest()
     assert store.verify(clip, job.clip_sha256, clip.stat().st_size)

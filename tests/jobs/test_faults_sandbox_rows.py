@@ -78,7 +78,7 @@ def test_d3_the_runner_retries_a_dripped_download_and_keeps_the_clip(make_sandbo
     job = wait_state(runner, run_one(runner, server, "kling-v1-6"), ENDED, timeout=20)
     assert job.state == JobState.DOWNLOADED, job.error_message
     assert [r["fault"] for r in downloads(server)] == ["drip", None]
-    assert Path(job.clip_path).is_file() and not list(store.root.glob("*.part"))
+    assert store.path_of(job.clip_path).is_file() and not list(store.root.glob("*.part"))
     assert len(submits(server)) == 1
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from jobs_helpers import backend_for, no_options, recipe_for, submits, wait_state
@@ -20,7 +19,7 @@ def test_take_lands_as_verified_clip(make_sandbox, make_runner, model_id):
     (job_id,) = runner.submit_run(recipe_for(model_id), [(model_id, no_options())], backend_for(server))
     job = wait_state(runner, job_id, {JobState.DOWNLOADED, JobState.FAILED, JobState.EXPIRED}, timeout=15)
     assert job.state == JobState.DOWNLOADED, (job.error_kind, job.error_message)
-    assert job.task_id and job.clip_sha256 and Path(job.clip_path).is_file()
+    assert job.task_id and job.clip_sha256 and runner.clips.path_of(job.clip_path).is_file()
     assert job.submitted_at <= job.detected_at <= job.downloaded_at
     meta = json.loads(job.clip_meta_json)
     assert meta["probe"]["width"] > 0 and meta["probe"]["duration_s"] > 0

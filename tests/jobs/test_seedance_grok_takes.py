@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 from jobs_helpers import backend_for, no_options, submits, wait_state
@@ -29,7 +28,7 @@ def test_a_take_lands_verified(make_sandbox, make_runner, model_id, shape):
     (job_id,) = runner.submit_run(recipe, [(model_id, no_options())], backend_for(server))
     job = wait_state(runner, job_id, DONE_STATES, timeout=20)
     assert job.state == JobState.DOWNLOADED, (job.error_kind, job.error_message)
-    assert Path(job.clip_path).is_file() and len(submits(server)) == 1
+    assert runner.clips.path_of(job.clip_path).is_file() and len(submits(server)) == 1
     meta = job.clip_meta
     assert meta["requested"]["duration_s"] == 4.0 and meta["requested"]["size"] == [9, 16]
     assert meta["honoured"] == {"duration": True, "size": True, "audio": True}

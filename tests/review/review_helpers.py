@@ -45,7 +45,7 @@ def finished_job(ledger: Ledger, clips: ClipStore, model_id: str, prompt: str, *
     submitted = now - (render_s or 30.0)
     ledger.record_task_id(job.id, task_id or f"task_{uuid.uuid4().hex[:10]}", submitted_at=submitted)
     meta = applied_vs_requested({}, info, FAMILIES[model_id])
-    return ledger.transition(job.id, JobState.DOWNLOADED, clip_path=str(info.path), clip_url=info.url,
+    return ledger.transition(job.id, JobState.DOWNLOADED, clip_path=info.key, clip_url=info.url,
                              clip_sha256=info.sha256, clip_meta_json=json.dumps(meta, default=str),
                              thumb_url=info.thumb_url, detected_at=now, downloaded_at=now)
 

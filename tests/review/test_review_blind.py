@@ -42,14 +42,15 @@ def test_pairs_cross_models_within_one_prompt_in_random_order(env) -> None:
 def test_blind_copy_is_named_by_content_and_made_once(env) -> None:
     ledger, clips, tmp = env
     job = finished_job(ledger, clips, "kling-v1-6", "kite", run_id="r", work_dir=tmp, seconds=1.0)
-    first = blind_copy(Path(job.clip_path), clips.root, clips.url_prefix)
-    sha = hashlib.sha256(Path(job.clip_path).read_bytes()).hexdigest()
+    first = blind_copy(clips, job.clip_path)
+    sha = hashlib.sha256(clips.path_of(job.clip_path).read_bytes()).hexdigest()
     assert first.sha256 == sha == job.clip_sha256
-    assert first.path == clips.root / "review" / f"{sha}.mp4"
+    copy = clips.root / "review" / f"{sha}.mp4"
+    assert first.key == f"review/{sha}.mp4" and copy.read_bytes() == clips.path_of(job.clip_path).read_bytes()
     assert first.url == f"/app/static/clips/t/review/{sha}.mp4"
-    mtime = first.path.stat().st_mtime_ns
-    assert blind_copy(Path(job.clip_path), clips.root, clips.url_prefix) == first
-    assert first.path.stat().st_mtime_ns == mtime
+    mtime = copy.stat().st_mtime_ns
+    assert blind_copy(clips, job.clip_path, job.clip_sha256) == first
+    assert copy.stat().st_mtime_ns == mtime
     assert not list((clips.root / "review").glob("*.part"))
 
 
@@ -59,5 +60,5 @@ def test_a_review_needs_two_models(env) -> None:
     jobs = [finished_job(ledger, clips, "kling-v1-6", "kite", run_id="r", take=t, work_dir=tmp, seconds=1.0)
             for t in range(2)]
     with pytest.raises(ReviewError, match="at least two different models"):
-        start_review(store, jobs, clips.root, clips.url_prefix, name="r")
+        start_review(store, jobs, clips, name="r")
     store.close()

@@ -91,7 +91,7 @@ def test_blind_pairs_hide_the_model_until_the_vote(app_env) -> None:
     # The blind files are byte-identical copies of the takes.
     for job in jobs:
         assert (app_env.clips_dir / "review" / f"{review.clips[job.id]}.mp4").read_bytes() == \
-            open(job.clip_path, "rb").read()
+            app_env.clips.path_of(job.clip_path).read_bytes()
     store.close()
 
 

@@ -100,7 +100,7 @@ def test_failed_job_detail_explains_the_failure(seeded) -> None:
 
 
 def test_delete_local_clip_removes_the_file_and_the_url(seeded) -> None:
-    path = Path(_clip_path(seeded, seeded.spare_job))
+    path = seeded.clips_dir / _clip_path(seeded, seeded.spare_job)
     assert path.exists()
     at = open_page("app_pages/history.py", query={"job": seeded.spare_job})
     at.checkbox(key=f"h_del_ok:{seeded.spare_job}").check()
