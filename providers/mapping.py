@@ -19,6 +19,7 @@ import math
 from typing import Any
 
 from providers import families, images, pricing
+from providers.camera import CAMERA_AXES, CAMERA_PRESETS, camera_wire
 from providers.catalog import Catalog, ModelSpec
 from providers.errors import DailiesError, ErrorKind, ValidationError, ValidationErrors
 from providers.families.wire import WireParts
@@ -26,10 +27,8 @@ from providers.recipe import ImageInput, ModelOptions, Recipe
 from providers.submission import MappingAction as A, MappingLine, Submission, WireFile, WireRequest
 from providers.url_policy import validate_user_image_url
 
-CAMERA_AXES = ("horizontal", "vertical", "pan", "tilt", "roll", "zoom")
-CAMERA_PRESETS = ("down_back", "forward_up", "right_turn_forward", "left_turn_forward")
-CAMERA_TYPES = ("simple", *CAMERA_PRESETS)
-CAMERA_LIMIT = 10.0
+__all__ = ["CAMERA_AXES", "CAMERA_PRESETS", "prepare", "validate"]
+
 
 _EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 
@@ -418,32 +417,10 @@ class _Plan:
             self.line("camera_control", A.SENT, given, wire)
 
     def _camera_wire(self, given: Any) -> dict[str, Any] | None:
-        if not isinstance(given, dict) or given.get("type") not in CAMERA_TYPES:
-            self.err("camera_control", "camera_control: unknown type", f"type {_or(CAMERA_TYPES)}")
-            return None
-        kind = given["type"]
-        config = given.get("config")
-        if kind != "simple":
-            if config:
-                self.err("camera_control", f"camera_control: preset {kind} takes no config", "no config for presets")
-                return None
-            return {"type": kind}
-        if not isinstance(config, dict) or set(config) - set(CAMERA_AXES):
-            self.err("camera_control", "camera_control: simple needs a config of axes", f"keys {_or(CAMERA_AXES)}")
-            return None
-        values: dict[str, float] = {}
-        for axis in CAMERA_AXES:
-            v = config.get(axis, 0)
-            if isinstance(v, bool) or not isinstance(v, int | float) or not -CAMERA_LIMIT <= v <= CAMERA_LIMIT:
-                self.err("camera_control", f"camera_control {axis}={v!r}: out of range", "-10 to 10")
-                return None
-            values[axis] = float(v)
-        moving = [a for a, v in values.items() if v != 0]
-        if len(moving) != 1:
-            self.err("camera_control", f"camera_control: exactly one axis may be non-zero, got {len(moving)}"
-                     + (f" ({', '.join(moving)})" if moving else ""), "one non-zero axis")
-            return None
-        return {"type": "simple", "config": values}
+        wire, problem = camera_wire(given)
+        if problem is not None:
+            self.err("camera_control", *problem)
+        return wire
 
     def _watermark(self) -> None:
         if not self.s.params.watermark:

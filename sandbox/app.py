@@ -6,7 +6,6 @@ import asyncio
 import json
 import random
 import secrets
-import threading
 import time
 from collections.abc import Callable
 from email.utils import formatdate
@@ -19,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from . import dialects, grok, kling_omni, listing, seedance, wire
 from .config import SandboxConfig
@@ -29,6 +28,7 @@ from .files import UrlSigner, denied, file_response
 from .lifecycle import Phase, phase_at
 from .looks import variant_for
 from .render import ClipCache, ClipSpec
+from .requestlog import LogMiddleware, RequestLog
 from .store import Task, TaskStore
 from .validate import Invalid, kling_request, runway_request, videos_request
 
@@ -43,58 +43,6 @@ _HTML_PAGE = """<!DOCTYPE html>
 
 _S3_ERROR = """<?xml version="1.0" encoding="UTF-8"?>
 <Error><Code>{code}</Code><Message>{message}</Message><RequestId>{rid}</RequestId><HostId>{host}</HostId></Error>"""
-
-
-class RequestLog:
-    """Every request that reached the app, so tests can count polls and prove nothing was submitted twice."""
-
-    def __init__(self) -> None:
-        self._records: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-
-    def add(self, record: dict[str, Any]) -> None:
-        with self._lock:
-            self._records.append(record)
-
-    def all(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [dict(r) for r in self._records]
-
-    def reset(self) -> None:
-        with self._lock:
-            self._records.clear()
-
-
-class _LogMiddleware:
-    def __init__(self, app: ASGIApp, log: RequestLog) -> None:
-        self.app, self.log = app, log
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        state = scope.setdefault("state", {})
-        logged = False
-
-        def record(status: int) -> None:
-            self.log.add({
-                "time": time.time(), "method": scope["method"], "path": scope["path"], "status": status,
-                "task_id": state.get("task_id"), "family": state.get("family"), "route": state.get("route"),
-                "fault": state.get("fault"),
-            })
-
-        async def send_logged(message: Message) -> None:
-            nonlocal logged
-            if message["type"] == "http.response.start" and not logged:
-                logged = True
-                record(message["status"])  # before the client can see the answer
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_logged)
-        finally:
-            if not logged:
-                record(500)
 
 
 class Sandbox:
@@ -133,7 +81,7 @@ class Sandbox:
             Route("/_sandbox/requests", self.requests_route, methods=["GET", "DELETE"]),
         ]
         starlette = Starlette(routes=routes, exception_handlers={HTTPException: self._http_exception})
-        self.app: ASGIApp = _LogMiddleware(starlette, self.log)
+        self.app: ASGIApp = LogMiddleware(starlette, self.log)
 
     async def _http_exception(self, request: Request, exc: Exception) -> Response:
         # A wrong path answers with an HTML page, as CometAPI's edge does, not a JSON 404.
