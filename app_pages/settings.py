@@ -9,6 +9,7 @@ import os
 import streamlit as st
 
 from components.catalog_status import LISTING_OFF, render_catalog_status
+from components.clip_urls import clip_store_label
 from components.keys import FORCE_SANDBOX, forget_session_key, key_status, set_session_key
 from components.runtime import get_runtime
 from jobs import settings as paths
@@ -104,7 +105,7 @@ render_catalog_status(rt)
 
 st.subheader("Storage")
 st.markdown(f"Data directory: `{paths.data_dir()}` · ledger `{paths.ledger_path().name}` · "
-            f"clips in `{paths.clips_dir()}`")
+            f"clips: {clip_store_label(rt.clips, detail=True)}")
 
 st.subheader("Sandbox")
 speeds = sorted({0.01, 0.05, 0.1, 0.25, 0.5, 1.0, prefs.sandbox_time_scale})

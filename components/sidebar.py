@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.clip_urls import clip_store_label
 from components.keys import current_backend
 from components.runtime import Runtime
 from jobs.ledger import ACTIVE_STATES, ATTENTION_STATES
@@ -31,3 +32,4 @@ def render_sidebar(rt: Runtime) -> None:
         st.progress(min(1.0, spent / budget) if budget else 1.0, text=f"${spent:.2f} of ${budget:.2f}")
         simulated = rt.ledger.spend_total("sandbox", since=since)
         st.caption(f"Simulated (sandbox) spend, never counted: ${simulated:.2f}")
+        st.caption(f"Clips: {clip_store_label(rt.clips)}")

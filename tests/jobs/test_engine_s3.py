@@ -1,0 +1,40 @@
+"""The engine downloads a sandbox take into S3 (moto's server on loopback, the real boto3 client): the job's
+ledger row holds the storage key, the bucket holds the verified bytes and thumbnail, nothing is left in
+staging, and the technical checks read the clip back from the bucket."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from jobs_helpers import downloads, run_one, wait_state
+
+from jobs.clipstore import clip_url_of, thumb_key_for
+from jobs.ledger import JobState
+from tests.s3_helpers import moto_endpoint, objects, s3_env, s3_store
+
+__all__ = ["moto_endpoint", "s3_env"]  # fixtures
+
+ENDED = {JobState.DOWNLOADED, JobState.FAILED, JobState.EXPIRED, JobState.STALE}
+
+
+def test_a_sandbox_take_lands_verified_in_the_bucket(make_sandbox, make_runner, moto_endpoint: str, s3_env: str,
+                                                     tmp_path: Path) -> None:
+    server = make_sandbox(render_times={"*": (1, 2)})
+    served = Path(server.config.prerendered_clip).read_bytes()
+    store = s3_store(moto_endpoint, s3_env, tmp_path / "staging")
+    runner = make_runner(clips=store, check_clips=True)
+    job = wait_state(runner, run_one(runner, server, "kling-v1-6"), ENDED, timeout=20)
+    assert job.state == JobState.DOWNLOADED, job.error_message
+    assert len(downloads(server)) == 1
+    key = job.clip_path
+    assert key and not key.startswith("/") and job.clip_url == f"s3://{s3_env}/team/clips/{key}"
+    assert objects(store) == sorted([f"team/clips/{key}", f"team/clips/{thumb_key_for(key)}"])
+    with store.open(key) as f:
+        assert f.read() == served
+    assert job.clip_sha256 == hashlib.sha256(served).hexdigest()
+    assert list(store.staging.iterdir()) == []
+    assert clip_url_of(store, job).startswith(f"{moto_endpoint}/{s3_env}/team/clips/{key}?")
+    # The checks ran on a temporary local copy of the bucket's clip, and cleaned it up.
+    assert runner.wait_for(lambda: runner.ledger.get(job.id).flags_json is not None, 20)
+    assert list(store.staging.iterdir()) == []

@@ -1,0 +1,50 @@
+"""Settings and the sidebar say which clip store is in use (never a credential), and History plays a clip kept
+in S3 from a presigned URL on the bucket (moto's server on loopback, the real boto3 client)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+from ui_helpers import open_page, texts
+
+from jobs import settings
+from jobs.ledger import Ledger
+from tests.review.review_helpers import finished_job
+from tests.s3_helpers import ACCESS_KEY, SECRET_KEY, moto_endpoint, s3_env, s3_store
+
+__all__ = ["moto_endpoint", "s3_env"]  # fixtures
+
+
+def shown(at) -> str:
+    return "\n".join(texts(at, "markdown") + texts(at, "caption"))
+
+
+def test_the_local_folder_is_named_when_nothing_is_configured(empty_app, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DAILIES_CLIP_STORE", raising=False)
+    at = open_page("app_pages/settings.py")
+    assert "Clips: local folder" in shown(at)
+    assert f"clips: local folder `{settings.clips_dir()}`" in shown(at)
+
+
+def test_an_s3_clip_store_is_named_without_credentials_and_history_plays_from_the_bucket(
+        empty_app, moto_endpoint: str, s3_env: str, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setenv("DAILIES_CLIP_STORE", f"s3://{s3_env}/team/clips")
+    at = open_page("app_pages/settings.py")
+    text = shown(at)
+    assert f"Clips: S3 bucket `{s3_env}`" in text and f"clips: S3 bucket `{s3_env}`, prefix `team/clips/`" in text
+    assert SECRET_KEY not in text and ACCESS_KEY not in text and moto_endpoint not in text
+
+    empty_app.mkdir(parents=True, exist_ok=True)
+    ledger = Ledger(settings.ledger_path())
+    job = finished_job(ledger, s3_store(moto_endpoint, s3_env, tmp_path / "seed-staging"), "veo3.1-fast",
+                       "a kite over the dunes", run_id="r1", work_dir=tmp_path, seconds=1.0)
+    ledger.close()
+    history = open_page("app_pages/history.py", query={"job": job.id})
+    (video,) = history.get("video")
+    url = urlsplit(video.url)
+    assert f"{url.scheme}://{url.netloc}" == moto_endpoint and url.path == f"/{s3_env}/team/clips/{job.clip_path}"
+    assert "X-Amz-Signature=" in url.query and SECRET_KEY not in video.url
+    assert history.get("download_button")[0].label == "Download MP4"
+    again = history.run()
+    assert again.get("video")[0].url == video.url  # a rerun reuses the URL: the player does not reload
