@@ -12,6 +12,7 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from jobs import extend
 from jobs.ledger import Job
 from jobs.prefs import DEFAULT_BASE_URL
 from providers.catalog import Catalog, load_catalog
@@ -32,6 +33,8 @@ class TakeScript:
 
 def submission_for(job: Job, catalog: Catalog) -> Submission:
     """The take's request rebuilt from its recipe and options; a model switched off since is mapped anyway."""
+    if job.family == extend.FAMILY:
+        return extend.replay_submission(job)  # an extension's request is its parent's video id, not a recipe
     recipe, options = Recipe.from_dict(job.recipe), ModelOptions.from_dict(job.options)
     try:
         return prepare(recipe, job.model_id, options, catalog)

@@ -27,7 +27,7 @@ from providers.client import Backend, CometClient
 from providers.errors import DailiesError
 from providers.families import kling_extend, kling_omni
 from providers.recipe import ModelOptions, Recipe
-from providers.submission import MappingAction, MappingLine, Submission
+from providers.submission import CostEstimate, MappingAction, MappingLine, Submission
 
 FAMILY = "kling_extend"
 EXTENDABLE_FAMILIES = ("kling", "kling_omni", FAMILY)
@@ -77,6 +77,29 @@ def check(job: Job, *, now: float | None = None) -> ExtendCheck:
     return ExtendCheck(True, "", warning, video_id, expires)
 
 
+def extend_submission(model_id: str, video_id: str, prompt: str, recipe: dict[str, object],
+                      options: dict[str, object], cost: CostEstimate, parent_id: str) -> Submission:
+    return Submission(
+        model_id=model_id, family=FAMILY, recipe=Recipe.from_dict(recipe), options=ModelOptions.from_dict(options),
+        request=kling_extend.extend_request(video_id, prompt), poll_path_template=kling_extend.POLL_TEMPLATE,
+        content_path_template=None,
+        report=(MappingLine("video_id", MappingAction.SENT, parent_id, video_id),
+                MappingLine("prompt", MappingAction.SENT, prompt, prompt)),
+        cost=cost, requested_duration_s=0.0, requested_size=None, has_audio=False)
+
+
+def replay_submission(job: Job) -> Submission:
+    """An extension's own request again (for View code and the board's code export), from what was sent."""
+    report = job.mapping.get("report") or []
+    video_id = next((str(r.get("sent")) for r in report if r.get("field") == "video_id"), "")
+    prompt = str(job.recipe.get("prompt", ""))
+    c = job.mapping.get("cost") or {}
+    cost = CostEstimate(float(c.get("low_usd") or 0), float(c.get("high_usd") or 0), bool(c.get("exact")),
+                        str(c.get("rule", "")), str(c.get("source", "")), str(c.get("as_of", "")))
+    return extend_submission(job.model_id, video_id, prompt, job.recipe, job.options, cost,
+                             job.parent_job_id or "")
+
+
 @dataclass(frozen=True)
 class ExtendResult:
     job_id: str | None
@@ -106,7 +129,6 @@ def submit_extend(ledger: Ledger, runner: Runner, catalog: Catalog, backend: Bac
     if ledger.get(row_id) is not None:
         return ExtendResult(row_id, "This extend was already sent (a second click sends nothing).")
     cost = pricing.estimate(spec, spec.durations.default, None, parent.options.get("mode"))
-    request = kling_extend.extend_request(verdict.video_id, prompt)
     recipe = {**parent.recipe, "prompt": prompt}
     parent_meta = parent.mapping
     mapping = {
@@ -134,13 +156,7 @@ def submit_extend(ledger: Ledger, runner: Runner, catalog: Catalog, backend: Bac
         }], limit_usd=budget_limit_usd, period_start=budget_period_start)
     except BudgetExceeded as e:
         return ExtendResult(None, f"Extend refused by the budget: {e}")
-    sub = Submission(
-        model_id=parent.model_id, family=FAMILY, recipe=Recipe.from_dict(recipe),
-        options=ModelOptions.from_dict(parent.options), request=request,
-        poll_path_template=kling_extend.POLL_TEMPLATE, content_path_template=None,
-        report=(MappingLine("video_id", MappingAction.SENT, parent.id, verdict.video_id),
-                MappingLine("prompt", MappingAction.SENT, prompt, prompt)),
-        cost=cost, requested_duration_s=0.0, requested_size=None, has_audio=False)
+    sub = extend_submission(parent.model_id, verdict.video_id, prompt, recipe, parent.options, cost, parent.id)
     client = client_factory(backend)
     try:
         status = client.submit(sub)

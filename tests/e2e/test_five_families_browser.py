@@ -114,6 +114,11 @@ def test_five_families_play_in_sync(five_server, browser, tmp_path: Path) -> Non
     summaries = page.locator("[data-testid='stExpander'] summary").all_inner_texts()
     assert sum(1 for t in summaries if t.strip().endswith("Extend")) == 1, summaries
     _shot(page, tmp_path, "five-families-board.png")
+    extend = page.locator("[data-testid='stExpander'] summary").filter(has_text="Extend")
+    extend.click()
+    page.get_by_text("What happens next").wait_for(timeout=10_000)
+    extend.scroll_into_view_if_needed()
+    page.screenshot(path=str((SHOTS or tmp_path) / "extend-open.png"))
     page.close()
 
 

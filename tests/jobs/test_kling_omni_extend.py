@@ -55,6 +55,13 @@ def test_extend_makes_a_linked_child_take_that_is_downloaded(make_sandbox, make_
     assert child.clip_meta["probe"]["duration_s"] > parent.clip_meta["probe"]["duration_s"] + 4
     assert child.est_high_usd == parent.est_high_usd  # the parent model's price for one take
     assert runner.ledger.children(parent.id) == [child]
+    from exports.code import take_scripts
+
+    (script,) = take_scripts([child], runner.catalog, "python")
+    video_id = extends[0]  # the request log has no body: the id is read back from the child's report
+    assert "/kling/v1/videos/video-extend" in script.text and "the kite climbs higher" in script.text
+    sent = next(r["sent"] for r in child.mapping["report"] if r["field"] == "video_id")
+    assert sent and sent in script.text and video_id["status"] == 200
 
 
 def test_extend_obeys_the_budget(make_sandbox, make_runner):
