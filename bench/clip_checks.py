@@ -3,8 +3,9 @@
 The clip: 8 s, 1280x720, 24 fps, AAC audio, rendered by the sandbox. Baseline: one PyAV decode of every video
 and audio frame, nothing else. Checks: `jobs.checks.check_clip` (strided-luma numpy per frame, silencedetect
 and ebur128 on the sound). CPU time is the process's user+system time (getrusage), best of --repeats, both
-in the same run. Memory: resident set size of this process before and after checking --batch clips one after
-another (four different clips in turn, defects included), after one warm-up check.
+in the same run. Memory: resident set size of this process (standing in for the app's server) before and
+after the engine's ClipChecker (its background thread, writing each clip's flags to a real ledger) works
+through --batch downloaded clips (four different clips in turn, defects included), after one warm-up check.
 Run: .venv/bin/python -m bench.clip_checks [--repeats 5] [--batch 50] [--smoke]
 """
 
@@ -21,6 +22,8 @@ from pathlib import Path
 import av
 
 from jobs.checks import check_clip
+from jobs.checks.checker import ClipChecker
+from jobs.ledger import Ledger
 from sandbox.defects import Defect
 from sandbox.render import ClipSpec, render_clip
 
@@ -76,13 +79,22 @@ def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> i
         decode_s = best_cpu(lambda: decode_once(main_clip), args.repeats)
         checks_s = best_cpu(lambda: check_clip(main_clip, expects_audio=True), args.repeats)
         kinds = [",".join(f.kind for f in check_clip(c, expects_audio=True)) or "none" for c in clips]
+        ledger = Ledger(folder / "ledger.sqlite3")
+        ids = [ledger.create_job(run_id="bench", model_id="veo3", family="veo", backend="sandbox",
+                                 base_url="http://127.0.0.1:1", recipe_json="{}", mapping_json='{"has_audio": true}',
+                                 state="downloaded", clip_path=str(clips[i % len(clips)])).id for i in range(batch)]
         gc.collect()
         before = rss_mb()
-        found = 0
-        for i in range(batch):
-            found += len(check_clip(clips[i % len(clips)], expects_audio=True))
+        checker = ClipChecker(ledger).start()  # as the app's runner does: unchecked clips are queued at start
+        try:
+            if not checker.wait_idle(600):
+                raise RuntimeError("the checker did not finish the batch within 10 minutes")
+        finally:
+            checker.stop()
         gc.collect()
         after = rss_mb()
+        found = sum(len(job.flags) for job in ledger.get_many(ids))
+        ledger.close()
     ratio = checks_s / decode_s
     growth = after - before
     out(f"clip: {seconds:g} s {width}x{height} 24 fps with AAC audio; best of {args.repeats}; batch of {batch}")

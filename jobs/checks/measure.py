@@ -86,7 +86,7 @@ def measure_video(container: av.container.InputContainer) -> VideoMeasures:
             np.abs(change, out=change)
             diff = float(change.mean())
             block = _busiest_cell(change)
-        prev = luma.copy()
+        prev = luma  # kept without a copy: the next frame writes its difference over it, once this one is read
         dark = luma <= DARK_PIXEL
         row_dark = dark.all(axis=1)
         col_dark = dark.all(axis=0)
