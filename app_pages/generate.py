@@ -6,7 +6,7 @@ import streamlit as st
 
 from components.keys import current_backend
 from components.model_cards import render_model_cards
-from components.queue import CACHE_KEY, render_queue
+from components.queue import remember_run, render_queue
 from components.recipe_form import FIELD_LABELS, render_recipe_form
 from components.runtime import get_runtime
 from components.save_to_library import render_save_result, render_save_to_library
@@ -69,7 +69,7 @@ if clicked and refusal is None:
     request_id = request_id_for("generate", form.recipe.to_json(), choices, form.takes)
     try:
         ids = rt.runner.submit_run(
-            form.recipe, choices, backend, takes=form.takes, request_id=request_id,
+            form.recipe, choices, backend, takes=form.takes, request_id=request_id, run_id=request_id,
             budget_limit_usd=None if backend.sandbox else rt.prefs.budget_usd,
             budget_period_start=None if backend.sandbox else period_start(rt.prefs.budget_period))
     except ValidationErrors as e:
@@ -80,7 +80,7 @@ if clicked and refusal is None:
     except DailiesError as e:
         st.error(f"{e.title}: {e.message}")
     else:
-        st.session_state.pop(CACHE_KEY, None)
+        remember_run(request_id)  # the run id: on top of this browser's runs
         st.toast(f"Submitted {len(ids)} take(s).", icon=":material/rocket_launch:")
 
 st.divider()

@@ -9,6 +9,7 @@ import streamlit as st
 
 from components.keys import current_backend
 from components.library_form import render_save_form
+from components.queue import remember_run
 from components.review_runtime import best_worst_store, boards, model_name, prompt_library, review_store
 from components.runtime import get_runtime
 from components.submit_guard import request_id_for
@@ -50,7 +51,7 @@ def _start(saved: SavedRecipe) -> None:
     except (LibraryError, DailiesError) as e:
         st.error(str(e))
     else:
-        st.session_state.pop("_queue_cache", None)
+        remember_run(started.run_id)
         st.success(f"Started {len(started.job_ids)} take(s): follow them on Generate; the run is board "
                    f"“{saved.name}”.", icon=":material/rocket_launch:")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qs
 
 from playground_helpers import run_until
 from streamlit.testing.v1 import AppTest
@@ -157,3 +158,30 @@ def test_save_to_library_keeps_the_recipe_and_its_models_and_refuses_none(app: A
     assert saved.recipe.prompt == "A fox runs through snow"
     assert [(v.model_id, v.options.get("mode")) for v in saved.variants] == [("kling-v1-6", "pro")]
     library.close()
+
+
+def test_two_runs_are_shown_apart_newest_on_top_each_linking_to_its_board(app: AppTest, app_env) -> None:
+    app.run()
+    app.toggle(key="use:veo3.1-fast").set_value(False)
+    app.text_area(key="prompt").set_value("First run: a kite at dawn")
+    app.run()
+    generate_button(app).click()
+    app.run()
+    run_until(app, lambda at: len(at.get("video")) == 1, timeout=60)
+    app.text_area(key="prompt").set_value("Second run: a heron on a pond")
+    app.run()
+    generate_button(app).click()
+    app.run()
+    run_until(app, lambda at: len(at.get("video")) == 2, timeout=60)
+    heads = [m for m in texts(app.markdown) if m.startswith(("**Latest run:**", "**Run of "))]
+    assert heads[0] == "**Latest run:** Second run: a heron on a pond", heads
+    assert heads[1].endswith("First run: a kite at dawn") and len(heads) == 2, heads
+    ledger = Ledger(app_env / "ledger.sqlite3")
+    run_ids = {j.recipe["prompt"]: j.run_id for j in ledger.list_jobs()}
+    ledger.close()
+    links = [link for link in app.get("page_link") if link.label == "Open its board"]
+    assert len(links) == 2
+    assert [parse_qs(link.proto.query_string)["run"] for link in links] == [
+        [run_ids["Second run: a heron on a pond"]], [run_ids["First run: a kite at dawn"]]]
+    summaries = [c for c in texts(app.caption) if "Kling v1.6 · 1 take (1 ready)" in c]
+    assert len(summaries) == 2 and all("simulated" in c for c in summaries), texts(app.caption)

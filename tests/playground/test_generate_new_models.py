@@ -38,6 +38,7 @@ def test_new_models_have_cards_with_their_own_parameters_and_a_model_without_a_p
     live.run()
     live.text_area(key="prompt").set_value("A comet over a frozen lake")
     live.toggle(key="use:grok-imagine-video").set_value(True)
+    live.toggle(key="use:doubao-seedance-1-5-pro").set_value(False)  # a new session continues the latest draft
     live.run()
     assert generate_button(live).disabled
     assert any(w.startswith("No known price for") and "Grok Imagine Video" in w
