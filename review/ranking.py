@@ -17,6 +17,7 @@ import csv
 import hashlib
 import io
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -116,6 +117,7 @@ def to_rating(strengths: np.ndarray) -> np.ndarray:
 
 
 _FITS: OrderedDict[str, list[RankRow]] = OrderedDict()
+_FITS_LOCK = threading.Lock()
 
 
 def vote_set_hash(ballots: Sequence[Ballot], *params: object) -> str:
@@ -133,13 +135,15 @@ def rank(votes: Sequence[Vote | Ballot], *, prior: float = PRIOR_GAMES, samples:
     if not ballots:
         return []
     key = vote_set_hash(ballots, prior, samples, seed)
-    if key in _FITS:
-        _FITS.move_to_end(key)
-        return list(_FITS[key])
+    with _FITS_LOCK:  # every browser session's thread shares the cache
+        if key in _FITS:
+            _FITS.move_to_end(key)
+            return list(_FITS[key])
     rows = _fit_rows(ballots, prior, samples, seed)
-    _FITS[key] = rows
-    while len(_FITS) > FIT_CACHE_SIZE:
-        _FITS.popitem(last=False)
+    with _FITS_LOCK:
+        _FITS[key] = rows
+        while len(_FITS) > FIT_CACHE_SIZE:
+            _FITS.popitem(last=False)
     return list(rows)
 
 
