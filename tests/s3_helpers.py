@@ -55,11 +55,11 @@ def client(endpoint: str) -> Any:
     return make_client(endpoint, REGION)
 
 
-def s3_store(endpoint: str, bucket: str, staging: Path, **kwargs: Any) -> Any:
+def s3_store(endpoint: str, bucket: str, staging: Path, *, prefix: str = "team/clips", **kwargs: Any) -> Any:
     from jobs.clipstore_s3 import S3ClipStore
 
     kwargs.setdefault("min_free_bytes", 0)
-    return S3ClipStore(bucket, "team/clips", staging=staging, client=client(endpoint), **kwargs)
+    return S3ClipStore(bucket, prefix, staging=staging, client=client(endpoint), **kwargs)
 
 
 def objects(store: Any) -> list[str]:

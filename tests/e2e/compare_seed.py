@@ -15,7 +15,7 @@ from app_process import running_app
 
 from components.runtime import clips_url_prefix
 from jobs import settings
-from jobs.clipstore import ClipStore
+from jobs.clipstore import ClipStorage, ClipStore
 from jobs.ledger import JobState, Ledger
 from jobs.runner import Runner
 from providers.catalog import load_catalog
@@ -28,12 +28,14 @@ TIME_SCALE = 0.01
 TAKES = (("veo3.1-fast", 8), ("veo3.1", 8), ("kling-v1-6", 10))
 
 
-def seed_three_takes(data_dir: Path, clips_dir: Path, takes: tuple[tuple[str, int], ...] = TAKES) -> str:
-    """One run of `takes` (model, seconds): by default three clips of 8, 8 and 10 s; returns its run id."""
+def seed_three_takes(data_dir: Path, clips_dir: Path, takes: tuple[tuple[str, int], ...] = TAKES, *,
+                     clips: ClipStorage | None = None) -> str:
+    """One run of `takes` (model, seconds): by default three clips of 8, 8 and 10 s, in `clips` (default the
+    local folder `clips_dir`); returns its run id."""
     srv = SandboxServer(SandboxConfig(time_scale=TIME_SCALE, data_dir=data_dir / "seed-sandbox",
                                       render_times={"*": (20, 40)}), port=0).start()
     ledger = Ledger(data_dir / settings.LEDGER_FILENAME)
-    clips = ClipStore(clips_dir, url_prefix=clips_url_prefix(clips_dir))
+    clips = clips or ClipStore(clips_dir, url_prefix=clips_url_prefix(clips_dir))
     runner = Runner(ledger, clips, load_catalog(), workers=3, concurrency_cap=8, rescan_interval_s=0.5).start()
     backend = Backend(base_url=srv.base_url, api_key="sk-sandbox", sandbox=True, time_scale=TIME_SCALE)
     run = uuid.uuid4().hex
