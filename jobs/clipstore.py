@@ -73,6 +73,8 @@ class ClipStorage(Protocol):
     """The clip-store interface every page, export and the engine use."""
 
     kind: str
+    signs_urls: bool
+    """True when `url` hands out URLs that expire (a bucket's presigned URLs): ask for one at every render."""
 
     def download(self, open_stream: Opener, name_hint: str) -> ClipInfo: ...
 
@@ -164,6 +166,7 @@ class VerifiedStore:
     """The staging pipeline both backends share: a `.part` in a local staging folder, verified, then committed."""
 
     kind = "local"
+    signs_urls = False
 
     def __init__(self, staging: Path, *, max_bytes: int, min_free_bytes: int, deadline_s: float,
                  clock: Callable[[], float], min_throughput_bps: float, throughput_window_s: float) -> None:
@@ -386,14 +389,14 @@ def open_clip_store(clips_dir: Path, url_prefix: str, staging: Path) -> ClipStor
 
 
 def clip_url_of(clips: ClipStorage, job: Job) -> str | None:
-    """What a browser plays for a job: the store's URL (presigned for a bucket) for a key it serves, else the
-    URL the ledger recorded (rows from before storage keys); None once the clip is deleted."""
-    if job.clip_url and job.clip_path and clips.owns(job.clip_path):
+    """What a browser plays for a job: a presigned URL for a key in a bucket, else the URL the ledger recorded
+    (the local folder's static URLs never expire, and rows from before storage keys); None once deleted."""
+    if clips.signs_urls and job.clip_url and job.clip_path and clips.owns(job.clip_path):
         return clips.url(job.clip_path)
     return job.clip_url
 
 
 def thumb_url_of(clips: ClipStorage, job: Job) -> str | None:
-    if job.thumb_url and job.clip_path and clips.owns(job.clip_path):
+    if clips.signs_urls and job.thumb_url and job.clip_path and clips.owns(job.clip_path):
         return clips.url(thumb_key_for(os.fspath(job.clip_path)))
     return job.thumb_url

@@ -78,6 +78,7 @@ def make_client(endpoint_url: str | None, region: str | None) -> Any:
 
 class S3ClipStore(VerifiedStore):
     kind = "s3"
+    signs_urls = True
 
     def __init__(self, bucket: str, prefix: str = "", *, staging: Path, client: Any,
                  presign_client: Any | None = None, url_expiry_s: int = 3600,
