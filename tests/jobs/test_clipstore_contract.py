@@ -17,7 +17,7 @@ from jobs_helpers import encode_clip
 
 from jobs.clipstore import ClipStore, StorageError, check_key, clip_url_of, open_clip_store, thumb_key_for
 from jobs.clipstore_s3 import REFRESH_FRACTION, S3ClipStore, s3_store_from_env
-from jobs.ledger import Job, JobState
+from jobs.ledger import Job, JobState, Ledger
 from providers.errors import ProviderError
 from tests.s3_helpers import ACCESS_KEY, SECRET_KEY, client, moto_endpoint, objects, s3_env, s3_store
 
@@ -253,3 +253,26 @@ def test_a_signed_url_in_a_log_line_loses_its_signature(moto_endpoint: str, s3_e
     line = redact(f"player src {url} failed")
     assert "X-Amz-Signature" not in line and "X-Amz-Credential" not in line and ACCESS_KEY not in line
     assert line.startswith(f"player src {url.split('?')[0]}?")
+
+
+def test_a_blind_review_plays_content_hash_copies_from_the_store(store: Any, tmp_path: Path) -> None:
+    from review.blind import blind_key, start_review
+    from review.store import ReviewStore
+    from tests.review.review_helpers import finished_job
+
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    reviews = ReviewStore(tmp_path / "review.sqlite3")
+    try:
+        jobs = [finished_job(ledger, store, m, "a kite", run_id="r", work_dir=tmp_path, seconds=1.0)
+                for m in ("veo3.1-fast", "kling-v1-6")]
+        review = start_review(reviews, jobs, store, name="r", seed=1)
+    finally:
+        reviews.close()
+        ledger.close()
+    for job in jobs:
+        sha = review.clips[job.id]
+        assert sha == job.clip_sha256 and body(store, blind_key(sha)) == body(store, job.clip_path)
+        url = store.url(blind_key(sha))
+        assert job.model_id.split(".")[0] not in url.split("?")[0].rsplit("/", 1)[-1]  # the name says nothing
+        if isinstance(store, S3ClipStore):
+            assert httpx.get(url).content == body(store, job.clip_path)

@@ -48,3 +48,29 @@ def test_an_s3_clip_store_is_named_without_credentials_and_history_plays_from_th
     assert history.get("download_button")[0].label == "Download MP4"
     again = history.run()
     assert again.get("video")[0].url == video.url  # a rerun reuses the URL: the player does not reload
+
+
+def test_a_clip_recorded_by_an_absolute_path_still_plays_downloads_and_deletes(
+        empty_app, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """Ledgers written before storage keys hold the clip's absolute path: read as a local file."""
+    from ui_helpers import rerun
+
+    from components.runtime import clips_url_prefix
+    from jobs.clipstore import ClipStore
+
+    monkeypatch.delenv("DAILIES_CLIP_STORE", raising=False)
+    empty_app.mkdir(parents=True, exist_ok=True)
+    clips = ClipStore(settings.clips_dir(), url_prefix=clips_url_prefix(settings.clips_dir()))
+    ledger = Ledger(settings.ledger_path())
+    job = finished_job(ledger, clips, "kling-v1-6", "an old take", run_id="old", work_dir=tmp_path, seconds=1.0)
+    old_path = clips.path_of(job.clip_path)
+    ledger.update(job.id, clip_path=str(old_path))  # what the ledger held before keys
+    ledger.close()
+    at = open_page("app_pages/history.py", query={"job": job.id})
+    assert [v.url for v in at.get("video")] == [job.clip_url]
+    assert at.get("download_button")[0].label == "Download MP4"
+    at.checkbox(key=f"h_del_ok:{job.id}").check()
+    rerun(at)
+    at.button(key=f"h_del:{job.id}").click()
+    rerun(at)
+    assert not old_path.exists() and not old_path.with_suffix(".jpg").exists()
