@@ -195,7 +195,7 @@ def _actions(rt: Runtime, backend: Backend, job: Job) -> None:
                            key=f"h_dl:{job.id}", width="stretch")
         confirm = c4.checkbox("Confirm delete", key=f"h_del_ok:{job.id}")
         if c3.button("Delete local clip", key=f"h_del:{job.id}", icon=":material/delete:", disabled=not confirm,
-                     width="stretch", help="Removes the MP4 and thumbnail from disk; the ledger row stays"):
+                     width="stretch", help="Removes the MP4 and thumbnail from the clip store; the ledger row stays"):
             delete_clip(rt, job)
             forget()
             st.rerun()

@@ -179,11 +179,11 @@ class _Engine:
             self.sandbox_server.stop()
 
 
-def _line(job: Job) -> str:
+def _line(job: Job, where: Callable[[str], str] = str) -> str:
     progress = f" {job.progress}%" if job.progress is not None and job.state in (JobState.RUNNING,) else ""
     detail = ""
     if job.state == JobState.DOWNLOADED:
-        detail = f"  {job.clip_path}"
+        detail = f"  {where(job.clip_path or '')}"
     elif job.needs_key:
         detail = "  needs attention: re-enter the key"
     elif job.error_message:
@@ -213,7 +213,7 @@ def _watch(engine: _Engine, run_id: str | None, *, timeout: float | None, quiet:
             if seen.get(job.id) != key:
                 seen[job.id] = key
                 if not quiet:
-                    print(_line(job), file=out, flush=True)
+                    print(_line(job, engine.clips.location), file=out, flush=True)
         active = [j for j in jobs if j.state.active and not j.needs_key]
         if not active or stop.is_set():
             return jobs

@@ -98,6 +98,10 @@ class ClipStorage(Protocol):
 
     def describe(self) -> str: ...
 
+    def location(self, key: Key) -> str:
+        """Where a clip is, for a person reading a terminal: a file path or an `s3://` name."""
+        ...
+
     def verify(self, key: Key, sha256: str, size_bytes: int) -> bool: ...
 
     def sweep_partials(self, older_than_s: float = 3600.0) -> list[Path]: ...
@@ -338,6 +342,9 @@ class ClipStore(VerifiedStore):
 
     def describe(self) -> str:
         return f"local folder {self.root}"
+
+    def location(self, key: Key) -> str:
+        return str(self.path_of(key))
 
     # -- helpers -----------------------------------------------------------------------------------------------
 

@@ -208,6 +208,9 @@ class S3ClipStore(VerifiedStore):
     def describe(self) -> str:
         return f"S3 bucket {self.bucket}" + (f", prefix {self.prefix}" if self.prefix else "")
 
+    def location(self, key: Key) -> str:
+        return str(key) if legacy_path(key) is not None else self.stable_url(str(key))
+
     # -- helpers -----------------------------------------------------------------------------------------------
 
     def object_name(self, key: Key) -> str:

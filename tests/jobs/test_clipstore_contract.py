@@ -70,6 +70,9 @@ def test_a_downloaded_clip_is_kept_under_a_key_with_its_thumbnail(store: Any, cl
     assert kept(store) == sorted([info.key, info.thumb_key]) and staged(store) == []
     assert store.verify(info.key, info.sha256, info.size_bytes)
     assert not store.verify(info.key, "0" * 64, info.size_bytes)
+    where = store.location(info.key)  # what the CLI prints
+    assert where == (f"s3://{store.bucket}/team/clips/{info.key}" if isinstance(store, S3ClipStore)
+                     else str(store.root.resolve() / info.key))
 
 
 def test_put_a_file_or_a_stream_goes_through_the_same_checks(store: Any, clip_bytes: bytes, tmp_path: Path) -> None:
