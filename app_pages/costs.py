@@ -10,11 +10,13 @@ import streamlit as st
 
 from components.data_cache import data_version, session_cached
 from components.keys import current_backend
+from components.rate_card import render_rate_card
 from components.runtime import get_runtime
 from jobs import costs
 from jobs.prefs import period_start
-from providers.errors import DailiesError
+from providers.errors import DailiesError, ValidationError
 from providers.model_prices import fetch_prices, merge_overrides
+from providers.rate_card import YOURS_SOURCE, link_in, money, money_range
 
 rt = get_runtime()
 backend = current_backend(rt)
@@ -31,29 +33,65 @@ mode = c4.selectbox("Kling mode", ["std", "pro"], key="calc_mode")
 per_day = int(c5.number_input("Videos a day (projection)", min_value=0, max_value=100000, value=20, step=1,
                               key="calc_per_day"))
 rows = costs.calculate(catalog, clips=clips, duration_s=duration, ratio=ratio, mode=mode, per_day=per_day)
+
+
+def _kind(r: costs.CalcRow) -> str:
+    if r.source == YOURS_SOURCE:
+        return "your price"
+    return "exact" if r.exact else "range (unconfirmed)"
+
+
 table = pd.DataFrame([{
     "model": r.display_name, "model_id": r.model_id, "available": r.available, "billed_s": r.duration_s,
-    "size": r.size or "—", "mode": r.mode or "—", "per_clip_low": r.per_clip_low, "per_clip_high": r.per_clip_high,
-    "total_low": r.total_low, "total_high": r.total_high, "monthly_low": r.monthly_low,
-    "monthly_high": r.monthly_high, "exact": r.exact, "rule": r.rule, "source": r.source, "as_of": r.as_of,
+    "size": r.size or "—", "mode": r.mode or "—", "per_clip": money_range(r.per_clip_low, r.per_clip_high),
+    "total": money_range(r.total_low, r.total_high), "monthly": money_range(r.monthly_low, r.monthly_high),
+    "price": _kind(r), "source": link_in(r.source), "as_of": r.as_of if link_in(r.source) else "unverified",
+    # numbers kept for the chart (not shown in the table)
+    "per_clip_low": r.per_clip_low, "per_clip_high": r.per_clip_high, "total_low": r.total_low,
+    "total_high": r.total_high, "monthly_low": r.monthly_low, "monthly_high": r.monthly_high, "exact": r.exact,
+    "rule": r.rule,
 } for r in rows])
-money = st.column_config.NumberColumn(format="$%.2f")
-st.dataframe(table, hide_index=True, width="stretch", key="calc_table", column_config={
-    "per_clip_low": money, "per_clip_high": money, "total_low": money, "total_high": money,
-    "monthly_low": st.column_config.NumberColumn(f"monthly_low ({per_day}/day × {costs.DAYS_PER_MONTH} d)",
-                                                  format="$%.2f"),
-    "monthly_high": money})
+st.dataframe(table, hide_index=True, width="stretch", key="calc_table",
+             column_order=["model", "available", "billed_s", "size", "mode", "per_clip", "total", "monthly", "price",
+                           "source", "as_of"],
+             column_config={
+                 "model": st.column_config.TextColumn("Model"),
+                 "available": st.column_config.CheckboxColumn("Available"),
+                 "billed_s": st.column_config.NumberColumn("Billed length", format="%d s",
+                                                           help="The nearest length the model offers."),
+                 "size": st.column_config.TextColumn("Size sent"), "mode": st.column_config.TextColumn("Mode"),
+                 "per_clip": st.column_config.TextColumn("Per clip"),
+                 "total": st.column_config.TextColumn(f"{clips} clips"),
+                 "monthly": st.column_config.TextColumn(f"A month at {per_day}/day",
+                                                        help=f"{per_day} clips a day × {costs.DAYS_PER_MONTH} days"),
+                 "price": st.column_config.TextColumn("Price", help="exact: a published rule; range: the source gives "
+                                                      "no exact price (set yours in Settings → Rate card)."),
+                 "source": st.column_config.LinkColumn("Source", display_text=r"https://(?:www\.)?([^/]+)"),
+                 "as_of": st.column_config.TextColumn("Checked"),
+             })
+PRICE_COLOURS = alt.Scale(domain=["exact", "range (unconfirmed)", "your price"],
+                          range=["#4c9be8", "#f5b83d", "#6fcf97"])
 chart = alt.Chart(table).mark_bar().encode(
     y=alt.Y("model:N", sort="-x", title=None),
-    x=alt.X("total_high:Q", title=f"{clips} clips × {duration} s (USD, upper end)"),
+    x=alt.X("total_high:Q", title=f"{clips} clips × {duration} s (USD; a range shows low to high)",
+            axis=alt.Axis(format="$,.2f")),
     x2="total_low:Q",
-    color=alt.Color("exact:N", title="exact price"),
-    tooltip=["model", "rule", "source", "as_of", alt.Tooltip("total_low:Q", format="$.2f"),
-             alt.Tooltip("total_high:Q", format="$.2f")],
+    color=alt.Color("price:N", title="Price", scale=PRICE_COLOURS),
+    tooltip=[alt.Tooltip("model", title="Model"), alt.Tooltip("total", title="Total"),
+             alt.Tooltip("price", title="Price"), alt.Tooltip("rule", title="Rule"),
+             alt.Tooltip("as_of", title="Checked")],
 ) + alt.Chart(table).mark_tick(color="white", thickness=2).encode(y=alt.Y("model:N", sort="-x"), x="total_low:Q")
 st.altair_chart(chart, width="stretch")
 st.caption("A bar from low to high is a price range (the source gives no exact rule); the budget always counts "
-           "the high end. Durations are rounded to the nearest length each model offers.")
+           "the high end. Durations are rounded to the nearest length each model offers. Set a real price in "
+           "Settings → Rate card and it replaces the range.")
+
+def _name(model_id: str) -> str:
+    try:
+        return catalog.get(model_id).display_name
+    except ValidationError:  # a model since removed from the catalog still has spend
+        return model_id
+
 
 # --- spend from the ledger -------------------------------------------------------------------------------------
 version = data_version(rt)
@@ -80,20 +118,32 @@ def render_spend(which: str, title: str) -> None:
     m3.metric("Cost per kept clip", f"${per_kept:.2f}" if per_kept is not None else "—")
     m4.metric("Failed: charged / not / unknown",
               f"{total.failed_charged} / {total.failed_not_charged} / {total.failed_unknown}")
-    frame = pd.DataFrame([r.as_row() for r in by_model.values()])
-    st.dataframe(frame, hide_index=True, width="stretch", key=f"spend_table_{which}", column_config={
-        "estimated_usd": money, "recorded_usd": money, "cost_per_kept_usd": money})
+    frame = pd.DataFrame([{**r.as_row(), "name": _name(r.model_id),
+                           "per_kept": "—" if r.cost_per_kept is None else money(r.cost_per_kept)}
+                          for r in by_model.values()])
+    count = st.column_config.NumberColumn
+    st.dataframe(frame, hide_index=True, width="stretch", key=f"spend_table_{which}", column_order=[
+        "name", "takes", "delivered", "kept", "discarded", "estimated_usd", "recorded_usd", "per_kept",
+        "failed_charged", "failed_not_charged", "failed_unknown"], column_config={
+        "name": st.column_config.TextColumn("Model"), "takes": count("Takes"), "delivered": count("Delivered"),
+        "kept": count("Kept"), "discarded": count("Discarded"),
+        "estimated_usd": st.column_config.NumberColumn("Estimated", format="$%.2f"),
+        "recorded_usd": st.column_config.NumberColumn("Recorded", format="$%.2f"),
+        "per_kept": st.column_config.TextColumn("Per kept clip"),
+        "failed_charged": count("Failed, charged"), "failed_not_charged": count("Failed, not charged"),
+        "failed_unknown": count("Failed, charge unknown")})
     days = data["by_day"]
     if days:
         daily = pd.DataFrame({"day": list(days), "usd": list(days.values())})
         st.altair_chart(alt.Chart(daily).mark_bar().encode(x=alt.X("day:N", title=None),
-                                                           y=alt.Y("usd:Q", title="reserved USD per day"),
+                                                           y=alt.Y("usd:Q", title="Reserved per day",
+                                                                   axis=alt.Axis(format="$,.2f")),
                                                            tooltip=["day", alt.Tooltip("usd:Q", format="$.2f")]),
                         width="stretch")
     reserved = data["reserved_by_model"]
     if reserved:
         st.caption("Reserved against the budget by model: "
-                   + ", ".join(f"{m} ${v:.2f}" for m, v in reserved.items()))
+                   + ", ".join(f"{_name(m)} {money(v)}" for m, v in reserved.items()))
 
 
 render_spend("live", "Live spend")
@@ -104,12 +154,8 @@ render_spend("sandbox", "Sandbox (simulated, never counted)")
 
 # --- prices ----------------------------------------------------------------------------------------------------
 st.subheader("Prices")
-st.dataframe(pd.DataFrame([{"model": m.display_name, "model_id": m.id, "kind": m.price.kind,
-                            "usd_per_second": m.price.usd_per_second, "usd": m.price.usd,
-                            "low_usd": m.price.low_usd, "high_usd": m.price.high_usd, "source": m.price.source,
-                            "as_of": m.price.as_of} for m in catalog.models()]),
-             hide_index=True, width="stretch", key="price_table")
-st.caption("Override any price in Settings.")
+st.caption("The rate card every estimate uses. Set your own prices in Settings → Rate card.")
+render_rate_card(rt, editable=False)
 if backend.sandbox:
     st.caption("Refreshing from CometAPI's public model catalogue is available when the app is live.")
 elif st.button("Refresh prices from CometAPI", key="refresh_prices", icon=":material/sync:"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.keys import current_backend
-from components.model_cards import render_model_cards
+from components.model_cards import CardResult, render_model_cards
 from components.queue import remember_run, render_queue
 from components.recipe_form import FIELD_LABELS, render_recipe_form
 from components.runtime import get_runtime
@@ -14,6 +14,8 @@ from components.submit_guard import request_id_for
 from jobs.ledger import BudgetExceeded
 from jobs.prefs import period_start
 from providers.errors import DailiesError, ValidationErrors
+from providers.pricing import estimate
+from providers.submission import CostEstimate
 
 rt = get_runtime()
 backend = current_backend(rt)
@@ -25,8 +27,20 @@ cards = render_model_cards(form.recipe, form.image_fit, rt.runner, rt.eta, backe
 
 ready = [c for c in cards if c.submission is not None and not c.errors]
 blocked = [c for c in cards if c.errors]
-low = sum(c.submission.cost.low_usd for c in ready if c.submission) * form.takes
-high = sum(c.submission.cost.high_usd for c in ready if c.submission) * form.takes
+
+
+def _cost(card: CardResult) -> CostEstimate:
+    """A card's price; before a prompt is typed there is no submission yet, but the price does not need one."""
+    if card.submission is not None:
+        return card.submission.cost
+    durations = card.spec.durations
+    seconds = durations.nearest(form.recipe.duration_s) if form.recipe.duration_s else durations.default
+    return estimate(card.spec, seconds, card.options.get("size"), card.options.get("mode"))
+
+
+priced = [c for c in cards if c.submission is not None or set(c.errors) <= {"prompt"}]
+low = sum(_cost(c).low_usd for c in priced) * form.takes
+high = sum(_cost(c).high_usd for c in priced) * form.takes
 
 refusal: str | None = None
 if form.errors:
@@ -55,7 +69,7 @@ else:
 
 total = f"${high:.2f}" if abs(high - low) < 1e-9 else f"${low:.2f}–${high:.2f}"
 c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="center")
-c1.markdown(f"**Total: {total}** for {len(ready)} model(s) × {form.takes} take(s). {budget_note}")
+c1.markdown(f"**Total: {total}** for {len(priced)} model(s) × {form.takes} take(s). {budget_note}")
 if refusal:
     c1.warning(refusal, icon=":material/block:")
 with c2:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import os
 
 import streamlit as st
@@ -11,6 +10,7 @@ import streamlit as st
 from components.catalog_status import LISTING_OFF, render_catalog_status
 from components.clip_urls import clip_store_label
 from components.keys import FORCE_SANDBOX, forget_session_key, key_status, set_session_key
+from components.rate_card import TITLE as RATE_CARD_TITLE, render_rate_card
 from components.runtime import get_runtime
 from jobs import settings as paths
 from jobs.ledger import ACTIVE_STATES
@@ -54,40 +54,19 @@ with st.form("prefs_form"):
                              help="The API key then travels in clear text to that host. Result URLs on the same "
                                   "origin are fetched over http too; nothing else is. Loopback needs no opt-in. "
                                   "The batch CLI uses this switch too (or --allow-http, DAILIES_ALLOW_HTTP=1).")
-    st.caption("Models: switch on or off, and override a price (USD per second, or per task for per-task models).")
+    st.caption("Models: switch each on or off. Prices are set in the rate card below.")
     overrides = {k: dict(v) for k, v in prefs.model_overrides.items()}
     shipped = load_catalog()  # only differences from the shipped catalog are saved, so its updates still apply
     for spec in rt.catalog.models():
         base = shipped.get(spec.id)
-        m1, m2, m3 = st.columns([2, 1, 1])
-        on = m1.checkbox(spec.display_name, value=spec.availability.available, key=f"avail:{spec.id}",
+        on = st.checkbox(spec.display_name, value=spec.availability.available, key=f"avail:{spec.id}",
                          help=spec.availability.reason)
-        per = "second" if spec.price.kind in ("per_second", "none") else "task"
-        current = spec.price.usd_per_second if per == "second" else spec.price.usd
-        if spec.price.kind in ("per_second", "per_task", "none"):  # a model with no price can be given one
-            price = m2.number_input(f"$ per {per}", min_value=0.0, value=float(current or 0.0), step=0.01,
-                                    format="%.3f", key=f"price:{spec.id}")
-        else:
-            price = current = None
-            m2.caption(f"{spec.price.kind}: ${spec.price.low_usd or 0:.2f}–${spec.price.high_usd or 0:.2f} "
-                       f"per {spec.price.per}")
-        m3.caption(f"{spec.price.source} ({spec.price.as_of})")
         entry = overrides.setdefault(spec.id, {})
         delisted = spec.availability.reason.startswith(LISTING_OFF)  # CometAPI's switch, not the user's
         if on == base.availability.available or (delisted and not on):
             entry.pop("available", None)
         else:
             entry["available"] = on
-        shipped_price = base.price.usd_per_second if per == "second" else base.price.usd
-        if base.price.kind == "none" and price:
-            entry["price"] = {"kind": "per_second", "usd_per_second": price, "source": "override in Settings",
-                              "as_of": dt.date.today().isoformat()}
-        elif price is not None and shipped_price is not None and abs(price - shipped_price) > 1e-9:
-            field = "usd_per_second" if per == "second" else "usd"
-            entry["price"] = {"kind": spec.price.kind, field: price, "source": "override in Settings",
-                              "as_of": dt.date.today().isoformat()}
-        elif price is not None:
-            entry.pop("price", None)
     if st.form_submit_button("Save"):
         new = dataclasses.replace(prefs, budget_usd=budget, budget_period=period, base_url=base_url.strip(),
                                   allow_http=allow_http, model_overrides={k: v for k, v in overrides.items() if v})
@@ -101,6 +80,11 @@ with st.form("prefs_form"):
             if new.allow_http and new.base_url.startswith("http://"):
                 st.warning(f"Plain http to {new.base_url}: the API key travels in clear text.")
 
+st.subheader(RATE_CARD_TITLE)
+st.caption("Every price the app estimates with. Type your own price (negotiated, invoiced) in the **Yours** "
+           "column: it replaces the shipped price or range in every estimate and in the budget at once. Kling is "
+           "priced per mode and length, so it has a row for each.")
+render_rate_card(rt, editable=True)
 render_catalog_status(rt)
 
 st.subheader("Storage")

@@ -13,6 +13,7 @@ import streamlit as st
 
 from components.code_view import render_code_view
 from components.draft_state import bind
+from components.rate_card import price_caption
 from jobs.eta import EtaBook, describe
 from jobs.runner import Runner
 from providers.catalog import ModelSpec
@@ -135,7 +136,7 @@ def _card(spec: ModelSpec, recipe: Recipe, image_fit: str, runner: Runner, eta: 
         errors = {"prompt": "prompt: write a prompt first"}
     if sub is not None:
         st.markdown(f"**{sub.cost.display}** · {_eta_text(eta, spec, options, backend)}")
-        st.caption(f"Price: {sub.cost.rule} — {sub.cost.source}, as of {sub.cost.as_of}")
+        st.caption(price_caption(sub.cost))
         with st.expander("What this model will receive"):
             st.dataframe(_report_table(sub), hide_index=True, width="stretch")
         with st.expander("View code"):

@@ -61,6 +61,10 @@ def _apply(rule: PriceRule, duration_s: float, size: str | None, mode: str | Non
         rows = [r for r in rule.table if r.matches(mode, int(round(secs)), size)]
         if rows:
             return rows[0].usd, rows[0].usd, True, f"{_money(rows[0].usd)} per task ({_describe(mode, secs, size)})"
+        if rule.low_usd is not None and rule.high_usd is not None:
+            # A partial table (the rate card with some cells blank): the rest keeps the range it had.
+            low, high = float(rule.low_usd), float(rule.high_usd)
+            return low, high, False, f"no price row for {_describe(mode, secs, size)}; {_money(low)}-{_money(high)}"
         prices = [r.usd for r in rule.table]
         return (min(prices), max(prices), False,
                 f"no price row for {_describe(mode, secs, size)}; range of the whole table")

@@ -77,8 +77,10 @@ def test_a_price_in_settings_lifts_the_live_gate(app: AppTest, app_env, monkeypa
     monkeypatch.setenv("COMETAPI_BASE_URL", "https://api.cometapi.com")
     app.run()
     app.switch_page("app_pages/settings.py").run()
-    app.number_input(key="price:grok-imagine-video").set_value(0.05)
-    next(b for b in app.button if b.label == "Save").click()
+    (editor,) = app.data_editor  # the rate card: type $0.05 in Grok's "Yours" cell
+    row = int(editor.value.index[editor.value["Model"] == "Grok Imagine Video"][0])
+    app.session_state[editor.key] = {"edited_rows": {row: {"Yours (USD)": 0.05}}, "added_rows": [],
+                                     "deleted_rows": []}
     app.run()
     assert not app.exception
     saved = json.loads((app_env / "prefs.json").read_text())["model_overrides"]["grok-imagine-video"]["price"]

@@ -7,6 +7,8 @@ Gen-4 Turbo $0.05–$0.10/s (range).
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from ui_helpers import open_page, rerun
 
@@ -31,7 +33,15 @@ def test_calculator_prices_every_model_and_projects_a_month(seeded) -> None:
     assert runway.billed_s == 10 and runway.total_high == pytest.approx(3.20)
     gen4 = calc.loc["gen4_turbo"]
     assert (gen4.total_low, gen4.total_high) == (pytest.approx(5.00), pytest.approx(10.00))
-    assert "TUT" in runway.source and runway.as_of
+    # A source is a link with its date, or "unverified"; internal source notes ("TUT ...") never show.
+    assert runway.as_of == "unverified" and not isinstance(runway.source, str)
+    assert veo.source.startswith("https://www.cometapi.com/") and veo.as_of == "2026-11-24"
+    assert (veo.per_clip, kling.per_clip, kling.price) == ("$0.40", "$0.13–$2.64", "range (unconfirmed)")
+    # What the table shows: human column names over formatted money, no raw fields.
+    proto = at.dataframe[0].proto
+    labels = [json.loads(proto.columns)[c].get("label", c) for c in proto.column_order]
+    assert labels[:3] == ["Model", "Available", "Billed length"] and "Per clip" in labels
+    assert not any("_" in label for label in labels), labels
 
 
 def test_calculator_follows_its_inputs(seeded) -> None:
