@@ -14,11 +14,12 @@ import streamlit as st
 
 from components.runtime import Runtime
 from providers.catalog import load_catalog
-from providers.rate_card import MAX_USD, RateRow, check_yours, overrides_from, rate_rows, source_markdown
+from providers.rate_card import MAX_USD, RateRow, check_yours, money, overrides_from, rate_rows, source_markdown
 from providers.submission import CostEstimate
 
 YOURS = "Yours (USD)"
 TITLE = "Rate card"
+SAVED = "_rate_card_saved"
 
 
 def _listing() -> Mapping[tuple[str, str | None, int | None], str]:
@@ -60,13 +61,19 @@ def render_rate_card(rt: Runtime, *, editable: bool) -> None:
     shipped = load_catalog()
     rows = rate_rows(shipped, rt.catalog, _listing())
     frame = _frame(rows)
+    height = 38 + 35 * len(rows)  # every row in view: the card is read top to bottom, not scrolled in a box
     if not editable:
-        st.dataframe(frame, hide_index=True, width="stretch", key="rate_card_view", column_config=_columns(False))
+        st.dataframe(frame, hide_index=True, width="stretch", key="rate_card_view", column_config=_columns(False),
+                     height=height,
+                     placeholder="—")
         return
     # A new key after every save, so the editor starts from the saved prices rather than replaying its edits.
     version = hashlib.sha256(json.dumps(rt.prefs.model_overrides, sort_keys=True).encode()).hexdigest()[:10]
     edited = st.data_editor(frame, hide_index=True, width="stretch", key=f"rate_card:{version}", num_rows="fixed",
+                            placeholder="—", height=height,
                             disabled=[c for c in frame.columns if c != YOURS], column_config=_columns(True))
+    if SAVED in st.session_state:
+        st.success(st.session_state.pop(SAVED), icon=":material/check:")
     before = [r.yours for r in rows]
     after = list(edited[YOURS])
     if all(_same(a, b) for a, b in zip(before, after, strict=True)):
@@ -77,7 +84,15 @@ def render_rate_card(rt: Runtime, *, editable: bool) -> None:
         st.error(str(e), icon=":material/error:")
         return
     save_yours(rt, yours)
+    changed = [f"{_label(r)} {'cleared' if v is None else money(v)}"
+               for r, v in zip(rows, (yours[r.key] for r in rows), strict=True) if not _same(r.yours, v)]
+    st.session_state[SAVED] = "Saved: " + "; ".join(changed) + ". Estimates and the budget use it now."
     st.rerun()
+
+
+def _label(row: RateRow) -> str:
+    detail = ", ".join(x for x in (row.mode, f"{row.duration_s} s" if row.duration_s else None) if x)
+    return f"{row.model} ({detail})" if detail else row.model
 
 
 def save_yours(rt: Runtime, yours: Mapping[tuple[str, str | None, int | None], float | None]) -> None:

@@ -84,18 +84,24 @@ def by_mode_and_duration(spec: ModelSpec) -> bool:
 
 def _unit(spec: ModelSpec) -> str:
     rule = spec.price
-    per_second = rule.kind == "per_second" or (rule.kind == "range" and rule.per == "second")
+    # An unpriced model (kind none) gets a per-second price: its lengths run over a span, not two or three steps.
+    per_second = rule.kind in ("per_second", "none") or (rule.kind == "range" and rule.per == "second")
     return "per second" if per_second and not by_mode_and_duration(spec) else "per clip"
 
 
 def _shipped_text(spec: ModelSpec, mode: str | None, duration: int | None) -> str:
     rule = spec.price
+    if rule.kind == "none":
+        return "no price"
     if duration is not None:
         est = pricing.estimate(spec, duration, None, mode)
         return money_range(est.low_usd, est.high_usd)
     if rule.kind == "per_second":
         text = f"{money(float(rule.usd_per_second or 0))}/s"
-        extra = [f"×{m:.3g} at {s}" for s, m in rule.size_multipliers]
+        by_factor: dict[float, list[str]] = {}
+        for size, factor in rule.size_multipliers:
+            by_factor.setdefault(factor, []).append(size)
+        extra = [f"×{f:.3g} at {'/'.join(sizes)}" for f, sizes in by_factor.items()]
         return text + (f" ({', '.join(extra)})" if extra else "")
     if rule.kind == "per_task":
         return money(float(rule.usd or 0))
@@ -122,6 +128,8 @@ def _yours(current: ModelSpec, mode: str | None, duration: int | None) -> float 
 
 
 def _in_use(current: ModelSpec, mode: str | None, duration: int | None) -> str:
+    if current.price.kind == "none":
+        return "no price: live runs refused"
     secs = duration if duration is not None else current.durations.default
     est = pricing.estimate(current, secs, None, mode)
     return f"{money_range(est.low_usd, est.high_usd)} for {secs} s"

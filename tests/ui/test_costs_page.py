@@ -71,6 +71,8 @@ def test_sandbox_spend_estimated_vs_recorded_per_kept_clip_and_failures(seeded) 
     assert spend.loc["veo3.1-fast"].recorded_usd == pytest.approx(0.70)
     assert spend.loc["veo3.1-fast"].estimated_usd == pytest.approx(0.80)
     assert spend.loc["kling-v1-6"].discarded == 1
+    # A model with no kept clip reads "—", never "None"; names, not ids, are shown.
+    assert spend.loc["kling-v1-6"].per_kept == "—" and spend.loc["kling-v1-6"]["name"] == "Kling v1.6"
 
 
 def test_live_spend_is_apart_and_refresh_is_offered_only_when_live(seeded) -> None:
