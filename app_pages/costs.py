@@ -81,7 +81,8 @@ chart = alt.Chart(table).mark_bar().encode(
              alt.Tooltip("price", title="Price"), alt.Tooltip("rule", title="Rule"),
              alt.Tooltip("as_of", title="Checked")],
 ) + alt.Chart(table).mark_tick(color="white", thickness=2).encode(y=alt.Y("model:N", sort="-x"), x="total_low:Q")
-st.altair_chart(chart, width="stretch")
+st.altair_chart(chart.configure_axis(labelColor="#a4a29e", titleColor="#e8e6e3", gridColor="#2a2d35")
+                .configure_legend(labelColor="#e8e6e3", titleColor="#e8e6e3"), width="stretch")
 st.caption("A bar from low to high is a price range (the source gives no exact rule); the budget always counts "
            "the high end. Durations are rounded to the nearest length each model offers. Set a real price in "
            "Settings → Rate card and it replaces the range.")

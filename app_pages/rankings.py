@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
+from components.rankings_chart import price_chart
 from components.review_runtime import best_worst_store, model_name, review_store
 from components.runtime import get_runtime
 from review.arena import as_ballot, ledger_pools, pool_label, select, split_pools
@@ -79,14 +79,7 @@ frame = pd.DataFrame([{"model": model_name(rt, p.model_id), "rating": p.rating, 
                        "high": p.ci_high, "usd_per_s": p.cost_per_s, "frontier": p.frontier, "votes": p.votes}
                       for p in priced if p.cost_per_s is not None])
 if not frame.empty:
-    base = alt.Chart(frame).encode(x=alt.X("usd_per_s:Q", title="$ per second of video"))
-    chart = (base.mark_rule().encode(y=alt.Y("low:Q", title="rating"), y2="high:Q")
-             + base.mark_point(filled=True, size=90).encode(
-                 y="rating:Q", color=alt.Color("frontier:N", title="on the frontier"),
-                 tooltip=["model", alt.Tooltip("rating:Q", format=".0f"), "votes",
-                          alt.Tooltip("usd_per_s:Q", format="$.3f")])
-             + base.mark_text(dy=-12).encode(y="rating:Q", text="model"))
-    st.altair_chart(chart, width="stretch")
+    st.altair_chart(price_chart(frame), width="stretch")
     st.dataframe(frame[["model", "usd_per_s", "rating", "frontier", "votes"]].round({"rating": 0}),
                  hide_index=True, width="stretch",
                  column_config={"usd_per_s": st.column_config.NumberColumn("$ per second", format="$%.3f")})

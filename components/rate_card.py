@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib.util
 import json
 from collections.abc import Mapping
 
@@ -22,14 +21,11 @@ TITLE = "Rate card"
 SAVED = "_rate_card_saved"
 
 
-def _listing() -> Mapping[tuple[str, str | None, int | None], str]:
-    """CometAPI's live listing per row, once `providers.catalog_check` exists and has run; empty until then."""
-    if importlib.util.find_spec("providers.catalog_check") is None:
-        return {}
-    from providers import catalog_check  # noqa: PLC0415 - optional: another part of the app adds it
-
-    listing = getattr(catalog_check, "rate_card_listing", None)
-    return listing() if callable(listing) else {}
+def _listing(rt: Runtime) -> Mapping[str, str]:
+    """CometAPI's listed price per model, from the last live catalog check (providers/catalog_check.py);
+    empty before the first check, so the column reads "—"."""
+    verdict = getattr(rt, "catalog_verdict", None) or {}
+    return {str(k): str(v) for k, v in (verdict.get("prices") or {}).items() if v}
 
 
 def _frame(rows: list[RateRow]) -> pd.DataFrame:
@@ -59,7 +55,7 @@ def _columns(editable: bool) -> dict:
 
 def render_rate_card(rt: Runtime, *, editable: bool) -> None:
     shipped = load_catalog()
-    rows = rate_rows(shipped, rt.catalog, _listing())
+    rows = rate_rows(shipped, rt.catalog, _listing(rt))
     frame = _frame(rows)
     height = 38 + 35 * len(rows)  # every row in view: the card is read top to bottom, not scrolled in a box
     if not editable:

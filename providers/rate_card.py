@@ -135,9 +135,9 @@ def _in_use(current: ModelSpec, mode: str | None, duration: int | None) -> str:
     return f"{money_range(est.low_usd, est.high_usd)} for {secs} s"
 
 
-def rate_rows(shipped: Catalog, current: Catalog, listing: Mapping[tuple[str, str | None, int | None], str] | None
-              = None) -> list[RateRow]:
-    """The card: shipped prices from `shipped` (catalog.json), yours and what is in use from `current`."""
+def rate_rows(shipped: Catalog, current: Catalog, listing: Mapping[str, str] | None = None) -> list[RateRow]:
+    """The card: shipped prices from `shipped` (catalog.json), yours and what is in use from `current`;
+    `listing` is CometAPI's listed price per model id, from the live catalog check (shown, never used)."""
     rows = []
     for spec in current.models():
         base = shipped.get(spec.id)
@@ -149,7 +149,7 @@ def rate_rows(shipped: Catalog, current: Catalog, listing: Mapping[tuple[str, st
             rows.append(RateRow(
                 model_id=spec.id, model=spec.display_name, mode=mode, duration_s=duration, unit=_unit(base),
                 shipped=_shipped_text(base, mode, duration), source_url=source_url(base.price),
-                as_of=base.price.as_of, listing=(listing or {}).get((spec.id, mode, duration), NO_LISTING),
+                as_of=base.price.as_of, listing=(listing or {}).get(spec.id) or NO_LISTING,
                 yours=_yours(spec, mode, duration), in_use=_in_use(spec, mode, duration)))
     return rows
 

@@ -90,3 +90,6 @@ def test_sources_read_as_links_with_dates_or_unverified() -> None:
     assert rows["veo3.1-fast"].source_url.startswith("https://www.cometapi.com/")
     assert rows["gen3a_turbo"].source_url is None  # an internal note ("TUT ..."), not a link: unverified
     assert all(r.listing == "—" for r in rows.values())  # no live catalog check has run
+    # Once it has, CometAPI's listed price shows beside the shipped one (it never replaces it).
+    listed = {r.model_id: r for r in rate_rows(shipped, shipped, {"sora-2": "$0.10/s"})}
+    assert listed["sora-2"].listing == "$0.10/s" and listed["sora-2"].in_use == "$0.32 for 4 s"
