@@ -38,3 +38,23 @@ def test_a_sandbox_take_lands_verified_in_the_bucket(make_sandbox, make_runner, 
     # The checks ran on a temporary local copy of the bucket's clip, and cleaned it up.
     assert runner.wait_for(lambda: runner.ledger.get(job.id).flags_json is not None, 20)
     assert list(store.staging.iterdir()) == []
+
+
+def test_a_bucket_that_refuses_the_put_keeps_the_take_waiting_until_it_accepts(
+        make_sandbox, make_runner, moto_endpoint: str, s3_env: str, tmp_path: Path) -> None:
+    from tests.s3_helpers import client
+
+    server = make_sandbox(render_times={"*": (1, 2)})
+    late = f"{s3_env}-late"  # not created yet: every put is refused with NoSuchBucket
+    store = s3_store(moto_endpoint, late, tmp_path / "staging")
+    runner = make_runner(clips=store)
+    job_id = run_one(runner, server, "kling-v1-6")
+    assert runner.wait_for(lambda: "could not put the clip into bucket" in (runner.ledger.get(job_id).error_message
+                                                                            or ""), 20)
+    assert runner.ledger.get(job_id).state == JobState.SUCCEEDED  # billed at the provider, not lost
+    client(moto_endpoint).create_bucket(Bucket=late)
+    job = wait_state(runner, job_id, ENDED, timeout=30)
+    assert job.state == JobState.DOWNLOADED, job.error_message
+    assert len(downloads(server)) >= 2 and objects(store) == sorted(
+        [f"team/clips/{job.clip_path}", f"team/clips/{thumb_key_for(job.clip_path)}"])
+    assert list(store.staging.iterdir()) == []  # the refused attempts left nothing behind
