@@ -24,8 +24,11 @@ SECRET_KEY = "s3cr3t-never-shown-9f8e7d"
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
+    from moto.s3 import models as moto_s3
     from moto.server import ThreadedMotoServer
 
+    assert moto_s3.S3_UPLOAD_PART_MIN_SIZE == int(os.environ["S3_UPLOAD_PART_MIN_SIZE"]), (
+        "moto was imported before tests/s3_helpers.py set S3_UPLOAD_PART_MIN_SIZE")
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
