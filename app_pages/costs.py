@@ -36,9 +36,9 @@ rows = costs.calculate(catalog, clips=clips, duration_s=duration, ratio=ratio, m
 
 
 def _kind(r: costs.CalcRow) -> str:
-    if r.source == YOURS_SOURCE:
-        return "your price"
-    return "exact" if r.exact else "range (unconfirmed)"
+    if not r.exact:
+        return "range (unconfirmed)"  # also a model with your price for other lengths or modes only
+    return "your price" if r.source == YOURS_SOURCE else "exact"
 
 
 table = pd.DataFrame([{
@@ -51,7 +51,7 @@ table = pd.DataFrame([{
     "total_high": r.total_high, "monthly_low": r.monthly_low, "monthly_high": r.monthly_high, "exact": r.exact,
     "rule": r.rule,
 } for r in rows])
-st.dataframe(table, hide_index=True, width="stretch", key="calc_table",
+st.dataframe(table, hide_index=True, width="stretch", key="calc_table", placeholder="—",
              column_order=["model", "available", "billed_s", "size", "mode", "per_clip", "total", "monthly", "price",
                            "source", "as_of"],
              column_config={
@@ -73,19 +73,20 @@ PRICE_COLOURS = alt.Scale(domain=["exact", "range (unconfirmed)", "your price"],
                           range=["#4c9be8", "#f5b83d", "#6fcf97"])
 chart = alt.Chart(table).mark_bar().encode(
     y=alt.Y("model:N", sort="-x", title=None),
-    x=alt.X("total_high:Q", title=f"{clips} clips × {duration} s (USD; a range shows low to high)",
+    x=alt.X("total_high:Q", title=f"{clips} clips × {duration} s (USD, upper end; a tick marks a range's low end)",
             axis=alt.Axis(format="$,.2f")),
-    x2="total_low:Q",
     color=alt.Color("price:N", title="Price", scale=PRICE_COLOURS),
     tooltip=[alt.Tooltip("model", title="Model"), alt.Tooltip("total", title="Total"),
              alt.Tooltip("price", title="Price"), alt.Tooltip("rule", title="Rule"),
              alt.Tooltip("as_of", title="Checked")],
-) + alt.Chart(table).mark_tick(color="white", thickness=2).encode(y=alt.Y("model:N", sort="-x"), x="total_low:Q")
+) + alt.Chart(table[~table["exact"]]).mark_tick(color="white", thickness=2).encode(
+    y=alt.Y("model:N", sort="-x"), x="total_low:Q")
 st.altair_chart(chart.configure_axis(labelColor="#a4a29e", titleColor="#e8e6e3", gridColor="#2a2d35")
                 .configure_legend(labelColor="#e8e6e3", titleColor="#e8e6e3"), width="stretch")
-st.caption("A bar from low to high is a price range (the source gives no exact rule); the budget always counts "
-           "the high end. Durations are rounded to the nearest length each model offers. Set a real price in "
-           "Settings → Rate card and it replaces the range.")
+st.caption("Bars reach the upper end; a white tick marks the low end of a price range (the source gives no exact "
+           "rule). The budget always counts the high end. Durations are rounded to the nearest length each model "
+           "offers. Set a real price in Settings → Rate card and it replaces the range.")
+
 
 def _name(model_id: str) -> str:
     try:

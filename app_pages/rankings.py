@@ -69,7 +69,9 @@ table = pd.DataFrame([{
     "95% interval": f"{r.ci_low:.0f}–{r.ci_high:.0f}", "votes": r.votes, "won": r.wins, "lost": r.losses,
     "tied": r.ties, "status": r.status, "$ per second": cost(r.model_id)} for r in rows])
 st.dataframe(table, hide_index=True, width="stretch",
-             column_config={"$ per second": st.column_config.NumberColumn(format="$%.3f")})
+             column_config={"$ per second": st.column_config.NumberColumn(format="$%.3f"),
+                            **{c: st.column_config.Column(c.capitalize()) for c in
+                               ("rank", "model", "rating", "votes", "won", "lost", "tied", "status")}})
 
 st.subheader("Against price")
 st.caption("Price per second of video at each model's default length (catalog, upper end). A model on the "
@@ -82,7 +84,11 @@ if not frame.empty:
     st.altair_chart(price_chart(frame), width="stretch")
     st.dataframe(frame[["model", "usd_per_s", "rating", "frontier", "votes"]].round({"rating": 0}),
                  hide_index=True, width="stretch",
-                 column_config={"usd_per_s": st.column_config.NumberColumn("$ per second", format="$%.3f")})
+                 column_config={"model": st.column_config.TextColumn("Model"),
+                                "usd_per_s": st.column_config.NumberColumn("$ per second", format="$%.3f"),
+                                "rating": st.column_config.NumberColumn("Rating"),
+                                "frontier": st.column_config.CheckboxColumn("On the frontier"),
+                                "votes": st.column_config.NumberColumn("Votes")})
 
 csv_text = to_csv(rows, category=f"{pool.kind}{'+audio' if pool.audio else ''}:"
                   + ("all" if category == ALL else category), names=lambda m: model_name(rt, m),

@@ -22,14 +22,16 @@ def price_chart(frame: pd.DataFrame) -> alt.LayerChart:
                                 float(data["usd_per_s"].max()) + span * 0.45], nice=False)
     low, high = float(data["low"].min()), float(data["high"].max())
     y_scale = alt.Scale(domain=[low - (high - low) * 0.08 - 5, high + (high - low) * 0.08 + 5], nice=False)
+    # One colour encoding for bars and points, so Vega draws one legend for both.
+    colour = alt.Color("where:N", title=None, scale=COLOURS,
+                       legend=alt.Legend(orient="top", labelFontSize=13, symbolSize=120, symbolType="circle"))
     base = alt.Chart(data).encode(x=alt.X("usd_per_s:Q", title="$ per second of video", scale=x_scale,
                                           axis=alt.Axis(format="$.2f")))
     bars = base.mark_rule(strokeWidth=2, opacity=0.8).encode(
         y=alt.Y("low:Q", title="Rating (95 % interval)", scale=y_scale), y2="high:Q",
-        color=alt.Color("where:N", scale=COLOURS, legend=None))
+        color=colour)
     points = base.mark_point(filled=True, size=110, opacity=1).encode(
-        y="rating:Q", color=alt.Color("where:N", title=None, scale=COLOURS,
-                                      legend=alt.Legend(orient="top", labelFontSize=13, symbolSize=120)),
+        y="rating:Q", color=colour,
         tooltip=[alt.Tooltip("model", title="Model"), alt.Tooltip("rating:Q", format=".0f", title="Rating"),
                  alt.Tooltip("low:Q", format=".0f", title="Interval from"),
                  alt.Tooltip("high:Q", format=".0f", title="to"), alt.Tooltip("votes", title="Votes"),

@@ -57,6 +57,9 @@ def test_blind_review_names_no_model_before_the_vote(review_server: str, browser
     page.get_by_role("combobox", name="Boards").click()
     page.get_by_role("option").first.click()
     page.keyboard.press("Escape")
+    # The pick has reached the script once Start is enabled (and the categories field is the picked board's).
+    page.wait_for_function("() => [...document.querySelectorAll('button')].some(b => b.innerText.trim() === "
+                           "'Start review' && !b.disabled)", timeout=30_000)
     page.wait_for_selector(READY, timeout=30_000)
     categories = page.get_by_role("textbox", name="Categories (comma-separated)")
     categories.fill("Product, motion")
