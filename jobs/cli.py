@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from jobs import limits, settings
+from jobs import limits, settings, worker
 from jobs.cli_inputs import batches
 from jobs.clipstore import ClipStore, open_clip_store
 from jobs.keys import SANDBOX_KEY, backend_from_env, mask, plain_http_warning
@@ -93,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     resume = sub.add_parser("resume", help="drive every unfinished job in the ledger to the end")
     _engine_args(resume)
 
+    worker.add_parser(sub)
+
     lst = sub.add_parser("list", help="print jobs from the ledger")
     lst.add_argument("--state", action="append", choices=[s.value for s in JobState])
     lst.add_argument("--model", default=None)
@@ -134,6 +136,10 @@ class _Engine:
         # One source of settings: what the app saved (model switches, rate card, budget, cap, base URL,
         # the plain-http switch) applies here too; a flag overrides it for this run only.
         self.prefs = _saved_prefs()
+        try:
+            self.external = settings.external_engine()
+        except ValueError as exc:
+            raise DailiesError(str(exc)) from None
         self.backend = self._backend(args)
         CometClient.check_base_url(self.backend)  # plain http off this machine: refused before anything is sent
         warning = plain_http_warning(self.backend)
@@ -153,7 +159,8 @@ class _Engine:
         self.runner = Runner(self.ledger, self.clips, self.catalog, workers=args.workers,
                              concurrency_cap=concurrency, lease_ttl_s=args.lease_ttl,
                              rescan_interval_s=min(30.0, max(1.0, args.lease_ttl / 2)),
-                             only_runs=[run_id] if run_id else None)
+                             only_runs=[run_id] if run_id else None,
+                             drive=not self.external, check_clips=not self.external)
 
     def _backend(self, args: argparse.Namespace) -> Backend:
         env_backend = backend_from_env(sandbox=True if args.sandbox else None, time_scale=args.time_scale or 1.0,
@@ -161,6 +168,9 @@ class _Engine:
                                        allow_http=args.allow_http or self.prefs.allow_http)
         if env_backend is not None:
             return env_backend
+        if self.external:  # an in-process sandbox or a session key would be out of the workers' reach
+            raise DailiesError("COMETAPI_KEY: not set. With DAILIES_ENGINE=external the workers send the work: "
+                               "export the same COMETAPI_KEY and COMETAPI_BASE_URL the workers have.")
         if not args.sandbox:
             raise DailiesError("COMETAPI_KEY: not set. Export COMETAPI_KEY (and COMETAPI_BASE_URL for another "
                                "host), or pass --sandbox to run against a local simulator.")
@@ -257,6 +267,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "list":
         return _list(args, out)
+    if args.command == "worker":
+        return worker.run_worker(args, out)
     stop = threading.Event()
     previous: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
@@ -334,6 +346,9 @@ def _run(engine: _Engine, args: argparse.Namespace, run_id: str, out: TextIO, st
         return EXIT_USAGE
     _name_leftovers(engine, run_id, out)
     engine.runner.start()
+    if engine.external and args.no_wait:
+        print(f"{len(job_ids)} queued for the workers", file=out, flush=True)
+        return EXIT_OK
     if not args.no_wait:
         print(f"queued {len(job_ids)} job(s)", file=out, flush=True)
         return _summary(_watch(engine, run_id, timeout=args.timeout, quiet=args.quiet, stop=stop), out)

@@ -19,7 +19,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from jobs.checks.checker import ClipChecker
@@ -66,7 +66,9 @@ class Runner:
                  client_factory: Callable[[Backend], CometClient] | None = None, lease_ttl_s: float = 60.0,
                  rescan_interval_s: float = 30.0, poll_rate: float | None = None, poll_burst: int | None = None,
                  rng: random.Random | None = None, clock: Callable[[], float] = time.monotonic,
-                 only_runs: Iterable[str] | None = None, check_clips: bool | ClipChecker = True) -> None:
+                 only_runs: Iterable[str] | None = None, check_clips: bool | ClipChecker = True,
+                 drive: bool = True, client_type: type[CometClient] = CometClient,
+                 client_headers: Mapping[str, str] | None = None) -> None:
         self.ledger = ledger
         self.clips = clips
         self.owner = owner or leases.owner_id()
@@ -74,12 +76,16 @@ class Runner:
         self.rescan_interval_s = rescan_interval_s
         concurrency_cap = max(1, concurrency_cap)
         self._backends = Backends(concurrency_cap=concurrency_cap, poll_rate=poll_rate, poll_burst=poll_burst,
-                                  client_factory=client_factory)
+                                  client_factory=client_factory, client_type=client_type,
+                                  headers=client_headers)
         self._sched = Scheduler(workers, clock)
         self._ctx = EngineContext(ledger, clips, catalog, owner=self.owner, concurrency_cap=concurrency_cap,
                                   lease_ttl_s=lease_ttl_s, backends=self._backends, scheduler=self._sched,
                                   rng=rng or random.Random(), clock=clock)
         self._ctx.adopt = lambda job: leases.adopt(self._ctx, job)
+        # drive=False (DAILIES_ENGINE=external): admit into the ledger and read it, take no lease, send
+        # nothing; `python -m jobs worker` processes drive the jobs.
+        self._ctx.drive = drive
         # Technical checks on each downloaded clip, on their own thread; engine tests switch them off.
         # A ClipChecker may be passed in (a test's, with its own check function).
         self.checker = check_clips if isinstance(check_clips, ClipChecker) else (

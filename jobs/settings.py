@@ -23,3 +23,22 @@ def clips_dir() -> Path:
     """`DAILIES_CLIPS_DIR`, else `<project>/static/clips` (the folder Streamlit serves)."""
     raw = os.environ.get("DAILIES_CLIPS_DIR", "").strip()
     return Path(raw).expanduser() if raw else PROJECT_ROOT / "static" / "clips"
+
+
+ENGINE_ENV = "DAILIES_ENGINE"
+ENGINE_MODES = ("in-process", "external")
+
+
+def engine_mode() -> str:
+    """`DAILIES_ENGINE`: unset (or `in-process`) runs the engine inside the app / CLI process; `external`
+    admits work into the ledger and leaves sending, polling and downloading to `python -m jobs worker`."""
+    raw = os.environ.get(ENGINE_ENV, "").strip().lower()
+    if raw in ("", "in-process"):
+        return "in-process"
+    if raw == "external":
+        return "external"
+    raise ValueError(f"{ENGINE_ENV}: {raw!r} is not a mode; allowed: unset, in-process, external")
+
+
+def external_engine() -> bool:
+    return engine_mode() == "external"

@@ -90,6 +90,7 @@ class CometClient:
         sleep: Callable[[float], None] = time.sleep,
         max_attempts: int = 3,
         paced_by_caller: bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         key = backend.api_key.strip() if isinstance(backend.api_key, str) else ""
         if not key or any(c.isspace() for c in key):
@@ -110,7 +111,8 @@ class CometClient:
         # A scheduler that takes the status token before it hands a poll to a thread (the job runner):
         # the first attempt goes out at once, and a submit is left to the caller's concurrency cap.
         self._paced_by_caller = paced_by_caller
-        self._api = httpx.Client(transport=transport, headers={**http.auth_headers(key), "User-Agent": "dailies"},
+        self._api = httpx.Client(transport=transport, headers={**(headers or {}), **http.auth_headers(key),
+                                                                  "User-Agent": "dailies"},
                                  follow_redirects=False, timeout=http.STATUS_TIMEOUT)
         # No credentials, ever: result URLs point at third-party CDNs.
         self._cdn = httpx.Client(transport=cdn_transport, headers={"User-Agent": "dailies"},

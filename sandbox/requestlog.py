@@ -44,7 +44,7 @@ class LogMiddleware:
             self.log.add({
                 "time": time.time(), "method": scope["method"], "path": scope["path"], "status": status,
                 "task_id": state.get("task_id"), "family": state.get("family"), "route": state.get("route"),
-                "fault": state.get("fault"),
+                "fault": state.get("fault"), "worker": _header(scope, b"x-dailies-worker"),
             })
 
         async def send_logged(message: Message) -> None:
@@ -59,3 +59,11 @@ class LogMiddleware:
         finally:
             if not logged:
                 record(500)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    """One request header, decoded (a client's `X-Dailies-Worker` names which engine process sent it)."""
+    for key, value in scope.get("headers") or ():
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -32,7 +32,8 @@ class Backends:
     """Thread-safe. Nothing here is written anywhere: keys live in memory only."""
 
     def __init__(self, *, concurrency_cap: int, poll_rate: float | None, poll_burst: int | None,
-                 client_factory: Callable[[Backend], CometClient] | None) -> None:
+                 client_factory: Callable[[Backend], CometClient] | None,
+                 client_type: type[CometClient] = CometClient, headers: Mapping[str, str] | None = None) -> None:
         self.keys = KeyRing()
         self._budget = http.RetryBudget()
         # Status requests per (provider) second for the whole process. By default the tutorial's own pace
@@ -43,6 +44,8 @@ class Backends:
         self.poll_rate, self.poll_burst = rate, burst
         self._live_limiter = http.RateLimiter(rate=rate, burst=burst)
         self._limiters: dict[float, http.RateLimiter] = {}
+        self._client_type = client_type
+        self._headers = dict(headers or {})  # e.g. a worker's X-Dailies-Worker, on every provider request
         self._client_factory = client_factory or self._default_client
         self._clients: dict[tuple[str, str], CometClient] = {}
         self._lock = threading.Lock()
@@ -64,7 +67,8 @@ class Backends:
         return Pace(self.limiter_for(backend), urlsplit(backend.base_url.strip()).netloc.lower())
 
     def _default_client(self, backend: Backend) -> CometClient:
-        return CometClient(backend, budget=self._budget, limiter=self.limiter_for(backend), paced_by_caller=True)
+        return self._client_type(backend, budget=self._budget, limiter=self.limiter_for(backend), paced_by_caller=True,
+                                 headers=self._headers)
 
     def client(self, backend: Backend) -> CometClient:
         ident = (backend.key_fingerprint, backend.base_url.rstrip("/"))

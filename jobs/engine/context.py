@@ -57,6 +57,12 @@ class EngineContext:
         sent behind the user's back."""
         self.adopt: Callable[[Job], None] = lambda job: None
         """Take a job into memory (leases.adopt, wired by the runner: a fallback child starts through it)."""
+        self.drive = True
+        """False in an admit-only engine (DAILIES_ENGINE=external): no job is adopted, leased or sent."""
+        self.claim_batch: int | None = None
+        """At most this many jobs adopted per rescan (a worker among several: the work splits); None: all."""
+        self.on_change: Callable[[Job], None] = lambda job: None
+        """Called with each job this engine moved to a new state (a worker logs one line per change)."""
         self.after_download: Callable[[Job], None] = lambda job: None
         """Called with each job just set `downloaded` (the runner queues its clip for the technical checks)."""
 
@@ -132,6 +138,8 @@ class EngineContext:
         before = self.ledger.get(job_id)
         job = self.ledger.transition(job_id, state, **fields)
         self.bump()
+        if before is None or before.state != job.state:
+            self.on_change(job)
         if before is not None and before.state in SLOT_STATES and job.state not in SLOT_STATES:
             self.wake_waiters()
         if job.state.terminal or not job.state.active:

@@ -50,16 +50,22 @@ def dead_local_owner(owner: str | None) -> bool:
 
 def rescan(ctx: EngineContext) -> None:
     """Adopt every active job whose lease is free: ours after a restart, or a dead process's."""
+    if not ctx.drive:
+        return
     with ctx.lock:
         known = set(ctx.tracks)
     candidates = {j.id: j for j in ctx.ledger.claimable(ctx.owner)}
     for job in ctx.ledger.list_jobs(states=[str(s) for s in JobState if s.active]):
         if job.id not in candidates and job.lease_owner != ctx.owner and dead_local_owner(job.lease_owner):
             candidates[job.id] = job
+    taken = 0
     for job in candidates.values():
         if job.id in known or not ctx.drives(job):
             continue
+        if ctx.claim_batch is not None and taken >= ctx.claim_batch:
+            break  # a worker's share per rescan: the others sharing the ledger claim the rest
         adopt(ctx, job, steal_from=job.lease_owner if dead_local_owner(job.lease_owner) else None)
+        taken += 1
     with ctx.lock:
         waiters = bool(ctx.slot_waiters)
     if waiters:
@@ -76,6 +82,8 @@ def rescan(ctx: EngineContext) -> None:
 
 def adopt(ctx: EngineContext, job: Job, *, steal_from: str | None = None) -> None:
     """Take a job into memory under our lease and schedule its next step."""
+    if not ctx.drive:
+        return
     backend = ctx.backends.for_job(job)
     if backend is None:
         if not job.needs_key:

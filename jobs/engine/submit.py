@@ -59,6 +59,7 @@ def do_submit(ctx: EngineContext, job_id: str) -> None:
             ctx.schedule(job_id, Step.SUBMIT, 0.0)
         return
     ctx.bump()
+    ctx.on_change(started)
     try:
         status = client.submit(sub)
     except SubmitUnknown as exc:

@@ -1,0 +1,169 @@
+"""`python -m jobs worker` processes sharing one SQLite ledger, against a sandbox in its own process.
+
+The sandbox's request log is the witness: every submit and poll carries the sending worker's
+`X-Dailies-Worker`, so "one POST per take" and "one driver per task at a time" are checked from the
+provider's side, not from the engine's own bookkeeping.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from jobs.ledger import JobState, Ledger
+from sandbox.pytest_plugin import wait_until
+from tests.jobs.standalone import ROOT, StandaloneSandbox
+
+SCALE = "0.05"  # Sora renders 30-90 simulated s: 1.5-4.5 s here, long enough to kill workers mid-render
+LEASE_S = "3"
+TAKES = 40
+
+
+class Worker:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self._out = log.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "jobs", "worker", "--lease-ttl", LEASE_S, "--time-scale", SCALE,
+             "--concurrency", str(TAKES), "--threads", "4", "--no-checks"],
+            cwd=ROOT, env=env, stdout=self._out, stderr=subprocess.STDOUT)
+        wait_until(lambda: self.port is not None or self.proc.poll() is not None, timeout=20)
+        assert self.proc.poll() is None, log.read_text()
+
+    def _up_line(self) -> str | None:
+        return next((line for line in self.log.read_text().splitlines() if " up: " in line), None)
+
+    @property
+    def id(self) -> str:
+        line = self._up_line()
+        assert line is not None
+        return line.split()[1]
+
+    @property
+    def port(self) -> int | None:
+        line = self._up_line()
+        return int(line.rsplit(":", 1)[1].split("/")[0]) if line else None
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as resp:  # noqa: S310
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+        self._out.close()
+
+
+@pytest.fixture
+def team(tmp_path: Path, small_clip: Path) -> Iterator[tuple[StandaloneSandbox, dict[str, str]]]:
+    server = StandaloneSandbox(tmp_path / "sandbox", time_scale=float(SCALE), prerendered_clip=small_clip)
+    env = {**os.environ, "COMETAPI_BASE_URL": server.base_url, "COMETAPI_KEY": server.api_key,
+           "DAILIES_DATA_DIR": str(tmp_path / "data"), "DAILIES_CLIPS_DIR": str(tmp_path / "clips"),
+           "DAILIES_ENGINE": "external", "PYTHONUNBUFFERED": "1"}
+    env.pop("DAILIES_CLIP_STORE", None)
+    try:
+        yield server, env
+    finally:
+        server.stop()
+
+
+def _admit(env: dict[str, str], tmp_path: Path) -> str:
+    rows = tmp_path / "prompts.csv"
+    rows.write_text("prompt\n" + "".join(f"shot {i} of a paper boat\n" for i in range(TAKES // 4)))
+    done = subprocess.run([sys.executable, "-m", "jobs", "run", "--csv", str(rows), "--model", "sora-2",
+                           "--takes", "4", "--no-wait", "--time-scale", SCALE], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def _jobs(tmp_path: Path) -> list:
+    ledger = Ledger(tmp_path / "data" / "ledger.sqlite3")
+    try:
+        return ledger.list_jobs(newest_first=False)
+    finally:
+        ledger.close()
+
+
+def _runs(workers: list[str | None]) -> list[str | None]:
+    """The workers in the order they polled, consecutive repeats collapsed: [a, b] is a handover."""
+    runs: list[str | None] = []
+    for worker in workers:
+        if not runs or runs[-1] != worker:
+            runs.append(worker)
+    return runs
+
+
+def test_three_workers_split_the_work_and_survive_a_kill_and_a_sigterm(team, tmp_path: Path, small_clip: Path):
+    server, env = team
+    workers = [Worker(env, tmp_path / f"worker{i}.log") for i in range(3)]
+    try:
+        out = _admit(env, tmp_path)
+        assert f"{TAKES} queued for the workers" in out
+        assert len(_jobs(tmp_path)) == TAKES
+
+        wait_until(lambda: all(j.task_id for j in _jobs(tmp_path)), timeout=30)
+        killed, stopped, survivor = workers
+        killed_id, stopped_id, survivor_id = killed.id, stopped.id, survivor.id
+        killed.proc.send_signal(signal.SIGKILL)
+        stopped.proc.send_signal(signal.SIGTERM)
+        assert stopped.proc.wait(20) == 0, stopped.log.read_text()
+        killed.proc.wait(10)
+        assert "stopped" in stopped.log.read_text()
+        # SIGTERM gave its leases back: nothing is still held by the stopped worker.
+        assert not [j for j in _jobs(tmp_path) if j.lease_owner == stopped_id]
+
+        wait_until(lambda: all(j.state == JobState.DOWNLOADED for j in _jobs(tmp_path)), timeout=40)
+        status, health = survivor.get("/healthz")
+        assert status == 200 and json.loads(health)["worker"] == survivor_id
+        status, metrics = survivor.get("/metrics")
+        assert status == 200 and f'dailies_jobs{{state="downloaded"}} {TAKES}' in metrics
+        polls = next(line for line in metrics.splitlines() if line.startswith("dailies_worker_polls_total"))
+        assert int(polls.rsplit(" ", 1)[1]) > 0
+    finally:
+        for worker in workers:
+            worker.stop()
+
+    jobs = _jobs(tmp_path)
+    served = hashlib.sha256(small_clip.read_bytes()).hexdigest()
+    ledger = Ledger(tmp_path / "data" / "ledger.sqlite3")
+    try:
+        for job in jobs:  # every take downloaded exactly once, the clip the sandbox served
+            assert [e["to_state"] for e in ledger.events(job.id)].count("downloaded") == 1
+            assert hashlib.sha256((tmp_path / "clips" / job.clip_path).read_bytes()).hexdigest() == served
+    finally:
+        ledger.close()
+    assert len({j.clip_path for j in jobs}) == TAKES
+
+    log = server.requests()
+    posts = [r for r in log if r["route"] == "submit"]
+    assert len(posts) == TAKES and len({r["task_id"] for r in posts}) == TAKES  # one POST per take
+    assert {r["task_id"] for r in posts} == {j.task_id for j in jobs}
+    by_task: dict[str, list[dict]] = {}
+    for record in sorted(log, key=lambda r: r["time"]):
+        if record["route"] in ("submit", "poll"):
+            assert record["worker"] in (killed_id, stopped_id, survivor_id)  # every provider request names its worker
+            by_task.setdefault(record["task_id"], []).append(record)
+    handed_over = {killed_id: 0, stopped_id: 0}
+    for task_id, records in by_task.items():
+        runs = _runs([r["worker"] for r in records])
+        # One driver at a time: once another worker polls a task, the earlier one never polls it again.
+        assert len(runs) == len(set(runs)), (task_id, runs)
+        for before in runs[:-1]:
+            if before in handed_over:
+                handed_over[before] += 1
+    # Both the killed and the stopped worker were driving tasks that another worker finished.
+    assert handed_over[killed_id] > 0 and handed_over[stopped_id] > 0, handed_over
