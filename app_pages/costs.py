@@ -16,6 +16,7 @@ from jobs import costs
 from jobs.prefs import period_start
 from providers.errors import DailiesError, ValidationError
 from providers.model_prices import fetch_prices, merge_overrides
+from providers.pricing import NO_PRICE_RULE
 from providers.rate_card import YOURS_SOURCE, link_in, money, money_range
 
 rt = get_runtime()
@@ -36,6 +37,8 @@ rows = costs.calculate(catalog, clips=clips, duration_s=duration, ratio=ratio, m
 
 
 def _kind(r: costs.CalcRow) -> str:
+    if r.rule == NO_PRICE_RULE:
+        return "no price"
     if not r.exact:
         return "range (unconfirmed)"  # also a model with your price for other lengths or modes only
     return "your price" if r.source == YOURS_SOURCE else "exact"
@@ -69,8 +72,8 @@ st.dataframe(table, hide_index=True, width="stretch", key="calc_table", placehol
                  "source": st.column_config.LinkColumn("Source", display_text=r"https://(?:www\.)?([^/]+)"),
                  "as_of": st.column_config.TextColumn("Checked"),
              })
-PRICE_COLOURS = alt.Scale(domain=["exact", "range (unconfirmed)", "your price"],
-                          range=["#4c9be8", "#f5b83d", "#6fcf97"])
+PRICE_COLOURS = alt.Scale(domain=["exact", "range (unconfirmed)", "your price", "no price"],
+                          range=["#4c9be8", "#f5b83d", "#6fcf97", "#7f8ea3"])
 chart = alt.Chart(table).mark_bar().encode(
     y=alt.Y("model:N", sort="-x", title=None),
     x=alt.X("total_high:Q", title=f"{clips} clips × {duration} s (USD, upper end; a tick marks a range's low end)",
@@ -79,7 +82,7 @@ chart = alt.Chart(table).mark_bar().encode(
     tooltip=[alt.Tooltip("model", title="Model"), alt.Tooltip("total", title="Total"),
              alt.Tooltip("price", title="Price"), alt.Tooltip("rule", title="Rule"),
              alt.Tooltip("as_of", title="Checked")],
-) + alt.Chart(table[~table["exact"]]).mark_tick(color="white", thickness=2).encode(
+) + alt.Chart(table[table["price"] == "range (unconfirmed)"]).mark_tick(color="white", thickness=2).encode(
     y=alt.Y("model:N", sort="-x"), x="total_low:Q")
 st.altair_chart(chart.configure_axis(labelColor="#a4a29e", titleColor="#e8e6e3", gridColor="#2a2d35")
                 .configure_legend(labelColor="#e8e6e3", titleColor="#e8e6e3"), width="stretch")

@@ -37,6 +37,7 @@ def test_calculator_prices_every_model_and_projects_a_month(seeded) -> None:
     assert runway.as_of == "unverified" and not isinstance(runway.source, str)
     assert veo.source.startswith("https://www.cometapi.com/") and veo.as_of == "2026-11-24"
     assert (veo.per_clip, kling.per_clip, kling.price) == ("$0.40", "$0.13–$2.64", "range (unconfirmed)")
+    assert calc.loc["grok-imagine-video"].price == "no price"  # not a range: nothing is known
     # What the table shows: human column names over formatted money, no raw fields.
     proto = at.dataframe[0].proto
     labels = [json.loads(proto.columns)[c].get("label", c) for c in proto.column_order]
