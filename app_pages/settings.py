@@ -9,7 +9,7 @@ import streamlit as st
 
 from components.catalog_status import LISTING_OFF, render_catalog_status
 from components.clip_urls import clip_store_label
-from components.keys import FORCE_SANDBOX, forget_session_key, key_status, set_session_key
+from components.keys import FORCE_SANDBOX, forget_session_key, key_status, session_keys_allowed, set_session_key
 from components.rate_card import TITLE as RATE_CARD_TITLE, render_rate_card
 from components.runtime import get_runtime
 from jobs import settings as paths
@@ -28,12 +28,18 @@ if status.source:
 else:
     st.info("No key: the app runs against the local sandbox. Add `COMETAPI_KEY` to `.streamlit/secrets.toml` "
             "or the environment, or enter one for this browser session.", icon=":material/science:")
-with st.form("key_form", clear_on_submit=True):
-    entered = st.text_input("Enter a key for this browser session only", type="password", key="key_input",
-                            help="Kept in this session's memory; never written to disk, logs or the ledger.")
-    if st.form_submit_button("Use this key") and entered.strip():
-        set_session_key(entered)
-        st.rerun()
+if not session_keys_allowed():
+    st.info("Engine: **external workers** (`DAILIES_ENGINE=external`). `python -m jobs worker` processes send, "
+            "poll and download, with the key from the server's environment (`COMETAPI_KEY`, `COMETAPI_BASE_URL`); "
+            "a key entered in a browser session could not reach them, so none is asked for here.",
+            icon=":material/dns:")
+else:
+    with st.form("key_form", clear_on_submit=True):
+        entered = st.text_input("Enter a key for this browser session only", type="password", key="key_input",
+                                help="Kept in this session's memory; never written to disk, logs or the ledger.")
+        if st.form_submit_button("Use this key") and entered.strip():
+            set_session_key(entered)
+            st.rerun()
 if status.source == "session" and st.button("Forget the session key"):
     forget_session_key()
     st.rerun()

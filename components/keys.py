@@ -1,6 +1,7 @@
 """Where the API key comes from, and which backend (live or sandbox) this browser session talks to.
 
-Order: a key entered in this browser session, then `.streamlit/secrets.toml`, then the environment.
+Order: a key entered in this browser session (not with DAILIES_ENGINE=external), then
+`.streamlit/secrets.toml`, then the environment.
 The key is never rendered, logged or stored; only its masked form and fingerprint are shown.
 """
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from components.runtime import SANDBOX_KEY, Runtime
+from jobs import settings
 from jobs.keys import allow_http_from_env
 from providers.client import Backend
 from providers.redact import register_secret
@@ -35,8 +37,14 @@ def _from_secrets() -> str | None:
     return str(value).strip() or None if value else None
 
 
+def session_keys_allowed() -> bool:
+    """With DAILIES_ENGINE=external the workers send the work: a key held in one browser session's memory
+    cannot reach them, so only the server's secrets or environment count."""
+    return not settings.external_engine()
+
+
 def find_key() -> tuple[str | None, str | None]:
-    session = st.session_state.get(SESSION_KEY)
+    session = st.session_state.get(SESSION_KEY) if session_keys_allowed() else None
     if session:
         return session, "session"
     secret = _from_secrets()

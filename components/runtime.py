@@ -137,7 +137,10 @@ def get_runtime() -> Runtime:
     clips = open_clip_store(clips_dir, clips_url_prefix(clips_dir), data_dir / "clip-staging")
     clips.sweep_partials()  # .part files of a process killed mid-download; static/ serves this folder
     catalog = load_catalog(overrides=prefs.model_overrides)
-    runner = Runner(ledger, clips, catalog, concurrency_cap=prefs.concurrency_cap).start()
+    # DAILIES_ENGINE=external: this process admits and reads; `python -m jobs worker` processes drive the jobs.
+    drive = not settings.external_engine()
+    runner = Runner(ledger, clips, catalog, concurrency_cap=prefs.concurrency_cap, drive=drive,
+                    check_clips=drive).start()
     eta = EtaBook(ledger, lambda: runner.catalog)
     runtime = Runtime(data_dir=data_dir, ledger=ledger, clips=clips, runner=runner, prefs=prefs, eta=eta,
                       prefs_problems=tuple(problems))

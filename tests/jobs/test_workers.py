@@ -167,3 +167,35 @@ def test_three_workers_split_the_work_and_survive_a_kill_and_a_sigterm(team, tmp
                 handed_over[before] += 1
     # Both the killed and the stopped worker were driving tasks that another worker finished.
     assert handed_over[killed_id] > 0 and handed_over[stopped_id] > 0, handed_over
+
+
+def test_an_admit_only_engine_takes_no_lease_and_sends_nothing_until_a_driving_one_does(sandbox, tmp_path: Path):
+    from jobs.clipstore import ClipStore
+    from jobs.runner import Runner
+    from providers.catalog import load_catalog
+    from providers.client import Backend
+    from providers.recipe import ModelOptions, Recipe
+
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    clips = ClipStore(tmp_path / "clips")
+    backend = Backend(sandbox.base_url, "sk-sandbox", sandbox=True, time_scale=0.01)
+    admit = Runner(ledger, clips, load_catalog(), drive=False, check_clips=False, lease_ttl_s=2.0,
+                   rescan_interval_s=0.2).start()
+    driver = None
+    try:
+        (job_id,) = admit.submit_run(Recipe(prompt="a kite"), [("kling-v1-6", ModelOptions())], backend)
+        admit.wait_for(lambda: False, 1.0)  # its rescans come and go (every 0.2 s): still nothing taken
+        job = ledger.get(job_id)
+        assert job.state == JobState.WAITING and job.lease_owner is None
+        assert not [r for r in sandbox.requests() if r["route"] == "submit"]
+        driver = Runner(ledger, clips, load_catalog(), check_clips=False, lease_ttl_s=2.0,
+                        rescan_interval_s=0.2)
+        driver.set_key(backend)
+        driver.start()
+        assert driver.wait_for(lambda: ledger.get(job_id).state == JobState.DOWNLOADED, 30)
+        assert admit.wait_for(lambda: admit.snapshot([job_id])[0].state == JobState.DOWNLOADED, 10)
+    finally:
+        admit.stop()
+        if driver is not None:
+            driver.stop()
+        ledger.close()
