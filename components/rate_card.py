@@ -79,7 +79,11 @@ def render_rate_card(rt: Runtime, *, editable: bool) -> None:
     except ValueError as e:
         st.error(str(e), icon=":material/error:")
         return
-    save_yours(rt, yours)
+    try:
+        save_yours(rt, yours)
+    except ValueError as e:  # a partly priced model with nothing shipped to fall back on
+        st.error(str(e), icon=":material/error:")
+        return
     changed = [f"{_label(r)} {'cleared' if v is None else money(v)}"
                for r, v in zip(rows, (yours[r.key] for r in rows), strict=True) if not _same(r.yours, v)]
     st.session_state[SAVED] = "Saved: " + "; ".join(changed) + ". Estimates and the budget use it now."

@@ -205,6 +205,12 @@ def _rule(spec: ModelSpec, cells: Sequence[tuple[str | None, int | None, float]]
     # Cells left blank keep the shipped price, as a range (pricing falls back to it when no row matches).
     combos = [(m, d) for m in (spec.params.mode.allowed if spec.params.mode else (None,))
               for d in spec.durations.allowed]
+    missing = [(m, d) for m, d in combos if (m, d) not in {(c[0], c[1]) for c in cells}]
+    if missing and base.kind == "none":
+        # Nothing shipped to fall back on: a blank cell would be priced at $0 and slip past the budget.
+        names = ", ".join(" ".join(x for x in (m, f"{d} s") if x) for m, d in missing)
+        raise ValueError(f"your price: {spec.display_name} has no shipped price, so give every mode and length "
+                         f"one (missing: {names})")
     if len(cells) < len(combos):
         lows, highs = zip(*(_est(spec, m, d) for m, d in combos if (m, d) not in {(c[0], c[1]) for c in cells}),
                           strict=True)

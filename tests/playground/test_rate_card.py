@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from providers.catalog import load_catalog
@@ -93,3 +94,15 @@ def test_sources_read_as_links_with_dates_or_unverified() -> None:
     # Once it has, CometAPI's listed price shows beside the shipped one (it never replaces it).
     listed = {r.model_id: r for r in rate_rows(shipped, shipped, {"sora-2": "$0.10/s"})}
     assert listed["sora-2"].listing == "$0.10/s" and listed["sora-2"].in_use == "$0.32 for 4 s"
+
+
+def test_a_model_with_no_price_by_mode_and_length_needs_every_cell() -> None:
+    shipped = load_catalog()
+    spec = next((m for m in shipped.models() if not m.price.known and m.params.mode is not None), None)
+    assert spec is not None, "the catalog has an unpriced model priced per mode (Kling Omni)"
+    keys = [r.key for r in rate_rows(shipped, shipped) if r.model_id == spec.id]
+    # One cell alone would leave the others at $0 past the budget: refused, naming what is missing.
+    with pytest.raises(ValueError, match="give every mode and length"):
+        overrides_from(shipped, {}, {keys[0]: 0.5})
+    full = load_catalog(overrides=overrides_from(shipped, {}, {k: 0.5 + i for i, k in enumerate(keys)}))
+    assert full.get(spec.id).price.known
