@@ -8,11 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
-from components.code_view import render_code_view
 from components.draft_state import bind
+from components.mapping_view import card_changes, render_mapping_buttons
 from components.rate_card import price_caption
 from jobs.eta import EtaBook, describe
 from jobs.runner import Runner
@@ -80,17 +79,6 @@ def _options(spec: ModelSpec, image_fit: str) -> ModelOptions:
     return ModelOptions.from_dict(values)
 
 
-def _report_table(sub: Submission) -> pd.DataFrame:
-    return pd.DataFrame(
-        [{"field": line.field, "action": str(line.action), "requested": _short(line.requested),
-          "sent": _short(line.sent), "note": line.note} for line in sub.report])
-
-
-def _short(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return text if len(text) <= 60 else text[:57] + "…"
-
-
 def _eta_text(eta: EtaBook, spec: ModelSpec, options: ModelOptions, backend: Backend) -> str:
     """p50/p90 render time for this model and mode, from this deployment's history, else the catalog."""
     scale = backend.time_scale if backend.sandbox else 1.0
@@ -137,10 +125,10 @@ def _card(spec: ModelSpec, recipe: Recipe, image_fit: str, runner: Runner, eta: 
     if sub is not None:
         st.markdown(f"**{sub.cost.display}** · {_eta_text(eta, spec, options, backend)}")
         st.caption(price_caption(sub.cost))
-        with st.expander("What this model will receive"):
-            st.dataframe(_report_table(sub), hide_index=True, width="stretch")
-        with st.expander("View code"):
-            render_code_view(sub, backend.base_url)
+        changes = card_changes(sub, spec)
+        if changes:
+            st.markdown(":orange[:material/rule: " + " · ".join(changes) + "]")
+        render_mapping_buttons(sub, spec, backend.base_url if backend.sandbox else None)
     return CardResult(spec=spec, options=options, submission=sub, errors=errors)
 
 

@@ -74,3 +74,39 @@ def test_duration_999_and_takes_50_are_refused_next_to_the_field_and_generate_is
     page.wait_for_function(ENABLED, timeout=10_000)
     assert guard.blocked == [], guard.blocked
     page.context.close()
+
+
+def test_mapping_and_code_open_in_a_wide_dialog_with_every_column(app_server: str, browser, tmp_path: Path) -> None:
+    page, guard = guarded_page(browser, app_server)
+    page.goto(app_server)
+    page.wait_for_selector(READY, timeout=60_000)
+    prompt = page.get_by_role("textbox", name="Prompt", exact=True)
+    prompt.fill("A paper airplane glides across a sunlit desk")
+    prompt.press("Control+Enter")
+    duration = page.get_by_role("spinbutton", name="Duration (s)")
+    duration.fill("5")
+    duration.press("Enter")
+    page.get_by_text("5 s → 6 s").first.wait_for(timeout=30_000)
+    page.wait_for_selector(READY, timeout=30_000)
+    page.get_by_role("button", name="What it will receive").first.click()
+    dialog = page.get_by_role("dialog")
+    try:
+        dialog.wait_for(timeout=30_000)
+    except Exception:
+        page.screenshot(path=str(tmp_path / "debug-no-dialog.png"), full_page=True)
+        raise
+    dialog.get_by_test_id("stDataFrame").wait_for(timeout=30_000)
+    # The grid draws on a canvas; its accessible table names every column.
+    dialog.locator("th", has_text="Why").first.wait_for(state="attached", timeout=30_000)
+    box = dialog.bounding_box()
+    assert box and box["width"] >= 1000, box
+    page.screenshot(path=str(tmp_path / "generate-receive-dialog.png"))
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="detached", timeout=30_000)
+    page.get_by_role("button", name="View code").first.click()
+    dialog.get_by_text("DEFAULT_BASE_URL = 'https://api.cometapi.com'").wait_for(timeout=30_000)
+    code_box = dialog.locator("[data-testid='stCode']").first.bounding_box()
+    assert code_box and code_box["height"] <= 700, code_box  # scrolls inside, the page does not stretch
+    page.screenshot(path=str(tmp_path / "generate-code-dialog.png"))
+    assert guard.blocked == [], guard.blocked
+    page.context.close()

@@ -185,3 +185,25 @@ def test_two_runs_are_shown_apart_newest_on_top_each_linking_to_its_board(app: A
         [run_ids["Second run: a heron on a pond"]], [run_ids["First run: a kite at dawn"]]]
     summaries = [c for c in texts(app.caption) if "Kling v1.6 · 1 take (1 ready)" in c]
     assert len(summaries) == 2 and all("simulated" in c for c in summaries), texts(app.caption)
+
+
+def test_approximation_is_on_the_card_and_view_code_points_at_the_live_api(app: AppTest) -> None:
+    app.run()
+    app.text_area(key="prompt").set_value("A fox runs through snow")
+    app.text_input(key="negative_prompt").set_value("blur")
+    app.number_input(key="duration").set_value(5)
+    app.run()
+    notes = [m for m in texts(app.markdown) if ":material/rule:" in m]
+    assert any("5 s → 6 s" in m and "negative prompt dropped" in m for m in notes), notes  # Veo 3.1 Fast
+    app.button(key="code:veo3.1-fast").click()
+    app.run()
+    code = [c.value for c in app.code]
+    assert code and all("DEFAULT_BASE_URL = 'https://api.cometapi.com'" in c or
+                        'const DEFAULT_BASE_URL = "https://api.cometapi.com"' in c for c in code), code[0][:300]
+    assert not any("127.0.0.1" in c for c in code)
+    assert any("COMETAPI_BASE_URL=http://127.0.0.1:" in m for m in texts(app.markdown))  # how to use the sandbox
+    app.button(key="receive:veo3.1-fast").click()
+    app.run()
+    table = app.dataframe[0].value
+    assert list(table.columns) == ["Field", "What happens", "You asked", "Sent", "Why"]
+    assert "5 s -> 6 s" in " ".join(table["Why"])
