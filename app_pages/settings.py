@@ -26,8 +26,10 @@ status = key_status()
 if status.source:
     st.success(f"Key found in **{status.source}**: `{status.masked}`", icon=":material/key:")
 else:
-    st.info("No key: the app runs against the local sandbox. Add `COMETAPI_KEY` to `.streamlit/secrets.toml` "
-            "or the environment, or enter one for this browser session.", icon=":material/science:")
+    how = ("the server's environment (the workers read it too)" if not session_keys_allowed() else
+           "`.streamlit/secrets.toml` or the environment, or enter one for this browser session")
+    st.info(f"No key: the app runs against the local sandbox. Add `COMETAPI_KEY` to {how}.",
+            icon=":material/science:")
 if not session_keys_allowed():
     st.info("Engine: **external workers** (`DAILIES_ENGINE=external`). `python -m jobs worker` processes send, "
             "poll and download, with the key from the server's environment (`COMETAPI_KEY`, `COMETAPI_BASE_URL`); "

@@ -29,3 +29,12 @@ def test_settings_in_process_still_offers_a_session_key(empty_app, monkeypatch: 
     at = open_page("app_pages/settings.py")
     assert [t for t in at.text_input if "browser session" in t.label]
     assert not any("external workers" in t for t in texts(at, "info"))
+
+
+def test_no_key_in_external_mode_points_at_the_servers_environment(empty_app, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DAILIES_ENGINE", "external")
+    monkeypatch.delenv("COMETAPI_KEY", raising=False)
+    at = open_page("app_pages/settings.py")
+    infos = texts(at, "info")
+    assert any("No key" in t and "the workers read it too" in t for t in infos), infos
+    assert not any("browser session" in t for t in infos if "No key" in t)
