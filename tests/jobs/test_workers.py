@@ -29,11 +29,11 @@ TAKES = 40
 
 
 class Worker:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, *, scale: str = SCALE) -> None:
         self.log = log
         self._out = log.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jobs", "worker", "--lease-ttl", LEASE_S, "--time-scale", SCALE,
+            [sys.executable, "-m", "jobs", "worker", "--lease-ttl", LEASE_S, "--time-scale", scale,
              "--concurrency", str(TAKES), "--threads", "4", "--no-checks"],
             cwd=ROOT, env=env, stdout=self._out, stderr=subprocess.STDOUT)
         wait_until(lambda: self.port is not None or self.proc.poll() is not None, timeout=20)
@@ -80,11 +80,12 @@ def team(tmp_path: Path, small_clip: Path) -> Iterator[tuple[StandaloneSandbox, 
         server.stop()
 
 
-def _admit(env: dict[str, str], tmp_path: Path) -> str:
+def _admit(env: dict[str, str], tmp_path: Path, *, model: str = "sora-2", prompts: int = TAKES // 4,
+           takes: int = 4, scale: str = SCALE) -> str:
     rows = tmp_path / "prompts.csv"
-    rows.write_text("prompt\n" + "".join(f"shot {i} of a paper boat\n" for i in range(TAKES // 4)))
-    done = subprocess.run([sys.executable, "-m", "jobs", "run", "--csv", str(rows), "--model", "sora-2",
-                           "--takes", "4", "--no-wait", "--time-scale", SCALE], cwd=ROOT, env=env,
+    rows.write_text("prompt\n" + "".join(f"shot {i} of a paper boat\n" for i in range(prompts)))
+    done = subprocess.run([sys.executable, "-m", "jobs", "run", "--csv", str(rows), "--model", model,
+                           "--takes", str(takes), "--no-wait", "--time-scale", scale], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
@@ -199,3 +200,42 @@ def test_an_admit_only_engine_takes_no_lease_and_sends_nothing_until_a_driving_o
         if driver is not None:
             driver.stop()
         ledger.close()
+
+
+def test_a_worker_killed_inside_the_submit_window_leaves_submit_unknown_found_by_its_own_id(
+        team, tmp_path: Path) -> None:
+    """The POST reached the provider, its answer never came back, the worker died: the next worker marks the
+    take `submit_unknown`, finds the Kling task by the id we sent with it, and never sends it again."""
+    from sandbox.faultproxy import FaultProxy
+
+    server, env = team
+    proxy = FaultProxy(server.port).start()
+    first = second = None
+    try:
+        env = {**env, "COMETAPI_BASE_URL": proxy.base_url}
+        proxy.hang_next_n(1, match=r"^POST ")
+        out = _admit(env, tmp_path, model="kling-v1-6", prompts=1, takes=1, scale="0.01")
+        assert "1 queued for the workers" in out
+        first = Worker(env, tmp_path / "first.log", scale="0.01")
+        wait_until(lambda: len(server.posts()) == 1 and proxy.applied("hang") == 1, timeout=20)
+        assert [j.state for j in _jobs(tmp_path)] == [JobState.SUBMITTING]
+        first_id = first.id
+        first.proc.send_signal(signal.SIGKILL)
+        first.proc.wait(10)
+
+        second = Worker(env, tmp_path / "second.log", scale="0.01")
+        wait_until(lambda: _jobs(tmp_path)[0].state == JobState.DOWNLOADED, timeout=40)
+        (job,) = _jobs(tmp_path)
+        ledger = Ledger(tmp_path / "data" / "ledger.sqlite3")
+        try:
+            assert "submit_unknown" in [e["to_state"] for e in ledger.events(job.id)]
+        finally:
+            ledger.close()
+        (post,) = server.posts()  # never resent
+        assert post["worker"] == first_id and job.task_id == post["task_id"]
+        assert "submit_unknown" in second.log.read_text()
+    finally:
+        for worker in (first, second):
+            if worker is not None:
+                worker.stop()
+        proxy.stop()
