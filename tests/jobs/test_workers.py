@@ -239,3 +239,24 @@ def test_a_worker_killed_inside_the_submit_window_leaves_submit_unknown_found_by
             if worker is not None:
                 worker.stop()
         proxy.stop()
+
+
+def test_external_mode_and_workers_refuse_to_start_without_what_they_need(tmp_path: Path, monkeypatch, capsys):
+    from jobs import cli
+
+    monkeypatch.setenv("DAILIES_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("COMETAPI_KEY", raising=False)
+    monkeypatch.setenv("DAILIES_ENGINE", "sideways")
+    assert cli.main(["run", "--model", "sora-2", "--prompt", "x", "--sandbox"]) == 2
+    err = capsys.readouterr().err
+    assert "DAILIES_ENGINE" in err and "sideways" in err and "external" in err  # the field and the allowed values
+    monkeypatch.setenv("DAILIES_ENGINE", "external")
+    # An in-process sandbox would die with this process: nothing is admitted that no worker could reach.
+    assert cli.main(["run", "--model", "sora-2", "--prompt", "x", "--sandbox", "--no-wait"]) == 2
+    assert "COMETAPI_KEY" in capsys.readouterr().err
+    assert not (tmp_path / "data" / "ledger.sqlite3").exists() or not _jobs(tmp_path)
+    assert cli.main(["worker"]) == 2
+    assert "COMETAPI_KEY" in capsys.readouterr().err
+    monkeypatch.setenv("COMETAPI_KEY", "sk-sandbox")
+    assert cli.main(["worker", "--lease-ttl", "0"]) == 2
+    assert "lease-ttl" in capsys.readouterr().err
