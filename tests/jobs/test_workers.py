@@ -14,7 +14,8 @@ import signal
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,9 @@ import pytest
 from jobs.ledger import JobState, Ledger
 from sandbox.pytest_plugin import wait_until
 from tests.jobs.standalone import ROOT, StandaloneSandbox
+from tests.s3_helpers import moto_endpoint, s3_env, s3_store
+
+__all__ = ["moto_endpoint", "s3_env"]  # fixtures
 
 SCALE = "0.05"  # Sora renders 30-90 simulated s: 1.5-4.5 s here, long enough to kill workers mid-render
 LEASE_S = "3"
@@ -80,6 +84,29 @@ def team(tmp_path: Path, small_clip: Path) -> Iterator[tuple[StandaloneSandbox, 
         server.stop()
 
 
+@dataclass
+class ClipTarget:
+    env: dict[str, str]
+    read: Callable[[str], bytes]
+    """The stored bytes of a ledger clip key."""
+
+
+@pytest.fixture(params=["local", "s3"])
+def clip_target(request: pytest.FixtureRequest, tmp_path: Path) -> ClipTarget:
+    """Where the workers put the clips: a local folder, or a bucket (moto's server on loopback)."""
+    if request.param == "local":
+        return ClipTarget({}, lambda key: (tmp_path / "clips" / key).read_bytes())
+    bucket = request.getfixturevalue("s3_env")
+    store = s3_store(request.getfixturevalue("moto_endpoint"), bucket, tmp_path / "verify-staging")
+
+    def read(key: str) -> bytes:
+        with store.open(key) as f:
+            return f.read()
+
+    aws = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
+    return ClipTarget({**aws, "DAILIES_CLIP_STORE": f"s3://{bucket}/team/clips"}, read)
+
+
 def _admit(env: dict[str, str], tmp_path: Path, *, model: str = "sora-2", prompts: int = TAKES // 4,
            takes: int = 4, scale: str = SCALE) -> str:
     rows = tmp_path / "prompts.csv"
@@ -108,8 +135,10 @@ def _runs(workers: list[str | None]) -> list[str | None]:
     return runs
 
 
-def test_three_workers_split_the_work_and_survive_a_kill_and_a_sigterm(team, tmp_path: Path, small_clip: Path):
+def test_three_workers_split_the_work_and_survive_a_kill_and_a_sigterm(team, clip_target: ClipTarget,
+                                                                        tmp_path: Path, small_clip: Path):
     server, env = team
+    env = {**env, **clip_target.env}
     workers = [Worker(env, tmp_path / f"worker{i}.log") for i in range(3)]
     try:
         out = _admit(env, tmp_path)
@@ -144,7 +173,7 @@ def test_three_workers_split_the_work_and_survive_a_kill_and_a_sigterm(team, tmp
     try:
         for job in jobs:  # every take downloaded exactly once, the clip the sandbox served
             assert [e["to_state"] for e in ledger.events(job.id)].count("downloaded") == 1
-            assert hashlib.sha256((tmp_path / "clips" / job.clip_path).read_bytes()).hexdigest() == served
+            assert hashlib.sha256(clip_target.read(job.clip_path)).hexdigest() == served
     finally:
         ledger.close()
     assert len({j.clip_path for j in jobs}) == TAKES
