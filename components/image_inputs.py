@@ -7,9 +7,13 @@ import streamlit as st
 
 from components import draft_state
 from providers import images
+from providers.errors import ValidationError
+from providers.image_fetch import fetch_image
 from providers.recipe import ImageInput
+from providers.url_policy import validate_user_image_url
 
 MAX_UPLOAD_BYTES = images.MAX_IMAGE_BYTES
+_FETCHED = "_image_fetched:"
 _PROBLEM = "_image_problem:"
 """Session key prefix: why the last upload of a field was refused (shown next to it)."""
 
@@ -44,7 +48,29 @@ def _remove(field: str) -> None:
     draft_state.set_values({field: None})
 
 
-def render_image_input(label: str, field: str, errors: dict[str, str]) -> ImageInput | None:
+def _from_url(field: str, url: str, needs_file: bool, errors: dict[str, str]) -> ImageInput | None:
+    """A typed URL, checked by the URL policy before anything is sent; fetched (once) when a switched-on model takes
+    files only, forwarded as it is to the others."""
+    try:
+        validate_user_image_url(url, field=field)
+        if not needs_file:
+            return ImageInput(url=url.strip(), name=url.strip().rsplit("/", 1)[-1][:80] or "image")
+        cache = st.session_state.setdefault(_FETCHED + field, {})
+        if url not in cache:
+            cache.clear()  # one fetched image per field is plenty; old bytes are not kept around
+            cache[url] = fetch_image(url, field=field)
+        got = cache[url]
+    except ValidationError as e:
+        errors[field] = e.message
+        st.error(e.message, icon=":material/link_off:")
+        return None
+    st.caption(f"Fetched by the app ({len(got.data) / 1024:.0f} KB) for the models that take files only; the "
+               "others get the URL.")
+    return ImageInput(url=url.strip(), data=got.data, mime=got.mime, name=url.strip().rsplit("/", 1)[-1][:80])
+
+
+def render_image_input(label: str, field: str, errors: dict[str, str], *,
+                       needs_file: bool = False) -> ImageInput | None:
     st.file_uploader(label, type=["png", "jpg", "jpeg", "webp"], key=field, on_change=_uploaded, args=(field,),
                      help="PNG, JPEG or WebP, at most 20 MB.")
     problem = st.session_state.get(_PROBLEM + field)
@@ -53,8 +79,12 @@ def render_image_input(label: str, field: str, errors: dict[str, str]) -> ImageI
         st.error(problem, icon=":material/error:")
         return None
     kept = draft_state.kept_image(field)
+    url = st.text_input(f"…or {label.lower()} by URL", placeholder="https://…/image.png",
+                        help="A public https:// image. Kling and Runway get the URL; for Veo and Sora the app "
+                             "fetches it (checked first: no private, local or plain-http addresses).",
+                        **draft_state.bind(f"{field}_url", ""), disabled=kept is not None)
     if kept is None:
-        return None
+        return _from_url(field, url, needs_file, errors) if url and url.strip() else None
     image, data = kept
     if st.session_state.get(field) is None:  # the uploader is empty again (page switch, reload): say what is kept
         c1, c2 = st.columns([3, 1], vertical_alignment="center")

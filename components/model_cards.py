@@ -12,6 +12,7 @@ import streamlit as st
 
 from components.draft_state import bind
 from components.mapping_view import card_changes, render_mapping_buttons
+from components.model_defaults import DEFAULT_MODELS
 from components.rate_card import price_caption
 from jobs.eta import EtaBook, describe
 from jobs.runner import Runner
@@ -22,7 +23,6 @@ from providers.mapping import CAMERA_AXES, CAMERA_PRESETS, prepare
 from providers.recipe import ModelOptions, Recipe
 from providers.submission import Submission
 
-DEFAULT_MODELS = ("veo3.1-fast", "kling-v1-6")
 CARDS_PER_ROW = 3
 
 

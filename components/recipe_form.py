@@ -9,6 +9,7 @@ import streamlit as st
 
 from components import draft_state
 from components.image_inputs import render_image_input
+from components.model_defaults import DEFAULT_MODELS
 from jobs import form_rules
 from providers import images
 from providers.catalog import Catalog
@@ -84,7 +85,10 @@ def render_recipe_form(catalog: Catalog) -> RecipeInput:
     duration = None if "duration" in errors else duration
     seed = None if seed_value is None or "seed" in errors else int(seed_value)
     takes = int(takes_value) if takes_value is not None and "takes" not in errors else 1
-    kept = any(draft_state.value(f) for f in ("first_frame", "last_frame"))
+    kept = any(draft_state.value(f) for f in ("first_frame", "first_frame_url", "last_frame", "last_frame_url"))
+    # Models that take files only get a typed URL fetched by the app; only fetch when one of them is switched on.
+    needs_file = any(not s.images.urls and st.session_state.get(f"use:{s.id}", draft_state.value(
+        f"use:{s.id}", s.id in DEFAULT_MODELS)) for s in catalog.models() if s.availability.available)
     with st.expander("Images (first / last frame)", expanded=kept):
         fit = st.radio("Fit to the target size", ["crop", "pad"], horizontal=True,
                        **bind("image_fit", "crop", allowed=["crop", "pad"]),
@@ -92,11 +96,11 @@ def render_recipe_form(catalog: Catalog) -> RecipeInput:
                             "ratio and follows the image. Centre-crop or pad decides what they receive.")
         i1, i2 = st.columns(2)
         with i1:
-            first = render_image_input("First frame", "first_frame", errors)
+            first = render_image_input("First frame", "first_frame", errors, needs_file=needs_file)
             if first:
                 _preview(first, ratio, fit)
         with i2:
-            last = render_image_input("Last frame", "last_frame", errors)
+            last = render_image_input("Last frame", "last_frame", errors, needs_file=needs_file)
             if last:
                 _preview(last, ratio, fit)
     recipe = Recipe(prompt=prompt or "", negative_prompt=negative or "", first_frame=first, last_frame=last,

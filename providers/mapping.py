@@ -299,9 +299,12 @@ class _Plan:
 
     def _image(self, field: str, img: ImageInput) -> None:
         rules = self.s.images
-        if img.url is not None and img.data is None:
+        # A URL goes to the provider as a URL where the route takes one; elsewhere the app has fetched it (under
+        # the URL policy, providers/image_fetch.py) and its bytes are uploaded like a file.
+        if img.url is not None and (img.data is None or rules.urls):
             if not rules.urls:
-                self.err(field, f"{field}: {self.name} takes uploaded files, not URLs", "a PNG, JPEG or WebP upload")
+                self.err(field, f"{field}: {self.name} takes files only and the URL has not been fetched",
+                         "a PNG, JPEG or WebP upload, or an https:// URL the app can fetch")
             elif (problem := _url_problem(img.url, field)) is not None:
                 self.err(field, problem.message, "a public https:// image URL")
             else:

@@ -110,3 +110,25 @@ def test_mapping_and_code_open_in_a_wide_dialog_with_every_column(app_server: st
     page.screenshot(path=str(tmp_path / "generate-code-dialog.png"))
     assert guard.blocked == [], guard.blocked
     page.context.close()
+
+
+def test_a_private_ip_image_url_is_refused_in_the_form_and_nothing_is_sent(app_server: str, browser,
+                                                                           tmp_path: Path) -> None:
+    page, guard = guarded_page(browser, app_server)
+    page.goto(app_server)
+    page.wait_for_selector(READY, timeout=60_000)
+    prompt = page.get_by_role("textbox", name="Prompt", exact=True)
+    prompt.fill("The kite rises over the dunes")
+    prompt.press("Control+Enter")
+    page.wait_for_function(ENABLED, timeout=30_000)
+    page.get_by_text("Images (first / last frame)").click()
+    url = page.get_by_role("textbox", name="…or first frame by URL")
+    url.fill("https://192.168.1.20/kite.png")
+    url.press("Enter")
+    page.get_by_text("first_frame: host 192.168.1.20 points to a private or local address").wait_for(timeout=30_000)
+    page.wait_for_selector(READY, timeout=30_000)
+    assert page.get_by_role("button", name="Generate", exact=True).is_disabled()
+    page.screenshot(path=str(tmp_path / "generate-private-url.png"), full_page=True)
+    assert page.get_by_text("No runs yet").count() == 1  # nothing was submitted
+    assert not any("192.168.1.20" in u for u in guard.blocked) and guard.blocked == [], guard.blocked
+    page.context.close()

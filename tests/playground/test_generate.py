@@ -207,3 +207,21 @@ def test_approximation_is_on_the_card_and_view_code_points_at_the_live_api(app: 
     table = app.dataframe[0].value
     assert list(table.columns) == ["Field", "What happens", "You asked", "Sent", "Why"]
     assert "5 s -> 6 s" in " ".join(table["Why"])
+
+
+def test_a_private_or_plain_http_image_url_is_refused_next_to_the_field_and_nothing_is_sent(
+        app: AppTest, app_env) -> None:
+    app.run()
+    app.text_area(key="prompt").set_value("The kite rises")
+    app.text_input(key="first_frame_url").set_value("https://10.0.0.7/kite.png")
+    app.run()
+    errors = texts(app.error)
+    assert any("first_frame: host 10.0.0.7 points to a private or local address" in e for e in errors), errors
+    assert generate_button(app).disabled
+    app.text_input(key="first_frame_url").set_value("http://cdn.example/kite.png")
+    app.run()
+    assert any("first_frame: http scheme is not allowed" in e for e in texts(app.error))
+    assert generate_button(app).disabled
+    ledger = Ledger(app_env / "ledger.sqlite3")
+    assert ledger.count_jobs() == 0
+    ledger.close()

@@ -95,7 +95,7 @@ CAMERA_PAN = {"type": "simple", "config": {"pan": 5}}
     ("gen4_turbo", Recipe("cat", first_frame=ImageInput(encode(900, 300))), {}, "first_frame",
      ["between 0.5 and 2"]),
     ("veo3.1", Recipe("cat", first_frame=ImageInput(url="https://example.com/a.png")), {}, "first_frame",
-     ["not URLs", "upload"]),
+     ["takes files only", "upload"]),
     ("kling-v1-6", Recipe("cat", first_frame=ImageInput(url="http://example.com/a.png")), {}, "first_frame",
      ["https"]),
     ("gen4_turbo", Recipe("cat", first_frame=ImageInput(url="http://127.0.0.1:8765/a.png")), {}, "first_frame",
