@@ -148,7 +148,8 @@ class _Engine:
         ledger_path = args.ledger or settings.ledger_path()
         self.ledger = Ledger(ledger_path)
         self.clips = (ClipStore(args.clips) if args.clips else
-                      open_clip_store(settings.clips_dir(), "/app/static/clips", settings.data_dir() / "clip-staging"))
+                      open_clip_store(settings.clips_dir(), settings.clips_url_prefix(),
+                                      settings.data_dir() / "clip-staging"))
         self.clips.sweep_partials()
         overrides: dict[str, dict[str, Any]] = (
             {m: {"available": True} for m in ("sora-2", "sora-2-pro")} if self.backend.sandbox else {})

@@ -42,3 +42,14 @@ def engine_mode() -> str:
 
 def external_engine() -> bool:
     return engine_mode() == "external"
+
+
+def clips_url_prefix(clips: Path | None = None) -> str:
+    """The URL Streamlit serves a local clips folder at (only static/ next to app.py is served): what a
+    worker or the CLI records for the app's pages, so their clips play wherever the folder is under static/."""
+    folder = (clips or clips_dir()).resolve()
+    try:
+        rel = folder.relative_to((PROJECT_ROOT / "static").resolve())
+    except ValueError:
+        return "/app/static/clips"
+    return "/app/static/" + rel.as_posix()

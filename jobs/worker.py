@@ -145,7 +145,8 @@ def run_worker(args: argparse.Namespace, out: Any = None) -> int:
         print(f"settings: {problem}", file=sys.stderr, flush=True)
     ledger = Ledger(args.ledger or settings.ledger_path())
     clips = (ClipStore(args.clips) if args.clips else
-             open_clip_store(settings.clips_dir(), "/app/static/clips", settings.data_dir() / "clip-staging"))
+             open_clip_store(settings.clips_dir(), settings.clips_url_prefix(),
+                                  settings.data_dir() / "clip-staging"))
     overrides: dict[str, dict[str, Any]] = (
         {m: {"available": True} for m in ("sora-2", "sora-2-pro")} if backend.sandbox else {})
     for model_id, entry in prefs.model_overrides.items():

@@ -24,12 +24,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(data_dir: Path, clips_dir: Path, time_scale: float) -> Iterator[str]:
+def running_app(data_dir: Path, clips_dir: Path, time_scale: float,
+                extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """Start `streamlit run app.py`, yield its base URL once `/_stcore/health` answers, then stop it and remove
     its clips. A server that dies or stays unhealthy for 60 s fails with its log."""
     env = {**os.environ, "DAILIES_DATA_DIR": str(data_dir), "DAILIES_CLIPS_DIR": str(clips_dir),
            "DAILIES_SANDBOX_PORT": "0", "DAILIES_SANDBOX_TIME_SCALE": str(time_scale)}
     env.pop("COMETAPI_KEY", None)
+    env.update(extra_env or {})
     port = free_port()
     log_path = data_dir / "streamlit.log"
     with log_path.open("w") as log:
