@@ -8,6 +8,7 @@ from components.keys import current_backend
 from components.model_cards import CardResult, render_model_cards
 from components.queue import remember_run, render_queue
 from components.recipe_form import FIELD_LABELS, render_recipe_form
+from components.run_total import run_total
 from components.runtime import get_runtime
 from components.save_to_library import render_save_result, render_save_to_library
 from components.submit_guard import request_id_for
@@ -38,9 +39,7 @@ def _cost(card: CardResult) -> CostEstimate:
     return estimate(card.spec, seconds, card.options.get("size"), card.options.get("mode"))
 
 
-priced = [c for c in cards if c.submission is not None or set(c.errors) <= {"prompt"}]
-low = sum(_cost(c).low_usd for c in priced) * form.takes
-high = sum(_cost(c).high_usd for c in priced) * form.takes
+total_line, low, high = run_total(cards, form.takes, _cost, form_has_errors=bool(form.errors))
 
 refusal: str | None = None
 if form.errors:
@@ -67,9 +66,8 @@ else:
         refusal = (f"This run could cost up to ${high:.2f}, more than the ${remaining:.2f} left in this "
                    f"{rt.prefs.budget_period}'s budget. Raise the budget in Settings or pick fewer takes.")
 
-total = f"${high:.2f}" if abs(high - low) < 1e-9 else f"${low:.2f}–${high:.2f}"
 c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="center")
-c1.markdown(f"**Total: {total}** for {len(priced)} model(s) × {form.takes} take(s). {budget_note}")
+c1.markdown(f"{total_line} {budget_note}")
 if refusal:
     c1.warning(refusal, icon=":material/block:")
 with c2:

@@ -57,7 +57,7 @@ def test_typing_a_price_in_the_rate_card_changes_the_estimate(app_server: str, b
 
     page.goto(app_server)
     page.wait_for_selector(READY, timeout=60_000)
-    page.get_by_text(re.compile(r"^Total: \$0\.50 for 2 model")).first.wait_for(timeout=30_000)
+    page.get_by_text(re.compile(r"^Total: \$0\.50 for 2 priced model")).first.wait_for(timeout=30_000)
     page.screenshot(path=str(tmp_path / "generate-after-rate-card.png"), full_page=True)
     page.goto(f"{app_server}/costs")
     page.wait_for_selector(READY, timeout=60_000)

@@ -130,7 +130,7 @@ def test_out_of_range_duration_and_takes_are_refused_next_to_the_field_not_silen
     app.run()
     assert not any("out of range" in e for e in texts(app.error))
     assert not generate_button(app).disabled
-    assert any("× 2 take(s)" in m for m in texts(app.markdown))
+    assert any("× 2 takes" in m for m in texts(app.markdown))
 
 
 def test_save_to_library_keeps_the_recipe_and_its_models_and_refuses_none(app: AppTest, app_env) -> None:
@@ -225,3 +225,26 @@ def test_a_private_or_plain_http_image_url_is_refused_next_to_the_field_and_noth
     ledger = Ledger(app_env / "ledger.sqlite3")
     assert ledger.count_jobs() == 0
     ledger.close()
+
+
+def _total(app: AppTest) -> str:
+    return next(m for m in texts(app.markdown) if m.startswith("**Total:"))
+
+
+def test_the_total_names_what_it_leaves_out_and_never_prices_a_bad_field(app: AppTest) -> None:
+    app.run()
+    app.text_area(key="prompt").set_value("A kite over a cliff")
+    for model_id in ("veo3.1", "doubao-seedance-2-0", "grok-imagine-video"):
+        app.toggle(key=f"use:{model_id}").set_value(True)
+    app.number_input(key="duration").set_value(6)
+    app.run()
+    total = _total(app)
+    # Kling is invalid at 6 s and Grok has no price: neither is silently summed as counted.
+    assert "for 3 priced models × 1 take" in total, total
+    assert "not counted: Grok Imagine Video (no price), Kling v1.6 (fix duration)" in total, total
+
+    app.number_input(key="duration").set_value(-3)
+    app.run()
+    total = _total(app)
+    assert total.startswith("**Total: —**") and "fix the fields" in total, total
+    assert "$" not in total.split("Sandbox")[0], total

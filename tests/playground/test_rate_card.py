@@ -49,7 +49,7 @@ def test_a_user_price_replaces_the_range_in_the_estimate_and_the_budget(app: App
     _go_live_with_budget(app, 1.0)
     app.switch_page("app_pages/generate.py").run()
     # Before any prompt the total already counts the two switched-on models.
-    assert "Total: $0.33–$2.84** for 2 model(s)" in _text(app)
+    assert "Total: $0.33–$2.84** for 2 priced models" in _text(app)
     next(t for t in app.text_area if t.label == "Prompt").set_value("A paper airplane glides across a desk")
     app.run()
     assert "could cost up to $2.84, more than the $1.00 left" in _text(app)
@@ -67,7 +67,7 @@ def test_a_user_price_replaces_the_range_in_the_estimate_and_the_budget(app: App
     next(t for t in app.text_area if t.label == "Prompt").set_value("A paper airplane glides across a desk")
     app.run()  # typed again: the recipe's survival across pages is tested on its own
     text = _text(app)
-    assert "Total: $0.50** for 2 model(s)" in text
+    assert "Total: $0.50** for 2 priced models" in text
     assert "more than the" not in text and not app.button(key="generate").disabled
 
 
