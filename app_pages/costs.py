@@ -108,6 +108,21 @@ def _spend(which: str) -> dict:
             "reserved_by_model": rt.ledger.spend_by_model(which), "by_day": rt.ledger.spend_by_day(which)}
 
 
+def _booked_text(row: costs.ModelSpend, usd: float) -> str:
+    """A spend cell: "no price" for takes of an unpriced model (never $0.00), and says when a range's top is counted."""
+    priced = row.delivered - row.unpriced_delivered
+    if not row.delivered:
+        return "—"
+    if not priced:
+        return "no price"
+    text = money(usd)
+    if row.range_delivered:
+        text += " (top of the price range; no exact price)"
+    if row.unpriced_delivered:
+        text += f" + {row.unpriced_delivered} with no price"
+    return text
+
+
 def render_spend(which: str, title: str) -> None:
     data = session_cached(f"costs_{which}", version, lambda: _spend(which))
     st.subheader(title)
@@ -124,16 +139,18 @@ def render_spend(which: str, title: str) -> None:
     m4.metric("Failed: charged / not / unknown",
               f"{total.failed_charged} / {total.failed_not_charged} / {total.failed_unknown}")
     frame = pd.DataFrame([{**r.as_row(), "name": _name(r.model_id),
-                           "per_kept": "—" if r.cost_per_kept is None else money(r.cost_per_kept)}
+                           "per_kept": "—" if r.cost_per_kept is None else money(r.cost_per_kept),
+                           "estimated": _booked_text(r, r.estimated_usd), "recorded": _booked_text(r, r.recorded_usd)}
                           for r in by_model.values()])
     count = st.column_config.NumberColumn
     st.dataframe(frame, hide_index=True, width="stretch", key=f"spend_table_{which}", column_order=[
-        "name", "takes", "delivered", "kept", "discarded", "estimated_usd", "recorded_usd", "per_kept",
+        "name", "takes", "delivered", "kept", "discarded", "estimated", "recorded", "per_kept",
         "failed_charged", "failed_not_charged", "failed_unknown"], column_config={
         "name": st.column_config.TextColumn("Model"), "takes": count("Takes"), "delivered": count("Delivered"),
         "kept": count("Kept"), "discarded": count("Discarded"),
-        "estimated_usd": st.column_config.NumberColumn("Estimated", format="$%.2f"),
-        "recorded_usd": st.column_config.NumberColumn("Recorded", format="$%.2f"),
+        "estimated": st.column_config.TextColumn("Estimated"),
+        "recorded": st.column_config.TextColumn("Recorded", help="The price rule on the delivered clip; for a "
+                                                "range-priced model, the top of the range (no exact price)."),
         "per_kept": st.column_config.TextColumn("Per kept clip"),
         "failed_charged": count("Failed, charged"), "failed_not_charged": count("Failed, not charged"),
         "failed_unknown": count("Failed, charge unknown")})
@@ -147,8 +164,10 @@ def render_spend(which: str, title: str) -> None:
                         width="stretch")
     reserved = data["reserved_by_model"]
     if reserved:
+        ranged = {m for m, r in by_model.items() if r.range_delivered}
         st.caption("Reserved against the budget by model: "
-                   + ", ".join(f"{_name(m)} {money(v)}" for m, v in reserved.items()))
+                   + ", ".join(f"{_name(m)} {money(v)}" + (f" ({costs.RANGE_TOP_NOTE})" if m in ranged else "")
+                               for m, v in reserved.items()))
 
 
 render_spend("live", "Live spend")

@@ -20,7 +20,7 @@ from components.sync_player import render_sync_player
 from exports.board import board_json
 from exports.code import code_bundle
 from jobs.boards import Board
-from jobs.costs import provider_reported, recorded_cost, unpriced
+from jobs.costs import booked_label, provider_reported, unpriced
 from jobs.ledger import Job, JobState
 from jobs.runner import RETRYABLE_STATES
 from providers.client import Backend
@@ -76,9 +76,8 @@ def render_take_card(rt: Runtime, job: Job, board: Board | None) -> None:
         est = (f"${job.est_high_usd:.2f}" if abs((job.est_low_usd or 0) - job.est_high_usd) < 1e-9
                else f"${job.est_low_usd or 0:.2f}–${job.est_high_usd:.2f}")
         facts.append(f"est. {est}")
-    recorded = recorded_cost(job, catalog)
-    if recorded is not None:
-        facts.append(f"recorded ${recorded:.2f}")
+    if (booked := booked_label(job, catalog)) is not None:
+        facts.append(booked)  # "reserved … (top of the price range …)" for a range, never "recorded"
     if (reported := provider_reported(job)) is not None:
         facts.append(reported)
     if job.backend == "sandbox":

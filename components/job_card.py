@@ -8,7 +8,7 @@ import streamlit as st
 
 from components.clip_urls import clip_url
 from jobs import vocabulary
-from jobs.costs import unpriced
+from jobs.costs import RANGE_TOP_NOTE, range_priced, unpriced
 from jobs.failure_text import failure_text
 from jobs.ledger import ATTENTION_STATES, Job, JobState
 from providers.catalog import Catalog
@@ -81,7 +81,12 @@ def render_done(job: Job, catalog: Catalog) -> None:
     if unpriced(job):
         facts.append("no price")
     elif job.est_high_usd is not None:
-        facts.append(f"est. ${job.est_high_usd:.2f}" + (" (simulated)" if job.backend == "sandbox" else ""))
+        simulated = " (simulated)" if job.backend == "sandbox" else ""
+        if range_priced(job):  # the top of a range is what was reserved, not what the take cost
+            facts.append(f"est. ${job.est_low_usd or 0:.2f}–${job.est_high_usd:.2f} · reserved "
+                         f"${job.est_high_usd:.2f} ({RANGE_TOP_NOTE}){simulated}")
+        else:
+            facts.append(f"est. ${job.est_high_usd:.2f}{simulated}")
     facts.append(f"render {_elapsed(job)}")
     st.caption(" · ".join(facts))
     for text in mismatches(job):

@@ -106,12 +106,33 @@ def unpriced(job: Job) -> bool:
 
 
 def provider_reported(job: Job) -> str | None:
-    """A cost the provider itself reported (xAI's `usage.cost_in_usd_ticks`), shown beside the estimate and never
-    booked: its unit is not documented."""
+    """That the provider itself reported a cost (xAI's `usage.cost_in_usd_ticks`), shown beside the estimate and
+    never booked: its unit is not documented, so the raw number (billions of "ticks") stays in the take's raw
+    status (History → the take's details), not on a card a reader would take as a price."""
     if job.family != "grok":
         return None
-    ticks = cost_ticks(job.raw_status)
-    return None if ticks is None else f"xAI reports {ticks:,} cost ticks (unit not documented)"
+    return None if cost_ticks(job.raw_status) is None else "xAI reported a cost in an undocumented unit (not booked)"
+
+
+def range_priced(job: Job) -> bool:
+    """The take was priced from a range (no exact rule): what is booked for it is the range's top, not a price."""
+    if job.est_high_usd is None or job.est_low_usd is None:
+        return False
+    return abs(job.est_low_usd - job.est_high_usd) > 1e-9
+
+
+RANGE_TOP_NOTE = "top of the price range; no exact price"
+
+
+def booked_label(job: Job, catalog: Catalog) -> str | None:
+    """How a delivered take's booked cost reads everywhere: "recorded $0.40" for an exact rule, "reserved $2.64
+    (top of the price range; no exact price)" for a range, None when nothing is booked (not delivered, no price)."""
+    booked = recorded_cost(job, catalog)
+    if booked is None:
+        return None
+    if range_priced(job):
+        return f"reserved ${booked:.2f} ({RANGE_TOP_NOTE})"
+    return f"recorded ${booked:.2f}"
 
 
 def recorded_cost(job: Job, catalog: Catalog) -> float | None:
@@ -145,7 +166,11 @@ class ModelSpend:
     estimated_usd: float = 0.0
     """Upper estimates (what the budget reserved) of the delivered takes: compare with recorded_usd."""
     recorded_usd: float = 0.0
-    """Sum of the price rule over delivered clips."""
+    """Sum of the price rule over delivered clips (the top of the range for a range-priced one)."""
+    unpriced_delivered: int = 0
+    """Delivered takes of a model with no price: nothing is booked for them, and they read "no price", not $0."""
+    range_delivered: int = 0
+    """Delivered takes booked at the top of a price range (no exact price)."""
     failed_charged: int = 0
     failed_not_charged: int = 0
     failed_unknown: int = 0
@@ -179,11 +204,15 @@ def spend_by_model(jobs: Iterable[Job], catalog: Catalog) -> dict[str, ModelSpen
             row.kept += 1
         elif job.kept == 0:
             row.discarded += 1
-        recorded = recorded_cost(job, catalog)
-        if recorded is not None:
+        if job.state == JobState.DOWNLOADED:  # delivered is a state, whether or not it has a price
             row.delivered += 1
-            row.recorded_usd += recorded
-            row.estimated_usd += job.est_high_usd or 0.0
+            recorded = recorded_cost(job, catalog)
+            if recorded is None:
+                row.unpriced_delivered += 1
+            else:
+                row.recorded_usd += recorded
+                row.estimated_usd += job.est_high_usd or 0.0
+                row.range_delivered += range_priced(job)
         if job.state in FAILED_STATES:
             charged = (job.charged or "unknown").lower()
             if charged in CHARGED_YES:
@@ -199,8 +228,8 @@ def spend_by_model(jobs: Iterable[Job], catalog: Catalog) -> dict[str, ModelSpen
 def totals(spend: dict[str, ModelSpend]) -> ModelSpend:
     total = ModelSpend("all models")
     for row in spend.values():
-        for name in ("takes", "delivered", "kept", "discarded", "failed_charged", "failed_not_charged",
-                     "failed_unknown"):
+        for name in ("takes", "delivered", "unpriced_delivered", "range_delivered", "kept", "discarded",
+                     "failed_charged", "failed_not_charged", "failed_unknown"):
             setattr(total, name, getattr(total, name) + getattr(row, name))
         total.estimated_usd += row.estimated_usd
         total.recorded_usd += row.recorded_usd

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -81,3 +82,16 @@ def test_recorded_cost_uses_the_price_rule_in_force_when_the_take_was_made(make_
     dearer = load_catalog(overrides={"veo3.1-fast": {"price": {
         "kind": "per_second", "usd_per_second": 9.99, "source": "override in Settings", "as_of": "2026-12-01"}}})
     assert recorded_cost(job, dearer) == then  # a later price change does not rewrite past spend
+
+
+def test_a_delivered_take_without_a_price_counts_as_delivered_and_a_range_is_booked_as_reserved_not_recorded() -> None:
+    from jobs.costs import booked_label
+
+    grok = _job("grok-imagine-video", JobState.DOWNLOADED, est=0.0, probed=6.0)
+    row = spend_by_model([grok], CATALOG)["grok-imagine-video"]
+    assert (row.delivered, row.unpriced_delivered, row.recorded_usd) == (1, 1, 0.0)  # delivered, not "$0.00"
+    kling = dataclasses.replace(_job("kling-v1-6", JobState.DOWNLOADED, est=2.64, probed=5.0), est_low_usd=0.13)
+    assert booked_label(kling, CATALOG) == "reserved $2.64 (top of the price range; no exact price)"
+    veo = _job("veo3.1-fast", JobState.DOWNLOADED, est=0.40, probed=8.0)
+    assert booked_label(veo, CATALOG) == "recorded $0.40"
+    assert spend_by_model([kling], CATALOG)["kling-v1-6"].range_delivered == 1

@@ -106,3 +106,11 @@ def test_board_exports_json_and_code_for_each_take(seeded) -> None:
     ledger.close()
     doc = json.loads(board_json("b", jobs, load_catalog()))
     assert {t["task_id"] for t in doc["takes"]} == {j.task_id for j in jobs}
+
+
+def test_a_range_priced_take_reads_reserved_at_the_top_of_its_range_never_recorded(seeded) -> None:
+    at = open_page("app_pages/compare.py", query={"run": seeded.board_run})
+    captions = [c.value for c in at.caption]
+    kling = next(c for c in captions if "est. $0.13–$2.64" in c)
+    assert "reserved $2.64 (top of the price range; no exact price)" in kling and "recorded" not in kling, kling
+    assert any("recorded $0.30" in c or "recorded $0.32" in c for c in captions), captions  # exact prices still do

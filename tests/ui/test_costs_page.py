@@ -74,6 +74,9 @@ def test_sandbox_spend_estimated_vs_recorded_per_kept_clip_and_failures(seeded) 
     assert spend.loc["kling-v1-6"].discarded == 1
     # A model with no kept clip reads "—", never "None"; names, not ids, are shown.
     assert spend.loc["kling-v1-6"].per_kept == "—" and spend.loc["kling-v1-6"]["name"] == "Kling v1.6"
+    # Kling has no exact price: what is counted is the top of its range, and the cell says so.
+    assert spend.loc["kling-v1-6"].recorded == "$2.64 (top of the price range; no exact price)"
+    assert spend.loc["veo3.1-fast"].recorded == "$0.70"
 
 
 def test_live_spend_is_apart_and_refresh_is_offered_only_when_live(seeded) -> None:
