@@ -23,6 +23,9 @@ backend = current_backend(rt)
 
 st.title("Generate")
 form = render_recipe_form(rt.catalog)
+# The total and Generate sit right under the recipe, above the (long) list of model cards, so neither needs a
+# scroll past every card; they are filled once the cards have been drawn and priced.
+action_row = st.container(border=True)
 st.subheader("Models")
 cards = render_model_cards(form.recipe, form.image_fit, rt.runner, rt.eta, backend)
 
@@ -66,14 +69,15 @@ else:
         refusal = (f"This run could cost up to ${high:.2f}, more than the ${remaining:.2f} left in this "
                    f"{rt.prefs.budget_period}'s budget. Raise the budget in Settings or pick fewer takes.")
 
-c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="center")
+c1, c2, c3 = action_row.columns([4, 1, 1], vertical_alignment="center")
 c1.markdown(f"{total_line} {budget_note}")
 if refusal:
     c1.warning(refusal, icon=":material/block:")
 with c2:
     render_save_to_library(rt, form.recipe, [c for c in cards if not c.errors])
 clicked = c3.button("Generate", type="primary", key="generate", disabled=refusal is not None, width="stretch")
-render_save_result()
+with action_row:
+    render_save_result()
 
 
 if clicked and refusal is None:
@@ -86,11 +90,11 @@ if clicked and refusal is None:
             budget_period_start=None if backend.sandbox else period_start(rt.prefs.budget_period))
     except ValidationErrors as e:
         for message in e.by_field().values():
-            st.error(message)
+            action_row.error(message)
     except BudgetExceeded as e:
-        st.error(f"Refused by the budget: {e}")
+        action_row.error(f"Refused by the budget: {e}")
     except DailiesError as e:
-        st.error(f"{e.title}: {e.message}")
+        action_row.error(f"{e.title}: {e.message}")
     else:
         remember_run(request_id)  # the run id: on top of this browser's runs
         st.toast(f"Submitted {len(ids)} take(s).", icon=":material/rocket_launch:")
