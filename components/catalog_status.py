@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from components.keys import current_backend
 from components.runtime import Runtime
 from jobs import catalog_watch
 from providers.catalog import PriceRule
@@ -33,7 +34,9 @@ def render_catalog_status(rt: Runtime) -> None:
     if not verdict:
         st.caption("Not checked yet: CometAPI's public listing is read at start and daily.")
         return
-    when = f"Checked {verdict.get('checked_on')} at `{verdict.get('source')}`"
+    # The simulator's loopback address means nothing to a reader; a live listing's URL says where it came from.
+    where = "the sandbox's listing" if current_backend(rt).sandbox else f"`{verdict.get('source')}`"
+    when = f"Checked {verdict.get('checked_on')} against {where}"
     if verdict.get("ok"):
         st.caption(when + ".")
     else:
@@ -45,7 +48,10 @@ def render_catalog_status(rt: Runtime) -> None:
         st.warning(f"{name} (`{model_id}`): switched off, {LISTING_OFF} on {since}. It comes back on by itself "
                    "when the listing names it again.", icon=":material/block:")
     listed = catalog_watch.unsupported(verdict)
-    if listed:
+    if not listed:
+        st.markdown("**Listed, not supported yet** — video models CometAPI lists that Dailies has no adapter for: "
+                    "none.")
+    else:
         st.markdown("**Listed, not supported yet** — video models CometAPI lists that Dailies has no adapter for:")
         st.dataframe(pd.DataFrame([{"model": x.id, "provider": x.provider, "CometAPI catalog price": x.price_text
                                     or "—", "docs": x.api_doc_url} for x in listed]), hide_index=True,

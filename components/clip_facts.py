@@ -70,9 +70,10 @@ def fact_rows(job: Job) -> list[FactRow]:
     return [
         FactRow("duration", f"{duration:g} s" if duration is not None else "not set", got_duration,
                 None if duration is None or probe is None else "duration" not in bad),
-        # A small pair is an aspect ratio the model was asked for (Seedance, Grok), not pixels.
-        FactRow("resolution", ("not set" if not size else f"{size[0]}:{size[1]}" if max(size) < 100
-                               else f"{size[0]}x{size[1]}"), got_size,
+        # A small pair is an aspect ratio the model was asked for (Seedance, Grok), not pixels: label it so.
+        FactRow("aspect ratio" if size and max(size) < 100 else "resolution",
+                ("not set" if not size else f"{size[0]}:{size[1]}" if max(size) < 100 else f"{size[0]}x{size[1]}"),
+                got_size if not (size and max(size) < 100) or probe is None else f"delivered {got_size}",
                 None if size is None or probe is None else not ({"resolution", "aspect_ratio"} & bad)),
         FactRow("sound", "sound" if audio else "not set", got_audio,
                 None if audio is None or probe is None else "audio" not in bad),

@@ -23,6 +23,10 @@ def test_the_sandbox_listing_drives_settings_and_generate(empty_app, monkeypatch
     warnings = [w.value for w in at.warning]
     assert any(f"Runway Gen-3 Alpha Turbo (`gen3a_turbo`): switched off, no longer listed by CometAPI on {today}"
                in w for w in warnings), warnings
+    # In the sandbox the check names the sandbox's listing, not the simulator's loopback address.
+    captions = [c.value for c in at.caption]
+    assert any(f"Checked {today} against the sandbox's listing" in c for c in captions), captions
+    assert not any("127.0.0.1" in c for c in captions if c.startswith("Checked"))
     frames = [f.value for f in at.dataframe]
     unsupported = next(f for f in frames if "provider" in f.columns)
     # Omni (beta) and the Kling/Veo ids the sandbox knows from the reference but the catalog has no card for.
