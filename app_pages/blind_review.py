@@ -63,8 +63,9 @@ if not candidates:
             "models first.", icon=":material/movie:")
 else:
     labels = {b.id: f"{b.name} · {len(jobs_by_board[b.id])} takes" for b in candidates}
+    # With a single board there is nothing to choose: start with it picked.
     picked = st.multiselect("Boards", list(labels), format_func=labels.__getitem__, key="review_boards",
-                            placeholder="Pick one or more boards")
+                            placeholder="Pick one or more boards", default=list(labels) if len(labels) == 1 else None)
     library = prompt_library(rt)
     runs = [b.run_id for b in candidates if b.id in picked and b.run_id]
     default_tags = ", ".join(library.tags_for_runs(runs))
@@ -72,6 +73,8 @@ else:
     name = c1.text_input("Review name", value=f"Review {time.strftime('%Y-%m-%d %H:%M')}", key="review_name")
     tags = c2.text_input("Categories (comma-separated)", value=default_tags, key=f"review_tags:{','.join(picked)}",
                          help="Rankings can be broken down by these (e.g. product, people, motion).")
+    if not picked:  # the buttons below are greyed out: say why next to them
+        st.caption("Pick at least one board above to start a review.")
     if st.button("Start review", type="primary", disabled=not picked, key="review_start"):
         jobs = [j for bid in picked for j in jobs_by_board[bid]]
         try:

@@ -107,3 +107,16 @@ def test_a_board_exports_as_a_demo_pack_from_the_review_page(app_env) -> None:
     assert sorted(p.name for p in (folder / "clips").iterdir()) == ["01.mp4", "02.mp4", "03.mp4"]
     assert folder.with_suffix(".zip").is_file()
     assert at.get("download_button"), "the zip is offered for download"
+
+
+def test_a_lone_board_is_picked_for_you_and_an_empty_pick_says_why_start_is_greyed(app_env) -> None:
+    _board_of_three(app_env)
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    at.run()
+    board = Boards(app_env.data_dir / "ledger.sqlite3").for_run("run-1")
+    assert at.multiselect(key="review_boards").value == [board.id]  # the only board: already picked
+    assert not at.button(key="review_start").disabled
+    at.multiselect(key="review_boards").set_value([])
+    at.run()
+    assert at.button(key="review_start").disabled
+    assert "Pick at least one board above to start a review." in [c.value for c in at.caption]
