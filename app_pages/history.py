@@ -63,8 +63,9 @@ n1.markdown(f"**{result.total} job{'s' if result.total != 1 else ''}** · page {
 n2.number_input("Page", min_value=1, max_value=pages, step=1, key="h_page")
 
 if not result.jobs:
-    st.info("No job matches these filters." if result.total == 0 and version else "No jobs yet.",
-            icon=":material/search_off:")
+    unfiltered = describe(filters) == describe(Filters())
+    st.info("No jobs yet: every take generated here, on Library or by the batch CLI appears on this page."
+            if unfiltered else "No job matches these filters.", icon=":material/search_off:")
 else:
     st.html(thumbnail_grid(result.jobs, rt.catalog))
 

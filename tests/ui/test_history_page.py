@@ -142,3 +142,11 @@ def test_rerun_from_history_submits_the_same_recipe_again(seeded) -> None:
     ledger.close()
     assert newest.model_id == "gen3a_turbo" and newest.recipe_json == original.recipe_json
     assert newest.run_id != original.run_id
+
+
+def test_an_empty_history_says_so_instead_of_blaming_the_filters(empty_app) -> None:
+    at = open_page("app_pages/history.py")
+    assert any(i.value.startswith("No jobs yet") for i in at.info), [i.value for i in at.info]
+    at.text_input(key="h_text").input("kite")
+    rerun(at)
+    assert any(i.value == "No job matches these filters." for i in at.info)
