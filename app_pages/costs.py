@@ -46,7 +46,10 @@ def _kind(r: costs.CalcRow) -> str:
 
 table = pd.DataFrame([{
     "model": r.display_name, "model_id": r.model_id, "available": r.available, "billed_s": r.duration_s,
-    "size": r.size or "—", "mode": r.mode or "—", "per_clip": money_range(r.per_clip_low, r.per_clip_high),
+    "size": r.size or "—", "mode": r.mode or "—",
+    # One column for what is billed keeps Source and Checked on screen at 1440 px.
+    "billed_as": " · ".join([f"{r.duration_s} s", *(x for x in (r.size, r.mode) if x)]),
+    "per_clip": money_range(r.per_clip_low, r.per_clip_high),
     "total": money_range(r.total_low, r.total_high), "monthly": money_range(r.monthly_low, r.monthly_high),
     "price": _kind(r), "source": link_in(r.source), "as_of": r.as_of if link_in(r.source) else "unverified",
     # numbers kept for the chart (not shown in the table)
@@ -55,14 +58,13 @@ table = pd.DataFrame([{
     "rule": r.rule,
 } for r in rows])
 st.dataframe(table, hide_index=True, width="stretch", key="calc_table", placeholder="—",
-             column_order=["model", "available", "billed_s", "size", "mode", "per_clip", "total", "monthly", "price",
-                           "source", "as_of"],
+             column_order=["model", "available", "billed_as", "per_clip", "total", "monthly", "price", "source",
+                           "as_of"],
              column_config={
                  "model": st.column_config.TextColumn("Model"),
                  "available": st.column_config.CheckboxColumn("Available"),
-                 "billed_s": st.column_config.NumberColumn("Billed length", format="%d s",
-                                                           help="The nearest length the model offers."),
-                 "size": st.column_config.TextColumn("Size sent"), "mode": st.column_config.TextColumn("Mode"),
+                 "billed_as": st.column_config.TextColumn("Billed as", help="The nearest length the model offers, "
+                                                          "the size sent and Kling's mode."),
                  "per_clip": st.column_config.TextColumn("Per clip"),
                  "total": st.column_config.TextColumn(f"{clips} clips"),
                  "monthly": st.column_config.TextColumn(f"A month at {per_day}/day",
@@ -72,9 +74,12 @@ st.dataframe(table, hide_index=True, width="stretch", key="calc_table", placehol
                  "source": st.column_config.LinkColumn("Source", display_text=r"https://(?:www\.)?([^/]+)"),
                  "as_of": st.column_config.TextColumn("Checked"),
              })
-PRICE_COLOURS = alt.Scale(domain=["exact", "range (unconfirmed)", "your price", "no price"],
-                          range=["#4c9be8", "#f5b83d", "#6fcf97", "#7f8ea3"])
-chart = alt.Chart(table).mark_bar().encode(
+PRICE_COLOURS = alt.Scale(domain=["exact", "range (unconfirmed)", "your price"],
+                          range=["#4c9be8", "#f5b83d", "#6fcf97"])
+# A model with no price is left out of the chart: a bar at $0.00 would read as free.
+priced_rows = table[table["price"] != "no price"]
+no_price_names = sorted(table.loc[table["price"] == "no price", "model"])
+chart = alt.Chart(priced_rows).mark_bar().encode(
     y=alt.Y("model:N", sort="-x", title=None),
     x=alt.X("total_high:Q", title=f"{clips} clips × {duration} s (USD, upper end; a tick marks a range's low end)",
             axis=alt.Axis(format="$,.2f")),
@@ -89,6 +94,8 @@ st.altair_chart(chart.configure_axis(labelColor="#a4a29e", titleColor="#e8e6e3",
 st.caption("Bars reach the upper end; a white tick marks the low end of a price range (the source gives no exact "
            "rule). The budget always counts the high end. Durations are rounded to the nearest length each model "
            "offers. Set a real price in Settings → Rate card and it replaces the range.")
+if no_price_names:
+    st.caption("Not in the chart, no price: " + ", ".join(no_price_names) + ".")
 
 
 def _name(model_id: str) -> str:

@@ -41,7 +41,14 @@ def test_calculator_prices_every_model_and_projects_a_month(seeded) -> None:
     # What the table shows: human column names over formatted money, no raw fields.
     proto = at.dataframe[0].proto
     labels = [json.loads(proto.columns)[c].get("label", c) for c in proto.column_order]
-    assert labels[:3] == ["Model", "Available", "Billed length"] and "Per clip" in labels
+    assert labels[:3] == ["Model", "Available", "Billed as"] and "Per clip" in labels
+    assert (veo.billed_as, kling.billed_as) == ("8 s · 1280x720", "10 s · 16:9 · std")
+    # Unpriced models are not drawn at $0.00 (read as free): left out of the chart and named below it.
+    chart = at.get("vega_lite_chart")[0]  # the calculator's (the spend chart comes later)
+    drawn = b"".join(d.data.data for d in chart.proto.datasets)  # Arrow: names are stored as plain UTF-8
+    assert b"Veo 3.1 Fast" in drawn and b"Grok Imagine Video" not in drawn
+    assert any(c.value.startswith("Not in the chart, no price: ") and "Grok Imagine Video" in c.value
+               for c in at.caption)
     assert not any("_" in label for label in labels), labels
 
 
