@@ -17,6 +17,7 @@ from components import draft_state
 from components.job_card import model_name, render_active, render_job
 from components.retry import render_retry
 from components.runtime import Runtime
+from jobs.costs import range_priced
 from jobs.ledger import ACTIVE_STATES, Job, JobState
 
 CACHE_KEY = "_queue_cache"
@@ -75,7 +76,10 @@ def _cost(run: Run) -> str:
     low = sum(j.est_low_usd or 0 for j in counted)
     high = sum(j.est_high_usd or 0 for j in counted)
     text = f"${high:.2f}" if abs(high - low) < 1e-9 else f"${low:.2f}–${high:.2f}"
-    return text + (" simulated" if all(j.backend == "sandbox" for j in run.jobs) else " estimated")
+    text += " simulated" if all(j.backend == "sandbox" for j in run.jobs) else " estimated"
+    if any(range_priced(j) for j in counted):  # the top is a reservation, not a price anyone quoted
+        text += f" (a range: no exact price for some takes; ${high:.2f} is its top)"
+    return text
 
 
 def _summary(rt: Runtime, run: Run) -> str:
