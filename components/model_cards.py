@@ -137,9 +137,12 @@ def render_model_cards(recipe: Recipe, image_fit: str, runner: Runner, eta: EtaB
     results: list[CardResult] = []
     specs = list(runner.catalog.models())
     for start in range(0, len(specs), CARDS_PER_ROW):
-        cols = st.columns(CARDS_PER_ROW, border=True)
-        for col, spec in zip(cols, specs[start:start + CARDS_PER_ROW], strict=False):
-            with col:
+        row = specs[start:start + CARDS_PER_ROW]
+        full = len(row) == CARDS_PER_ROW
+        # A bordered column with no card would draw an empty box: a short last row borders only its cards.
+        cols = st.columns(CARDS_PER_ROW, border=full)
+        for col, spec in zip(cols, row, strict=False):
+            with col if full else col.container(border=True):
                 result = _card(spec, recipe, image_fit, runner, eta, backend)
                 if result is not None:
                     results.append(result)

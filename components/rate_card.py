@@ -111,6 +111,8 @@ def _same(a: object, b: object) -> bool:
 
 def price_caption(cost: CostEstimate) -> str:
     """A card's price line: the rule, where the price comes from, and where to set a real one."""
+    if not cost.priced:  # the rule already says it is sandbox-only; no source to cite
+        return "Price: none known · set your price in **Settings → Rate card** to run it live"
     text = f"Price: {cost.rule} · {source_markdown(cost.source, cost.as_of)}"
     if not cost.exact:
         text += " · a range: set your price in **Settings → Rate card**"

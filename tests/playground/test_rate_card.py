@@ -106,3 +106,14 @@ def test_a_model_with_no_price_by_mode_and_length_needs_every_cell() -> None:
         overrides_from(shipped, {}, {keys[0]: 0.5})
     full = load_catalog(overrides=overrides_from(shipped, {}, {k: 0.5 + i for i, k in enumerate(keys)}))
     assert full.get(spec.id).price.known
+
+
+def test_a_card_of_a_model_with_no_price_points_to_the_rate_card_without_calling_it_a_range():
+    from components.rate_card import price_caption
+    from providers.mapping import prepare
+    from providers.recipe import ModelOptions, Recipe
+
+    grok = prepare(Recipe(prompt="a kite"), "grok-imagine-video", ModelOptions(), load_catalog()).cost
+    kling = prepare(Recipe(prompt="a kite", duration_s=5), "kling-v1-6", ModelOptions(), load_catalog()).cost
+    assert "range" not in price_caption(grok) and "Settings → Rate card" in price_caption(grok)
+    assert "a range: set your price" in price_caption(kling)
