@@ -112,7 +112,8 @@ version = data_version(rt)
 def _spend(which: str) -> dict:
     jobs = rt.ledger.list_jobs(backend=which)
     return {"by_model": costs.spend_by_model(jobs, catalog),
-            "reserved_by_model": rt.ledger.spend_by_model(which), "by_day": rt.ledger.spend_by_day(which)}
+            "reserved_by_model": rt.ledger.spend_by_model(which), "by_day": rt.ledger.spend_by_day(which),
+            "ranged": {j.model_id for j in jobs if costs.range_priced(j)}}
 
 
 def _booked_text(row: costs.ModelSpend, usd: float) -> str:
@@ -171,7 +172,7 @@ def render_spend(which: str, title: str) -> None:
                         width="stretch")
     reserved = data["reserved_by_model"]
     if reserved:
-        ranged = {m for m, r in by_model.items() if r.range_delivered}
+        ranged = data["ranged"]  # any take priced from a range, delivered or still running
         st.caption("Reserved against the budget by model: "
                    + ", ".join(f"{_name(m)} {money(v)}" + (f" ({costs.RANGE_TOP_NOTE})" if m in ranged else "")
                                for m, v in reserved.items()))

@@ -99,3 +99,21 @@ def test_costs_page_on_an_empty_ledger(empty_app) -> None:
     at = open_page("app_pages/costs.py")
     assert not at.main.get("metric")  # the sidebar always has its own meters
     assert _calc(at).loc["veo3.1-fast"].total_high == pytest.approx(4.00)
+
+
+def test_a_live_reservation_for_a_range_priced_take_says_it_is_the_top_of_the_range(empty_app) -> None:
+    from jobs.ledger import Ledger
+    from providers.recipe import Recipe
+
+    empty_app.mkdir(parents=True, exist_ok=True)
+    ledger = Ledger(empty_app / "ledger.sqlite3")
+    job = ledger.create_job(run_id="r1", model_id="kling-v1-6", family="kling", backend="live",
+                            base_url="https://api.cometapi.com", key_fingerprint="fp",
+                            recipe_json=Recipe(prompt="a kite", duration_s=5).to_json(),
+                            est_low_usd=0.13, est_high_usd=2.64, state="running", task_id="t1")
+    assert ledger.reserve(job.id, 2.64, limit_usd=None, period_start=None, backend="live", model_id="kling-v1-6")
+    ledger.close()
+    at = open_page("app_pages/costs.py")
+    captions = [c.value for c in at.caption]
+    assert any("Reserved against the budget by model: Kling v1.6 $2.64 (top of the price range; no exact price)"
+               in c for c in captions), captions
