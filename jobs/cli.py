@@ -28,9 +28,8 @@ from jobs.cli_inputs import batches
 from jobs.clipstore import ClipStore, open_clip_store
 from jobs.keys import SANDBOX_KEY, backend_from_env, mask, plain_http_warning
 from jobs.ledger import BudgetExceeded, Job, JobState, Ledger
-from jobs.prefs import Prefs, load_prefs_report, period_start as prefs_period_start, prefs_path
+from jobs.prefs import Prefs, headless_catalog, load_prefs_report, period_start as prefs_period_start, prefs_path
 from jobs.runner import Runner
-from providers.catalog import load_catalog
 from providers.client import Backend, CometClient
 from providers.errors import DailiesError
 from providers.recipe import ModelOptions
@@ -151,11 +150,7 @@ class _Engine:
                       open_clip_store(settings.clips_dir(), settings.clips_url_prefix(),
                                       settings.data_dir() / "clip-staging"))
         self.clips.sweep_partials()
-        overrides: dict[str, dict[str, Any]] = (
-            {m: {"available": True} for m in ("sora-2", "sora-2-pro")} if self.backend.sandbox else {})
-        for model_id, entry in self.prefs.model_overrides.items():
-            overrides[model_id] = {**overrides.get(model_id, {}), **entry}
-        self.catalog = load_catalog(overrides=overrides or None)
+        self.catalog = headless_catalog(self.prefs, sandbox=self.backend.sandbox)
         concurrency = args.concurrency if args.concurrency is not None else self.prefs.concurrency_cap
         self.runner = Runner(self.ledger, self.clips, self.catalog, workers=args.workers,
                              concurrency_cap=concurrency, lease_ttl_s=args.lease_ttl,

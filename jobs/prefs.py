@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from jobs import limits
 from jobs.keys import LIVE_BASE_URL as DEFAULT_BASE_URL
+from providers.catalog import Catalog, load_catalog
 from providers.url_policy import is_loopback_host
 
 PERIODS = ("day", "week", "month")
@@ -116,3 +117,15 @@ def period_start(period: str, now: dt.datetime | None = None) -> float:
     else:
         start = day.replace(day=1)
     return start.timestamp()
+
+
+def headless_catalog(prefs: Prefs, *, sandbox: bool) -> Catalog:
+    """The catalog a process without the app (batch CLI, worker) runs with: Settings' switches and prices, and
+    in the sandbox every model switched off upstream switched back on (the simulator still speaks it, so old
+    recipes can be rehearsed); a user's own switch still wins."""
+    overrides: dict[str, dict[str, Any]] = {}
+    if sandbox:
+        overrides = {m.id: {"available": True} for m in load_catalog().models() if not m.availability.available}
+    for model_id, entry in prefs.model_overrides.items():
+        overrides[model_id] = {**overrides.get(model_id, {}), **entry}
+    return load_catalog(overrides=overrides or None)

@@ -28,10 +28,9 @@ from jobs.clipstore import ClipStore, open_clip_store
 from jobs.engine import leases
 from jobs.keys import backend_from_env, mask, plain_http_warning
 from jobs.ledger import Job, JobState, Ledger
-from jobs.prefs import load_prefs_report, prefs_path
+from jobs.prefs import headless_catalog, load_prefs_report, prefs_path
 from jobs.runner import Runner
 from jobs.worker_http import MetricsServer
-from providers.catalog import load_catalog
 from providers.client import Backend, CometClient
 from providers.errors import DailiesError
 from providers.status import TaskStatus
@@ -147,12 +146,8 @@ def run_worker(args: argparse.Namespace, out: Any = None) -> int:
     clips = (ClipStore(args.clips) if args.clips else
              open_clip_store(settings.clips_dir(), settings.clips_url_prefix(),
                                   settings.data_dir() / "clip-staging"))
-    overrides: dict[str, dict[str, Any]] = (
-        {m: {"available": True} for m in ("sora-2", "sora-2-pro")} if backend.sandbox else {})
-    for model_id, entry in prefs.model_overrides.items():
-        overrides[model_id] = {**overrides.get(model_id, {}), **entry}
     owner = leases.owner_id()
-    runner = Runner(ledger, clips, load_catalog(overrides=overrides or None), owner=owner, workers=args.threads,
+    runner = Runner(ledger, clips, headless_catalog(prefs, sandbox=backend.sandbox), owner=owner, workers=args.threads,
                     concurrency_cap=args.concurrency or prefs.concurrency_cap, lease_ttl_s=ttl,
                     rescan_interval_s=min(30.0, max(0.5, ttl / 3)), check_clips=not args.no_checks,
                     client_type=MeteredClient, client_headers={WORKER_HEADER: owner})

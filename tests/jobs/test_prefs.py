@@ -53,3 +53,13 @@ def test_a_plain_http_base_url_is_kept_only_with_its_switch(tmp_path):
     path.write_text(json.dumps({"base_url": "http://gw.lan:8080"}))
     prefs, problems = load_prefs_report(path)
     assert prefs.base_url == "https://api.cometapi.com" and problems and problems[0].startswith("base_url:")
+
+
+def test_the_headless_catalog_rehearses_switched_off_models_in_the_sandbox_only_and_a_users_switch_wins():
+    from jobs.prefs import Prefs, headless_catalog
+
+    assert headless_catalog(Prefs(), sandbox=True).get("sora-2").availability.available
+    assert not headless_catalog(Prefs(), sandbox=False).get("sora-2").availability.available
+    mine = Prefs(model_overrides={"sora-2": {"available": False}, "kling-v1-6": {"available": False}})
+    assert not headless_catalog(mine, sandbox=True).get("sora-2").availability.available
+    assert not headless_catalog(mine, sandbox=True).get("kling-v1-6").availability.available
