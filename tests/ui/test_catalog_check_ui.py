@@ -40,3 +40,20 @@ def test_the_sandbox_listing_drives_settings_and_generate(empty_app, monkeypatch
     assert not at.exception
     card = at.toggle(key="use:gen3a_turbo")
     assert card.disabled and f"no longer listed by CometAPI on {today}" in (card.help or "")
+
+
+def test_with_every_listed_model_supported_the_unsupported_line_says_none(empty_app, monkeypatch) -> None:
+    monkeypatch.setenv("DAILIES_CATALOG_CHECK", "on")
+    at = open_page("app_pages/settings.py")
+    from components.runtime import get_runtime
+    from jobs import catalog_watch
+
+    rt = get_runtime()
+    assert rt.watch is not None and rt.watch.checked.wait(10)
+    extra = [x.id for x in catalog_watch.unsupported(rt.catalog_verdict)]
+    assert extra  # the sandbox lists some models Dailies has no card for
+    rt.sandbox.update_config(listing_removed=extra)
+    rt.watch.check_now()
+    rerun(at)
+    lines = [m.value for m in at.markdown if m.value.startswith("**Listed, not supported yet**")]
+    assert lines and lines[0].endswith("has no adapter for: none."), lines
