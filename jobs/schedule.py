@@ -114,6 +114,10 @@ class PollPolicy:
     refine_fraction: float = 0.3
     """A doubtful prediction is re-sampled at most this share of the predicted remaining time from now: a
     finish can come earlier than a straight line says (progress that speeds up), so no such sleep jumps to it."""
+    landing_fraction: float = 0.5
+    """A landing further than `landing_long_s` away sleeps only this share of the predicted remaining time: a
+    straight-line prediction from progress that speeds up or jumps (ease-in, steps) lands late by the error."""
+    landing_long_s: float = 20.0
     miss_growth: float = 1.5
     miss_cap_s: float = 4.0
     """A finish that did not come when predicted: the waits grow from the floor by `miss_growth` per miss up to
@@ -121,9 +125,9 @@ class PollPolicy:
     silent_interval_s: float = 6.5
     """The dense interval for a task of a progress family that runs without reporting progress: its window
     comes from the render-time prior, wider than a no-progress family's learned one."""
-    far_cap_s: float = 120.0
-    """The longest wait while a task is queued or rendering towards a far predicted finish: a failure is
-    seen within two minutes."""
+    far_cap_s: float = 45.0
+    """The longest wait while a task is queued or rendering towards a far predicted finish: a failure, or a
+    finish that progress stuck at one value (stall, steps) did not announce, is seen within 45 s."""
     jitter_lo: float = 0.8
     jitter_hi: float = 1.2
     deadline_s: float = DEFAULT_DEADLINE_S
@@ -248,7 +252,10 @@ class PollSchedule:
                     return min(p.far_cap_s, refine_at - e), False
                 self._misses = 0
                 wait = eta - e + p.landing_margin_s + 0.5 * doubt
-                return (wait, True) if wait <= p.far_cap_s else (p.far_cap_s * self._jitter_down(), False)
+                if wait > p.landing_long_s:
+                    wait = max(p.landing_long_s, p.landing_fraction * wait)
+                    return min(p.far_cap_s, wait) * self._jitter_down(), False
+                return wait, True
             # Still running past the prediction: it was wrong, so widen the waits (never a loop at the floor).
             self._misses += 1
             wait = min(p.miss_cap_s, p.min_interval_s * p.miss_growth ** (self._misses - 1))
