@@ -11,7 +11,8 @@ The rules (reliability.md §0.2 and §2b):
   already spent queued (the render has not started, so its finish is at least that far away); the
   first running sample bounds the finish from above (rendering began after the last queued answer);
   a second one, no later than the span that produced the first sample's progress, gives a slope, and
-  the next poll lands just after the extrapolated finish. When that extrapolation is long and the
+  the next poll lands just after the extrapolated finish — directly only when that is within 20 s; a
+  further one is approached in halves (progress that speeds up or jumps ends before the line says). When that extrapolation is long and the
   progress behind it coarse (the finish could be off by more than 3 s), one more sample is taken well
   before the finish first. The prediction takes the faster of the whole stretch's slope and the last step's
   (progress that speeds up), and a doubtful one is re-sampled within `refine_fraction` of the remaining time,
@@ -20,7 +21,7 @@ The rules (reliability.md §0.2 and §2b):
   runs without a progress field is polled from the render-time distribution, as a family without progress;
 * without progress (a family with `progress_hints: false`), from the model's render-time distribution,
   learned from the ledger or the catalog's prior: one sleep to its ~18th percentile (nothing to see before
-  but a failure, so at most two minutes), then a fixed dense interval (5.8 s +-5 %) to the 90th, then x1.5
+  but a failure, so at most 45 s), then a fixed dense interval (5.8 s +-5 %) to the 90th, then x1.5
   growth to a 15 s cap. Other waits get x U(0.8, 1.2) jitter so sessions don't poll in lockstep (an ETA landing is not
   jittered: it is specific to its task already, and late is costly);
 * a server hint (`openai-poll-after-ms`, `Retry-After`) always wins, also when it is longer;
