@@ -12,7 +12,8 @@ The rules (reliability.md §0.2 and §2b):
   first running sample bounds the finish from above (rendering began after the last queued answer);
   a second one, no later than the span that produced the first sample's progress, gives a slope, and
   the next poll lands just after the extrapolated finish — directly only when that is within 20 s; a
-  further one is approached in halves (progress that speeds up or jumps ends before the line says). When that extrapolation is long and the
+  further one is approached in halves (progress that speeds up or jumps ends before the line says).
+  When that extrapolation is long and the
   progress behind it coarse (the finish could be off by more than 3 s), one more sample is taken well
   before the finish first. The prediction takes the faster of the whole stretch's slope and the last step's
   (progress that speeds up), and a doubtful one is re-sampled within `refine_fraction` of the remaining time,
