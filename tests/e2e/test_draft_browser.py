@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 from browser_guard import guarded_page
 from PIL import Image
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = pytest.mark.e2e
 
@@ -45,9 +47,15 @@ def _assert_recipe(page) -> None:
     page.get_by_role("textbox", name="Prompt", exact=True).wait_for(timeout=30_000)
     page.wait_for_function(f"() => [...document.querySelectorAll('textarea')].some(t => t.value === {PROMPT!r})",
                            timeout=30_000)
-    assert page.get_by_role("textbox", name="Negative prompt").input_value() == "blurry"
-    assert page.get_by_role("spinbutton", name="Duration (s)").input_value() == "5"
-    assert page.get_by_role("spinbutton", name="Takes per model").input_value() == "2"
+    # Every field is waited for as the prompt is (a loaded machine draws them over more than one frame), then
+    # read: a value the draft lost still fails here, after the wait, with what the field shows.
+    for name, role, want in (("Negative prompt", "textbox", "blurry"), ("Duration (s)", "spinbutton", "5"),
+                             ("Takes per model", "spinbutton", "2")):
+        field = page.get_by_role(role, name=name)
+        with contextlib.suppress(PlaywrightTimeout):
+            page.wait_for_function("([el, want]) => el.value === want", arg=[field.element_handle(), want],
+                                   timeout=15_000)
+        assert field.input_value() == want, name
     assert not page.get_by_role("switch", name="Veo 3.1 Fast").is_checked()
     assert page.get_by_role("switch", name="Runway Gen-4 Turbo").is_checked()
     assert page.get_by_text("Kept from your draft: first.png").count() == 1
