@@ -24,9 +24,9 @@ def run_total(cards: Sequence[CardResult], takes: int, cost_of: Callable[[CardRe
     """The total's sentence and its low/high USD; a model without a price or with errors is named, not summed."""
     if form_has_errors:
         # A bad field (Duration −3) must not be priced at some stand-in value.
-        return "**Total: —** (fix the fields marked in red first)", 0.0, 0.0
+        return "**Total: —** (fix the fields marked in red first).", 0.0, 0.0
     if not cards:
-        return "**Total: —** (no model switched on)", 0.0, 0.0
+        return "**Total: —** (no model switched on).", 0.0, 0.0
     counted: list[CardResult] = []
     left_out: list[str] = []
     for card in cards:
