@@ -48,6 +48,8 @@ def test_typing_a_price_in_the_rate_card_changes_the_estimate(app_server: str, b
     assert page.get_by_text(re.compile(r"^Total: ")).first.inner_text().startswith("Total: $0.33–$2.84")
 
     page.goto(f"{app_server}/settings")
+    # The entrypoint puts the draft id into the URL, which reruns the page once more: edit after that rerun.
+    page.wait_for_url(re.compile(r"/settings\?(.*&)?draft=[0-9a-f]{32}"), timeout=30_000)
     page.wait_for_selector(READY, timeout=60_000)
     shipped = load_catalog()
     row = next(i for i, r in enumerate(rate_rows(shipped, shipped))
