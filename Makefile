@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test lint bench sandbox chromium clean
+.PHONY: run test lint bench sandbox chromium postgres clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -22,9 +22,10 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 run: $(VENV)/.runtime
 	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
 
+# The store tests need a PostgreSQL server: DAILIES_TEST_PG_URL if set, else the one ensure-postgres.sh finds or starts.
 test: $(VENV)/.dev chromium
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	url="$${DAILIES_TEST_PG_URL:-$$(bash scripts/ensure-postgres.sh)}" && DAILIES_TEST_PG_URL="$$url" $(BIN)/pytest
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
@@ -40,6 +41,9 @@ sandbox: $(VENV)/.runtime
 
 chromium:
 	bash scripts/ensure-chromium.sh
+
+postgres:
+	bash scripts/ensure-postgres.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
