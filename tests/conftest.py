@@ -1,9 +1,43 @@
-"""Shared fixtures: the sandbox (a real CometAPI simulator on loopback) comes from sandbox/pytest_plugin.py."""
+"""Shared fixtures: the sandbox (a real CometAPI simulator on loopback) comes from sandbox/pytest_plugin.py;
+PostgreSQL (a real server, tests/pg_helpers.py) from the fixtures below."""
 
 import os
+from collections.abc import Iterator
+
+import pytest
 
 pytest_plugins = ["sandbox.pytest_plugin"]
 
 # The app reads CometAPI's public listing at start: off in tests (some point the app at the real API's URL, and
 # nothing may call it); the catalog-check tests switch it back on against the sandbox's listing.
 os.environ.setdefault("DAILIES_CATALOG_CHECK", "off")
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """The PostgreSQL server's base URL (DAILIES_TEST_PG_URL, else scripts/ensure-postgres.sh); fails, never
+    skips, when there is none. At the end of the session every database the run created is dropped."""
+    from tests import pg_helpers
+
+    try:
+        base = pg_helpers.server_url()
+    except pg_helpers.PgUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    pg_helpers.sweep_stale(base)  # what runs killed more than a day ago left behind
+    try:
+        yield base
+    finally:
+        pg_helpers.drop_created()
+
+
+@pytest.fixture
+def pg_url(pg_server_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, empty database for this test: `postgresql://postgres@host:port/dailies_t_<test name>_...`,
+    dropped after it (connections the test left open are closed)."""
+    from tests import pg_helpers
+
+    url = pg_helpers.create_database(request.node.name, base=pg_server_url)
+    try:
+        yield url
+    finally:
+        pg_helpers.drop_database(url)
