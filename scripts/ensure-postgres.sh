@@ -71,15 +71,19 @@ fi
 exec 9>"$PGDATA_DIR.lock" || die "cannot create the lock file $PGDATA_DIR.lock"
 flock -w "$START_TIMEOUT_S" 9 || die "another ensure-postgres.sh holds $PGDATA_DIR.lock for over ${START_TIMEOUT_S} s"
 
-# Already running (a previous call): reuse it.
-if [ -f "$PGDATA_DIR/postmaster.pid" ] && as_postgres "$BIN/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; then
-  port="$(sed -n 4p "$PGDATA_DIR/postmaster.pid")"
+# Already running (a previous call): reuse it. A server still recovering gets time to answer; one that is
+# gone (killed: a stale postmaster.pid) is started again below.
+deadline=$((SECONDS + START_TIMEOUT_S))
+while [ -f "$PGDATA_DIR/postmaster.pid" ] && as_postgres "$BIN/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; do
+  port="$(sed -n 4p "$PGDATA_DIR/postmaster.pid" 2>/dev/null || true)"
   if [ -n "$port" ] && answers "$port" "$BIN/pg_isready" "$BIN/psql"; then
     echo "postgresql://postgres@127.0.0.1:$port"
     exit 0
   fi
-  die "the private cluster in $PGDATA_DIR runs but does not answer on 127.0.0.1:${port:-?} (see $PGDATA_DIR/server.log)"
-fi
+  [ "$SECONDS" -lt "$deadline" ] || die "the private cluster in $PGDATA_DIR runs but does not answer on \
+127.0.0.1:${port:-?} after ${START_TIMEOUT_S} s (see $PGDATA_DIR/server.log)"
+  sleep 0.2
+done
 
 if [ ! -f "$PGDATA_DIR/PG_VERSION" ]; then
   if [ -d "$PGDATA_DIR" ] && [ -n "$(ls -A "$PGDATA_DIR")" ]; then
@@ -118,7 +122,7 @@ log "starting the private cluster on 127.0.0.1:$port"
 as_postgres "$BIN/pg_ctl" -D "$PGDATA_DIR" -l "$PGDATA_DIR/server.log" -w -t "$START_TIMEOUT_S" -o "-p $port" \
   start >&2 9>&- || { tail -n 20 "$PGDATA_DIR/server.log" >&2 || true; die "pg_ctl could not start the cluster in $PGDATA_DIR"; }
 
-deadline=$((SECONDS + START_TIMEOUT_S))
+deadline=$((SECONDS + START_TIMEOUT_S))  # pg_ctl -w saw it ready; it must also take a query
 until answers "$port" "$BIN/pg_isready" "$BIN/psql"; do
   [ "$SECONDS" -lt "$deadline" ] || die "the private cluster started but does not answer on 127.0.0.1:$port"
   sleep 0.2
