@@ -68,12 +68,16 @@ def create_database(prefix: str = "test", *, base: str | None = None, template: 
 
     `template0` by default: nobody can be connected to it, so CREATE DATABASE never fails because another
     session sits in template1. A caller with a prepared schema may pass its own template database.
+    FILE_COPY (PostgreSQL 15+): from template0 it took 12-38 ms here, WAL_LOG 110-210 ms (notes/12-pginfra.md).
     """
     base = base or server_url()
     name = new_name(prefix)
     with _admin(base) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} ENCODING 'UTF8'").format(
-            sql.Identifier(name), sql.Identifier(template)))
+        statement = sql.SQL("CREATE DATABASE {} TEMPLATE {} ENCODING 'UTF8'").format(
+            sql.Identifier(name), sql.Identifier(template))
+        if conn.info.server_version >= 150000:
+            statement += sql.SQL(" STRATEGY FILE_COPY")
+        conn.execute(statement)
     url = database_url(base, name)
     with _lock:
         _created.add(url)
