@@ -15,16 +15,22 @@ The rules (reliability.md §0.2 and §2b):
   further one is approached in halves (progress that speeds up or jumps ends before the line says).
   When that extrapolation is long and the
   progress behind it coarse (the finish could be off by more than 3 s), one more sample is taken well
-  before the finish first. The prediction takes the faster of the whole stretch's slope and the last step's
-  (progress that speeds up), and a doubtful one is re-sampled within `refine_fraction` of the remaining time,
-  never by one jump to a far finish. A task still running past its prediction was mispredicted: the waits
-  widen from the floor (x1.5 per miss, to a 4 s cap), never a loop at the floor. A task of such a family that
-  runs without a progress field is polled from the render-time distribution, as a family without progress;
-* without progress (a family with `progress_hints: false`), from the model's render-time distribution,
-  learned from the ledger or the catalog's prior: one sleep to its ~18th percentile (nothing to see before
-  but a failure, so at most 45 s), then a fixed dense interval (5.8 s +-5 %) to the 90th, then x1.5
-  growth to a 15 s cap. Other waits get x U(0.8, 1.2) jitter so sessions don't poll in lockstep (an ETA landing is not
-  jittered: it is specific to its task already, and late is costly);
+  before the finish first. The prediction takes the fastest of the whole stretch's slope, the last step's
+  (progress that speeds up) and the pace since the render began (progress that slows down), and a doubtful
+  one is re-sampled within `refine_fraction` of the remaining time, never by one jump to a far finish. A task
+  still running past its prediction was mispredicted: the waits widen from the floor (x1.5 per miss, to a 4 s
+  cap), never a loop at the floor. Progress is evidence only while it moves: running at 0 %, stuck, or a step
+  far slower than the pace before it (a stall, a step curve's plateau) caps every wait at `stuck_cap_s` (8 s,
+  under the tutorial's 10 s) until it moves again; 100 % while still running means the finish is close
+  (3 s waits, widening to 5 s). A task of such a family that runs without a progress field is polled from the
+  render-time distribution, as a family without progress (at `silent_interval_s`);
+* without progress (a family with `progress_hints: false`), from the model's render-time distribution:
+  quantiles of the renders learned from the ledger (not a log-normal guessed through their p50 and p90: a
+  uniform spread has no early tail), else a log-normal through the catalog's prior. One sleep to its 2nd
+  percentile (nothing to see before but a failure, so at most 45 s), then a fixed dense interval
+  (9.5 s +-5 %, under the tutorial's 10 s: about its loop's polls, finishes seen as soon) to the 97th,
+  then x1.5 growth to a 15 s cap. Other waits get x U(0.8, 1.2) jitter so sessions don't poll in lockstep
+  (an ETA landing is not jittered: it is specific to its task already, and late is costly);
 * a server hint (`openai-poll-after-ms`, `Retry-After`) always wins, also when it is longer;
 * a per-family floor (`min_interval_s`, 5 s for some) holds whatever the hint or the ETA says;
 * past the model's deadline the job is `stale`: polling stops, the task id stays.
@@ -35,11 +41,12 @@ dense window): the runner serves those first when the process-wide rate limit is
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from providers import families
 from providers.catalog import FamilySpec
@@ -60,6 +67,9 @@ class RenderTime:
     samples: int = 0
     p10_s: float | None = None
     """Learned from history; for a prior, p50²/p90 (a log-symmetric spread, as render times tend to have)."""
+    seen: tuple[float, ...] = field(default=(), repr=False)
+    """The learned render times, sorted: quantiles come from them, not from a log-normal guess (a uniform spread
+    has no early tail; a log-normal through its p50 and p90 puts the 18th percentile well inside it)."""
 
     @property
     def window(self) -> tuple[float, float]:
@@ -71,9 +81,21 @@ class RenderTime:
     def quantile_below_median(self, z: float) -> float:
         """The render time `z` standard deviations below the median, on a log-normal through p50 and p90."""
         if self.p50_s <= 0 or self.p90_s <= self.p50_s:
-            return max(self.p50_s, 0.0)
+            return max(self.p50_s, 0.0)  # no spread known: the median is the best guess either side
         sigma = math.log(self.p90_s / self.p50_s) / _Z90
         return self.p50_s * math.exp(-z * sigma)
+
+    def quantile(self, q: float) -> float:
+        """The render time below which a share `q` of renders finish: from history when learned, else on a
+        log-normal through p50 and p90."""
+        q = min(1.0, max(0.0, q))
+        if self.seen:
+            pos = q * (len(self.seen) - 1)
+            i = min(int(pos), len(self.seen) - 1)
+            j = min(i + 1, len(self.seen) - 1)
+            return self.seen[i] + (self.seen[j] - self.seen[i]) * (pos - i)
+        z = statistics.NormalDist().inv_cdf(min(1 - 1e-9, max(1e-9, q)))
+        return self.quantile_below_median(-z)
 
 
 def learn_render_time(samples: Sequence[float], prior: RenderTime, *,
@@ -85,7 +107,8 @@ def learn_render_time(samples: Sequence[float], prior: RenderTime, *,
     p50 = statistics.median(clean)
     p90 = clean[min(len(clean) - 1, math.ceil(0.9 * len(clean)) - 1)]
     p10 = clean[max(0, math.ceil(0.1 * len(clean)) - 1)]
-    return RenderTime(p50_s=p50, p90_s=max(p90, p50), source="history", samples=len(clean), p10_s=min(p10, p50))
+    return RenderTime(p50_s=p50, p90_s=max(p90, p50), source="history", samples=len(clean), p10_s=min(p10, p50),
+                      seen=tuple(clean))
 
 
 @dataclass(frozen=True)
@@ -94,14 +117,18 @@ class PollPolicy:
     min_interval_s: float = DEFAULT_MIN_INTERVAL_S
     progress_hints: bool = True
     """The provider reports progress while rendering (the family's catalog `progress_hints`)."""
-    dense_interval_s: float = 5.8
-    """Inside the expected window of a task without progress: short enough to see the finish within
-    seconds, long enough that a render spread over minutes costs about as much as a fixed 10 s loop."""
-    dense_from_z: float = 0.9
-    """Without progress, polling turns dense 0.9 sigma below the median (about the 18th percentile): the
-    earliest finishes are rare, and a poll there is paid for by nearly every task (one still running).
-    Before that there is nothing to look at but a failure, so the wait goes straight to the window
-    (bounded by `far_cap_s`)."""
+    dense_interval_s: float = 9.7
+    """Inside the expected window of a task without progress. Under the tutorial's 10 s, so the family polls
+    no more than its fixed loop (the sleep to the window pays for the difference) and sees a finish as soon.
+    A shorter one (5.8 s before) bought a lower p95 with ~1.2-1.35x the loop's polls."""
+    dense_from_q: float = 0.02
+    """Without progress, polling turns dense at this quantile of the render times: the earliest finishes are
+    rare, and a poll there is paid for by nearly every task (one still running). Before that there is nothing
+    to look at but a failure, so the wait goes straight to the window (bounded by `far_cap_s`). Low, because
+    every render that ends before it is seen late by up to the sleep (the 18th percentile of before put the
+    family's p95 at 20-30 s, twice the loop's)."""
+    dense_until_q: float = 0.97
+    """...and stays dense up to this quantile; past it the interval grows (a long tail is sparse)."""
     dense_jitter: float = 0.05
     """Dense polls are spread by +-5 %: enough to keep a batch's polls apart, never a long gap."""
     dense_growth: float = 1.5
@@ -124,7 +151,14 @@ class PollPolicy:
     miss_cap_s: float = 4.0
     """A finish that did not come when predicted: the waits grow from the floor by `miss_growth` per miss up to
     this cap (below the tutorial's 10 s), instead of a tight loop at the floor (progress that slows down)."""
-    silent_interval_s: float = 6.5
+    slowdown_ratio: float = 0.35
+    """A step of progress slower than this share of the pace since the start counts as stuck."""
+    stuck_cap_s: float = 8.0
+    """The longest wait while running progress stands still (or is still 0): under the tutorial's 10 s."""
+    finishing_s: float = 3.0
+    finishing_cap_s: float = 5.0
+    """Seen at 100 % but still running: the waits start here and widen per poll to `finishing_cap_s`."""
+    silent_interval_s: float = 7.5
     """The dense interval for a task of a progress family that runs without reporting progress: its window
     comes from the render-time prior, wider than a no-progress family's learned one."""
     far_cap_s: float = 45.0
@@ -160,6 +194,10 @@ class PollSchedule:
         self._not_started_s = 0.0  # latest time the render was seen not started (queued, or 0 %)
         self._running_seen = False
         """Seen running with no progress field: the curve is `none`, so the render-time distribution decides."""
+        self._full_at: float | None = None
+        """First time seen running at 100 %: the render is finishing (a stall's last jump, a step curve's last)."""
+        self._finishing = 0
+        self._stuck = False
         self._misses = 0
         self._dense_step = 0
         self.polls = 0
@@ -172,15 +210,26 @@ class PollSchedule:
         self.polls += 1
         if running and progress is None:
             self._running_seen = True  # rendering, and saying nothing about how far: the render times must do
+        if running and progress is not None and progress >= 100 and self._full_at is None:
+            self._full_at = elapsed_s  # says nothing about speed, but the finish is close
+        if running and progress == 0 and not self._samples:
+            # Rendering, but no step of progress yet: not queued, so not the queue's back-off (a step curve can
+            # sit at 0 for half its render); the waits stay under `stuck_cap_s` until progress moves.
+            self._stuck = True
+            return
         if running is False or (progress is not None and progress == 0 and not self._samples):
             self._not_started_s = max(self._not_started_s, elapsed_s)
             return
         if progress is None or not math.isfinite(progress) or not 0 < progress < 100:
             return
         if self._samples and progress <= self._samples[-1][1]:
-            return  # stuck or backwards progress is no evidence of speed
+            # Stuck or backwards progress is no evidence of speed, and the line through the earlier samples no
+            # longer says when the render ends (a stall, a step curve's plateau).
+            self._stuck = True
+            return
         self._samples.append((elapsed_s, float(progress)))
         del self._samples[:-4]
+        self._stuck = self._slowed_down()
 
     # --- outputs -------------------------------------------------------------------------------------
 
@@ -198,7 +247,11 @@ class PollSchedule:
         t1, p1 = self._samples[-1]
         (t0, p0) = self._samples[-2]
         recent = (p1 - p0) / (t1 - t0) if t1 > t0 else slope
-        return t1 + (100.0 - p1) / max(slope, recent)
+        # From the render's start (no earlier than the last answer that said queued): progress that slows down
+        # (a stall, a plateau) keeps the pace it had, not the pace of its slow stretch.
+        start = min(self._not_started_s, self._samples[0][0])
+        since_start = p1 / (t1 - start) if t1 > start else slope
+        return t1 + (100.0 - p1) / max(slope, recent, since_start)
 
     def eta_window(self) -> tuple[float, float]:
         """(earliest, latest) provider seconds from submit where the finish is expected."""
@@ -214,6 +267,10 @@ class PollSchedule:
         """Real seconds to wait before the next poll, given provider seconds since submit."""
         p = self.policy
         delay, self.urgent = self._planned(elapsed_s)
+        if self._stuck and self._full_at is None:
+            # Progress that stopped moving no longer predicts the finish: look at least as often as a fixed
+            # loop would, so a render that jumps to its end is seen as soon (stall, steps; never at the floor).
+            delay = min(delay, p.stuck_cap_s * self._jitter_down())
         if hint_s is not None and math.isfinite(hint_s) and hint_s > 0:
             # "poll after": the hint is a floor on the wait, also when it is longer than our plan.
             delay = max(delay, min(hint_s, p.hint_max_s))
@@ -230,6 +287,16 @@ class PollSchedule:
         (t0, p0), (t1, p1) = self._samples[0], self._samples[-1]
         return (p1 - p0) / (t1 - t0) if t1 > t0 else None
 
+    def _slowed_down(self) -> bool:
+        """The last step of progress came far slower than the pace since the start: a plateau began (a stall,
+        a step curve), and the finish is no longer where any straight line says."""
+        if len(self._samples) < 2:
+            return False
+        start = min(self._not_started_s, self._samples[0][0])
+        points = [(start, 0.0), *self._samples]
+        rates = [(b[1] - a[1]) / (b[0] - a[0]) for a, b in itertools.pairwise(points) if b[0] > a[0]]
+        return len(rates) >= 2 and rates[-1] < self.policy.slowdown_ratio * max(rates[:-1])
+
     def _one_sample_bound(self) -> float:
         """Latest finish consistent with one running sample: rendering started right after it was last
         seen queued (or at submit), at a constant rate since."""
@@ -239,6 +306,12 @@ class PollSchedule:
 
     def _planned(self, e: float) -> tuple[float, bool]:
         p = self.policy
+        if self._full_at is not None:
+            # 100 % and still running: the finish is close whatever the curve said before. Dense, widening
+            # per poll that did not see it (never a loop at the floor), to a cap under the tutorial's interval.
+            self._finishing += 1
+            wait = min(p.finishing_cap_s, p.finishing_s * p.miss_growth ** (self._finishing - 1))
+            return max(p.min_interval_s, wait) * self._jitter_up(), True
         eta = self.expected_finish_s()
         if eta is not None:
             if eta > e + p.min_interval_s:
@@ -275,8 +348,8 @@ class PollSchedule:
         if p.progress_hints and not self._running_seen:
             # Not rendering yet: the finish is at least as far away as the start, so back off with the wait.
             return min(p.far_cap_s, max(p.min_interval_s, p.queued_growth * e) * self._jitter()), False
-        lo = self.render.quantile_below_median(p.dense_from_z)
-        hi = self.render.window[1]
+        lo = self.render.quantile(p.dense_from_q)
+        hi = self.render.quantile(p.dense_until_q)
         if lo - e > (p.silent_interval_s if p.progress_hints else p.dense_interval_s):
             # Jittered early by less than one dense step, so the poll it lands on already counts as dense.
             self._dense_step = 0
