@@ -131,6 +131,9 @@ class Job:
     budget_period_start: float | None = None
     flags_json: str | None = None
     """Technical flags of the downloaded clip (jobs/checks): None until checked, "[]" when it raised none."""
+    poll_hint: str | None = None
+    """Set by a worker's callback endpoint (the task id the callback named): the lease holder polls at once and
+    clears it. Only a hint, never the result: the status endpoint decides (jobs/callbacks.py)."""
 
     @property
     def recipe(self) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from typing import Any
 
 from jobs.checks.checker import ClipChecker
 from jobs.clipstore import VerifiedStore
-from jobs.engine import download, leases, poll, reconcile, submit
+from jobs.engine import download, hints, leases, poll, reconcile, submit
 from jobs.engine.backends import DEFAULT_POLL_RATE, Backends
 from jobs.engine.context import ClipSink, EngineContext
 from jobs.engine.download import DOWNLOAD_INVALID_RETRIES, DOWNLOAD_TRANSIENT_RETRIES, URL_REFRESHES
@@ -68,12 +68,14 @@ class Runner:
                  rng: random.Random | None = None, clock: Callable[[], float] = time.monotonic,
                  only_runs: Iterable[str] | None = None, check_clips: bool | ClipChecker = True,
                  drive: bool = True, client_type: type[CometClient] = CometClient,
-                 client_headers: Mapping[str, str] | None = None) -> None:
+                 client_headers: Mapping[str, str] | None = None,
+                 watch_interval_s: float = WATCH_INTERVAL_S) -> None:
         self.ledger = ledger
         self.clips = clips
         self.owner = owner or leases.owner_id()
         self.lease_ttl_s = lease_ttl_s
         self.rescan_interval_s = rescan_interval_s
+        self.watch_interval_s = watch_interval_s
         concurrency_cap = max(1, concurrency_cap)
         self._backends = Backends(concurrency_cap=concurrency_cap, poll_rate=poll_rate, poll_burst=poll_burst,
                                   client_factory=client_factory, client_type=client_type,
@@ -113,7 +115,7 @@ class Runner:
         }
         timers = Timers(heartbeat=lambda: self.ledger.heartbeat(self.owner, self.lease_ttl_s),
                         heartbeat_s=self.lease_ttl_s / 3, rescan=lambda: leases.rescan(ctx),
-                        rescan_s=self.rescan_interval_s, watch=self._watch_ledger, watch_s=WATCH_INTERVAL_S)
+                        rescan_s=self.rescan_interval_s, watch=self._watch_ledger, watch_s=self.watch_interval_s)
         if self._sched.start(timers, steps.__getitem__, on_error=ctx.forget_now, pace_of=ctx.pace_of):
             atexit.register(self.stop)
         if self.checker is not None:
@@ -343,8 +345,10 @@ class Runner:
         return self._ctx.render_time(model_id)
 
     def _watch_ledger(self) -> None:
-        """Another process (the CLI, a second app) changed the ledger: bump the counter the UI caches on."""
+        """Another process (the CLI, a second app, a worker's callback endpoint) changed the ledger: bump the
+        counter the UI caches on, and poll the jobs a callback marked."""
         version = self.ledger.data_version()
         if version != self._seen_version:
             self._seen_version = version
             self._ctx.bump()
+            hints.take_hints(self._ctx)  # a callback may have marked one of our jobs "poll now"

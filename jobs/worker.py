@@ -9,6 +9,10 @@ a browser session's key never reaches a worker.
 Every provider request carries `X-Dailies-Worker: <worker id>`, so "one worker per task" can be checked from
 the provider side (the sandbox logs it). One log line per state change, on stdout. `GET /healthz` and
 `GET /metrics` (Prometheus text: jobs by state, this worker's polls, submits and errors) on --port.
+
+With DAILIES_PUBLIC_URL (and DAILIES_CALLBACK_SECRET, the same on every worker) the same port also takes
+provider callbacks, and submits on the routes that document `callback_url` carry one (jobs/callbacks.py):
+a callback makes the job's lease holder poll at once, wherever it runs.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import time
 from typing import Any
 
 from jobs import settings
+from jobs.callbacks import CallbackConfig, CallbackReceiver, config_from_env
 from jobs.clipstore import ClipStore, open_clip_store
 from jobs.engine import leases
 from jobs.keys import backend_from_env, mask, plain_http_warning
@@ -41,6 +46,9 @@ LEASE_ENV = "DAILIES_LEASE_TTL_S"
 DEFAULT_LEASE_S = 60.0
 STOP_TIMEOUT_S = 30.0
 """SIGTERM waits at most this long for HTTP calls in flight before giving the leases back."""
+CALLBACK_WATCH_S = 0.5
+"""With callbacks on, how often a worker reads the ledger's change counter (one single-row read): a callback
+taken by another worker reaches this job's holder within it."""
 
 log = logging.getLogger("dailies.worker")
 
@@ -133,6 +141,7 @@ def run_worker(args: argparse.Namespace, out: Any = None) -> int:
     try:
         ttl = lease_ttl(args.lease_ttl)
         backend = _backend(args)
+        hooks: CallbackConfig | None = config_from_env()
     except DailiesError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
@@ -150,7 +159,8 @@ def run_worker(args: argparse.Namespace, out: Any = None) -> int:
     runner = Runner(ledger, clips, headless_catalog(prefs, sandbox=backend.sandbox), owner=owner, workers=args.threads,
                     concurrency_cap=args.concurrency or prefs.concurrency_cap, lease_ttl_s=ttl,
                     rescan_interval_s=min(30.0, max(0.5, ttl / 3)), check_clips=not args.no_checks,
-                    client_type=MeteredClient, client_headers={WORKER_HEADER: owner})
+                    client_type=MeteredClient, client_headers={WORKER_HEADER: owner},
+                    **({"watch_interval_s": CALLBACK_WATCH_S} if hooks else {}))
 
     def on_change(job: Job) -> None:
         COUNTERS.add("state_changes")
@@ -159,9 +169,13 @@ def run_worker(args: argparse.Namespace, out: Any = None) -> int:
     ctx = runner._ctx  # noqa: SLF001 - the worker is the engine's own front end
     ctx.on_change = on_change
     ctx.claim_batch = args.claim_batch
+    routes = []
+    if hooks is not None:
+        ctx.callback_url = hooks.url_for
+        routes = CallbackReceiver(ledger, hooks, wake=ctx.request_watch).routes()
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
-    server = MetricsServer(ledger, owner, COUNTERS.snapshot, running=lambda: not stop.is_set())
+    server = MetricsServer(ledger, owner, COUNTERS.snapshot, running=lambda: not stop.is_set(), routes=routes)
     try:
         sock = socket.create_server((args.host, args.port))
     except OSError as exc:
@@ -170,8 +184,10 @@ def run_worker(args: argparse.Namespace, out: Any = None) -> int:
     server.start(sock)
     runner.set_key(backend)
     runner.start()
+    callbacks = f"; callbacks at {hooks.public_url}/callbacks/<job>" if hooks else "; no callbacks (polling)"
     print(f"worker {owner} up: backend {backend.base_url} key {mask(backend.api_key)}; ledger {ledger.path}; "
-          f"lease {ttl:g} s; http://{args.host}:{sock.getsockname()[1]}/healthz /metrics", file=out, flush=True)
+          f"lease {ttl:g} s{callbacks}; http://{args.host}:{sock.getsockname()[1]}/healthz /metrics",
+          file=out, flush=True)
     try:
         while not stop.wait(0.5):
             pass

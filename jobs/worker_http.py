@@ -1,11 +1,12 @@
-"""A worker's `GET /healthz` and `GET /metrics` (Prometheus text), Starlette on uvicorn in a thread."""
+"""A worker's `GET /healthz` and `GET /metrics` (Prometheus text), Starlette on uvicorn in a thread; with
+callbacks on, the same server answers `POST /callbacks/{job_id}` (jobs/callbacks.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import uvicorn
 from starlette.applications import Starlette
@@ -30,11 +31,12 @@ def metrics_text(ledger: Ledger, worker: str, counters: dict[str, int]) -> str:
 
 class MetricsServer:
     def __init__(self, ledger: Ledger, worker: str, counters: Callable[[], dict[str, int]],
-                 running: Callable[[], bool]) -> None:
+                 running: Callable[[], bool], routes: Sequence[Route] = ()) -> None:
         self.ledger, self.worker, self.counters, self.running = ledger, worker, counters, running
         app = Starlette(routes=[Route("/healthz", self.healthz, methods=["GET"]),
-                                Route("/metrics", self.metrics, methods=["GET"])])
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+                                Route("/metrics", self.metrics, methods=["GET"]), *routes])
+        # No access log: a callback's URL carries its job's token in the query string.
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
         self._thread: threading.Thread | None = None
 
     async def healthz(self, request: Request) -> Response:

@@ -53,6 +53,8 @@ class FamilySpec:
     """Why an option is missing on this family's models, added to the "has no option" error."""
     resolution_equivalents: tuple[tuple[tuple[int, int], frozenset[tuple[int, int]]], ...] = ()
     """A requested pixel size -> the sizes the provider delivers for it (documented), honoured when probed."""
+    callback: bool = False
+    """The family's own submit route (one with no model routes, e.g. Kling's extend) documents `callback_url`."""
     source: str = ""
 
     def absent_note(self, option: str) -> str:
@@ -72,6 +74,9 @@ class Route:
     submit: str
     poll: str
     """Template with {task_id}."""
+    callback: bool = False
+    """The route documents `callback_url`: a worker with a public URL asks to be told when the task ends (a hint
+    to poll at once; the status endpoint stays the source of truth)."""
 
 
 @dataclass(frozen=True)
@@ -315,7 +320,7 @@ def _families(raw: Any, p: Path) -> tuple[FamilySpec, ...]:
             request_id_field=f.get("request_id_field"), last_frame_alone=bool(f.get("last_frame_alone")),
             image_sets_aspect=f.get("image_sets_aspect"),
             absent_option_notes=tuple((f.get("absent_option_notes") or {}).items()),
-            resolution_equivalents=equivalents, source=str(f.get("source", ""))))
+            resolution_equivalents=equivalents, callback=bool(f.get("callback")), source=str(f.get("source", ""))))
     return tuple(out)
 
 
@@ -355,7 +360,8 @@ def _spec(e: dict[str, Any], families: tuple[FamilySpec, ...]) -> ModelSpec:
     if family not in names:
         raise CatalogError(f"catalog: {w}: family {family!r} not in {names}")
     modes = tuple(_req(e, "modes", w))
-    routes = tuple((k, Route(v["submit"], v["poll"])) for k, v in _req(e, "routes", w).items())
+    routes = tuple((k, Route(v["submit"], v["poll"], bool(v.get("callback"))))
+                   for k, v in _req(e, "routes", w).items())
     if bad := [m for m in modes if m not in MODES or m not in dict(routes)]:
         raise CatalogError(f"catalog: {w}: modes {bad} lack a route or are not in {MODES}")
     d = _req(e, "durations", w)

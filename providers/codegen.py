@@ -13,6 +13,7 @@ import json
 import pprint
 from typing import Any
 
+from providers import callback_url
 from providers.submission import Submission
 
 SUCCESS = ("completed", "succeeded", "succeed", "success", "done")
@@ -27,11 +28,15 @@ def _request_parts(sub: Submission) -> dict[str, Any]:
         for f in req.files
     ]
     multipart = req.form is not None
+    body = dict(req.json or {})
+    if callback_url.FIELD in body:
+        # A worker's callback URL carries a per-job token: the script shows where it went, never the token.
+        body[callback_url.FIELD] = callback_url.shown(str(body[callback_url.FIELD]))
     return {
         "method": req.method,
         "path": req.path,
         "headers": dict(req.headers),
-        "json": None if multipart else (req.json or {}),
+        "json": None if multipart else body,
         "form": dict(req.form or {}) if multipart else None,
         "files": files,
         "poll": sub.poll_path_template,

@@ -464,4 +464,5 @@ class _Plan:
             requested_duration_s=float(self.duration),
             requested_size=self.s.size_px(self.wire_size),
             has_audio=self.s.audio,
+            callback=route.callback,
         )

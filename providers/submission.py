@@ -95,3 +95,5 @@ class Submission:
     requested_size: tuple[int, int] | None
     """Expected width x height of the clip, to compare with the probed file."""
     has_audio: bool
+    callback: bool = False
+    """The route documents `callback_url` (catalog `"callback": true`); a worker with a public URL adds one."""

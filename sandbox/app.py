@@ -21,6 +21,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from . import dialects, grok, kling_omni, listing, seedance, wire
+from .callbacks import CallbackSender
 from .config import SandboxConfig
 from .defects import Defect
 from .faults import Fault, FaultRegistry
@@ -59,6 +60,7 @@ class Sandbox:
         self._render_draws: dict[str, random.Random] = {}
         self._takes: dict[str, int] = {}  # tasks per model so far: picks the look variant of an unseeded take
         self.inputs_dir = config.data_dir / "inputs"
+        self.callbacks = CallbackSender(self.faults, lambda: self.config.time_scale, self._finished_at)
         routes = [
             *grok.routes(self),
             *listing.routes(self),
@@ -79,6 +81,7 @@ class Sandbox:
             Route("/_sandbox/faults/applied", self.faults_applied, methods=["GET"]),
             Route("/_sandbox/faults/{fault_id:int}", self.fault_delete, methods=["DELETE"]),
             Route("/_sandbox/requests", self.requests_route, methods=["GET", "DELETE"]),
+            Route("/_sandbox/callbacks", self.callbacks_route, methods=["GET"]),
         ]
         starlette = Starlette(routes=routes, exception_handlers={HTTPException: self._http_exception})
         self.app: ASGIApp = LogMiddleware(starlette, self.log)
@@ -116,6 +119,26 @@ class Sandbox:
                     self.config.draw_render_time(model, family, self._render_rng(model)),
                     self.faults.take_task_faults(family))
         self.store.add(task)
+        return task
+
+    def _finished_at(self, task: Task) -> float | None:
+        """Real time the task ends (succeeds or fails); None if it never does (stuck in the queue)."""
+        return phase_at(task, 1e18, self.config.time_scale, self.config.queue_fraction).finished_at
+
+    def _arm_callback(self, request: Request, task: Task,
+                      status_object: Callable[[Task, Phase, str | None], dict[str, Any]]) -> Task:
+        """The submit asked for `callback_url`: send the task's status object there when it ends."""
+        url = task.params.get("callback_url")
+        if url:
+            base = self._base_url(request)
+
+            def body() -> dict[str, Any]:
+                phase = self._phase(task)
+                signed = self.signer.sign(base, task.id, self.config.url_ttl_s)[0] \
+                    if phase.state == "succeeded" else None
+                return status_object(task, phase, signed)
+
+            self.callbacks.schedule(task, str(url), body)
         return task
 
     def _render_rng(self, model: str) -> random.Random:
@@ -345,7 +368,9 @@ class Sandbox:
             self._mark(request, "submit", "kling")
             return wire.envelope(400, str(exc))
         return await self._submit(
-            request, "kling", lambda: self._new_task(wire.kling_task_id(), "kling", params["model"], action, params),
+            request, "kling", lambda: self._arm_callback(
+                request, self._new_task(wire.kling_task_id(), "kling", params["model"], action, params),
+                lambda t, phase, url: dialects.kling_poll(t, phase, url)["data"]),
             dialects.kling_submit)
 
     async def kling_poll(self, request: Request) -> Response:
@@ -502,6 +527,9 @@ class Sandbox:
     async def fault_delete(self, request: Request) -> Response:
         found = self.faults.remove(request.path_params["fault_id"])
         return wire.json_response({"deleted": found}, 200 if found else 404)
+
+    async def callbacks_route(self, request: Request) -> Response:
+        return wire.json_response(self.callbacks.records())
 
     async def requests_route(self, request: Request) -> Response:
         if request.method == "DELETE":

@@ -12,7 +12,7 @@ from typing import Any
 from . import defects
 from .config import FAMILIES
 
-ROUTES = ("submit", "poll", "content", "download", "any")
+ROUTES = ("submit", "poll", "content", "download", "callback", "any")
 
 # Faults that change one HTTP response.
 RESPONSE_KINDS = (
@@ -23,12 +23,16 @@ RESPONSE_KINDS = (
 )
 # Faults decided once per new task at submit time and carried by the task.
 TASK_KINDS = ("task_not_exist", "content_policy", "stuck_in_queue", "settings_ignored", "cancelled", "defect")
-KINDS = RESPONSE_KINDS + TASK_KINDS
+# Faults of a callback the sandbox sends (route "callback" only): not sent, sent late, sent more than once.
+CALLBACK_KINDS = ("callback_drop", "callback_delay", "callback_duplicate")
+KINDS = RESPONSE_KINDS + TASK_KINDS + CALLBACK_KINDS
 
 # Kinds that only make sense on some routes, or for some families (Kling has no cancelled status).
 # Faults of a clip's body: on "any" they would be used up by the first submit or poll.
 _CLIP_ROUTES = ("content", "download")
-_KIND_ROUTES = {kind: _CLIP_ROUTES for kind in ("drip", "chunked", "corrupt_clip", "gzip", "error_json", "error_xml")}
+_KIND_ROUTES: dict[str, tuple[str, ...]] = {
+    kind: _CLIP_ROUTES for kind in ("drip", "chunked", "corrupt_clip", "gzip", "error_json", "error_xml")}
+_KIND_ROUTES.update({kind: ("callback",) for kind in CALLBACK_KINDS})
 _KIND_FAMILIES = {"cancelled": (None, "veo", "sora", "runway")}
 
 
@@ -118,6 +122,10 @@ class FaultRegistry:
     def take_response_fault(self, route: str, family: str | None, task_id: str | None = None) -> Fault | None:
         return self._take(route, family, task_id, RESPONSE_KINDS)
 
+    def take_callback_fault(self, family: str | None, task_id: str | None) -> Fault | None:
+        """When a task's callback is due: drop it, delay it (`delay_s` simulated seconds) or send `copies`."""
+        return self._take("callback", family, task_id, CALLBACK_KINDS)
+
     def take_task_faults(self, family: str) -> dict[str, Any]:
         """At submit: each task-level kind fires at most once for the new task."""
         chosen: dict[str, Any] = {}
@@ -155,6 +163,8 @@ class FaultRegistry:
 
 def _check_kind(route: str, kind: str, family: str | None, params: dict[str, Any]) -> None:
     """Refuse a rule that could never do what it says, naming the field and what is allowed."""
+    if route == "callback" and kind not in CALLBACK_KINDS:
+        raise ValueError(f"kind: {kind!r} not allowed on route 'callback'; allowed: {', '.join(CALLBACK_KINDS)}")
     routes = _KIND_ROUTES.get(kind)
     if routes is not None and route not in routes:
         raise ValueError(f"route: {route!r} not allowed for kind {kind!r}; allowed: {', '.join(routes)}")
@@ -184,6 +194,14 @@ def _check_kind(route: str, kind: str, family: str | None, params: dict[str, Any
             raise ValueError(f"keep_bytes must be an integer >= 0, got {keep!r}")
     if kind in ("error_json", "error_xml"):
         _check_error_body(params)
+    if kind == "callback_delay":
+        delay = params.get("delay_s", 10)
+        if isinstance(delay, bool) or not isinstance(delay, int | float) or not (math.isfinite(delay) and delay >= 0):
+            raise ValueError(f"delay_s must be a finite number >= 0 (simulated seconds), got {delay!r}")
+    if kind == "callback_duplicate":
+        copies = params.get("copies", 2)
+        if isinstance(copies, bool) or not isinstance(copies, int) or not 2 <= copies <= 10:
+            raise ValueError(f"copies must be an integer in [2, 10], got {copies!r}")
     if kind == "defect":
         defects.check_params(params)  # a defect baked into the task's clip (sandbox/defects.py)
 

@@ -60,6 +60,10 @@ class SandboxServer:
         """Every request received so far: time, method, path, status, task_id, family, route, fault."""
         return self._require().log.all()
 
+    def callbacks(self) -> list[dict[str, Any]]:
+        """Every callback the sandbox decided on: time, task_id, path, outcome, status, fault."""
+        return self._require().callbacks.records()
+
     def reset_log(self) -> None:
         self._require().log.reset()
 
@@ -114,6 +118,7 @@ class SandboxServer:
         self._thread = None
         self._server = None
         if self.sandbox is not None:
+            self.sandbox.callbacks.stop()
             self.sandbox.store.close()
 
     def __enter__(self) -> SandboxServer:

@@ -191,8 +191,12 @@ def kling_request(body: Any, action: str, inputs_dir: Path) -> dict[str, Any]:
         raise Invalid(f"duration: {duration!r} is not allowed; allowed: \"5\", \"10\" (strings)")
     if body.get("camera_control") is not None:
         _camera(body["camera_control"])
+    callback = body.get("callback_url")
+    if callback is not None and (not isinstance(callback, str) or not callback.strip() or len(callback) > 2048):
+        raise Invalid("callback_url: must be a non-empty URL string of at most 2048 characters")
     params: dict[str, Any] = {"prompt": prompt, "mode": mode, "duration": duration, "render_seconds": int(duration),
-                              "external_task_id": body.get("external_task_id"), "audio": False}
+                              "external_task_id": body.get("external_task_id"), "audio": False,
+                              "callback_url": callback}
     image_path = None
     height = 1080 if mode == "pro" else 720
     if action == "image2video":

@@ -65,6 +65,9 @@ class EngineContext:
         """Called with each job this engine moved to a new state (a worker logs one line per change)."""
         self.after_download: Callable[[Job], None] = lambda job: None
         """Called with each job just set `downloaded` (the runner queues its clip for the technical checks)."""
+        self.callback_url: Callable[[str], str] | None = None
+        """A job id -> the `callback_url` sent with its submit, on routes that document one (a worker with
+        DAILIES_PUBLIC_URL; jobs/callbacks.py). None: no callbacks, polling alone."""
 
     # --- memory --------------------------------------------------------------------------------------
 
@@ -109,11 +112,41 @@ class EngineContext:
         with self.lock:
             if self.sched.stopping:
                 return
+            track = self.tracks.get(job_id)
+            if step is Step.POLL and track is not None and track.poll_soon:
+                track.poll_soon = False  # a callback came while this job's last step ran: look now
+                delay_s, urgent = min(delay_s, self._poll_floor(track)), True
             if step is Step.POLL and urgent is None:
-                track = self.tracks.get(job_id)
                 urgent = bool(track and track.schedule and track.schedule.urgent)
             priority = URGENT_POLL if step is Step.POLL and urgent else PRIORITY[step]
             self.sched.push(job_id, step, delay_s, priority)
+
+    def poll_now(self, job_id: str) -> bool:
+        """A callback said the task moved: poll it as soon as the provider's floor between two polls allows.
+        False when this engine does not drive the job. At most one poll comes of it (one queued entry)."""
+        with self.lock:
+            track = self.tracks.get(job_id)
+            if track is None or self.sched.stopping:
+                return False
+            if self.sched.pending_step(job_id) is Step.POLL:
+                self.sched.push(job_id, Step.POLL, self._poll_floor(track), URGENT_POLL)
+            else:
+                track.poll_soon = True
+            return True
+
+    def _poll_floor(self, track: Track) -> float:
+        """Seconds until the family's minimum interval since this job's last poll has passed (caller holds the
+        lock)."""
+        if track.last_poll_mono is None or track.handle is None:
+            return 0.0
+        floor = self.catalog.family(track.handle.family).min_interval_s * track.time_scale
+        return max(0.0, track.last_poll_mono + floor - self.clock())
+
+    def request_watch(self) -> None:
+        """Look at the ledger now rather than at the next watch tick (a callback hint was just written)."""
+        with self.lock:
+            self.sched.watch_now = True
+            self.lock.notify_all()
 
     def request_rescan(self) -> None:
         with self.lock:

@@ -13,7 +13,7 @@ from jobs.engine.scheduler import Step
 from jobs.engine.track import Track
 from jobs.ledger import Job, JobState
 from jobs.schedule import PollPolicy, PollSchedule
-from providers import families
+from providers import callback_url, families
 from providers.errors import KIND_INFO, Charged, ErrorKind, ProviderError, TaskNotFoundYet, TransientError
 from providers.status import TaskState, TaskStatus
 
@@ -24,6 +24,9 @@ NO_URL_RETRIES = 3
 """"succeeded" without a URL yet is polled again this many times (P6)."""
 LATE_LOOK_ATTEMPTS = 3
 """Past its deadline a job is polled until an answer arrives, at most this many times, before it goes stale."""
+CALLBACK_SAFETY_S = 60.0
+"""Provider seconds between two safety-net polls of a task that will call back (after the first poll, which
+catches an instant rejection, and not before the model's median render time)."""
 
 
 def start_polling(ctx: EngineContext, job: Job, track: Track) -> None:
@@ -32,6 +35,7 @@ def start_polling(ctx: EngineContext, job: Job, track: Track) -> None:
     policy = PollPolicy.for_family(ctx.catalog.family(job.family), first_poll_s=spec.render.first_poll_after_s,
                                    deadline_s=spec.render.deadline_s)
     track.schedule = PollSchedule(policy, ctx.render_time(job.model_id), time_scale=track.time_scale, rng=ctx.rng)
+    track.callback = callback_url.FIELD in {line.get("field") for line in job.mapping.get("report") or ()}
     now_wall, now_mono = time.time(), ctx.clock()
     submitted = job.submitted_at or now_wall
     track.submitted_mono = now_mono - max(0.0, now_wall - submitted)
@@ -67,6 +71,7 @@ def do_poll(ctx: EngineContext, job_id: str) -> None:
         track.handle = TaskHandle.from_job(job, backend)
     handle = track.handle
     assert handle is not None
+    track.last_poll_mono = ctx.clock()
     try:
         status = ctx.backends.client(handle.backend).poll(handle.family, handle.poll_path)
     except TaskNotFoundYet as exc:
@@ -154,6 +159,11 @@ def _rendering(ctx: EngineContext, job: Job, track: Track, status: TaskStatus, *
              else track.schedule.next_delay(elapsed, hint_s=status.poll_after_s))
     if first and status.poll_after_s:
         delay = max(delay, status.poll_after_s * track.time_scale)
+    if track.callback and not first:
+        # The callback brings the next poll forward; until then a safety net: not before the median render
+        # time, then every CALLBACK_SAFETY_S (a dropped callback costs at most that much delay past it).
+        median_left = ctx.render_time(job.model_id).p50_s - elapsed
+        delay = max(delay, max(CALLBACK_SAFETY_S, median_left) * track.time_scale)
     # The first poll is urgent too: it catches instant rejections, and a short render's finish.
     ctx.schedule(job_id, Step.POLL, delay, urgent=True if first else None)
 

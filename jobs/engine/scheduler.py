@@ -83,9 +83,12 @@ class Scheduler:
         self._ready: list[Ready] = []
         self._busy = 0
         self._pending: dict[str, int] = {}  # job id -> seq of its one live entry
+        self._steps: dict[str, Step] = {}  # job id -> the step of that entry
         self._seq = itertools.count()
         self._inflight: set[concurrent.futures.Future[None]] = set()
         self.rescan_now = True
+        self.watch_now = False
+        """Run the ledger watch at once (a callback hint was written in this process)."""
         self.stopping = False
         self._thread: threading.Thread | None = None
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
@@ -132,18 +135,25 @@ class Scheduler:
         self._ready.clear()
         self._busy = 0
         self._pending.clear()
+        self._steps.clear()
 
     # --- entries (caller holds `cond`) ---------------------------------------------------------------
 
     def push(self, job_id: str, step: Step, delay_s: float, priority: int) -> None:
         seq = next(self._seq)
         self._pending[job_id] = seq
+        self._steps[job_id] = step
         heapq.heappush(self._heap, Due(self._clock() + max(0.0, delay_s), seq, job_id, step, priority))
         self.cond.notify_all()
 
     def drop(self, job_id: str) -> None:
         """Supersede the job's live entry: a stale heap entry is skipped later."""
         self._pending.pop(job_id, None)
+        self._steps.pop(job_id, None)
+
+    def pending_step(self, job_id: str) -> Step | None:
+        """The step the job waits for in the heap; None while one runs (or nothing is queued)."""
+        return self._steps.get(job_id) if job_id in self._pending else None
 
     def has_entry(self, job_id: str) -> bool:
         return job_id in self._pending
@@ -168,7 +178,7 @@ class Scheduler:
                 due, token_wait = self._take_ready(pace_of)
                 rescan = self.rescan_now or now >= next_rescan
                 heartbeat = now >= next_heartbeat
-                watch = now >= next_watch
+                watch = self.watch_now or now >= next_watch
                 if not due and not rescan and not heartbeat and not watch:
                     # Sleep until the next item is due, a status token frees up, or a worker finishes
                     # (its completion notifies this condition).
@@ -178,6 +188,8 @@ class Scheduler:
                     self.cond.wait(timeout=max(0.0, wake - now))
                     continue
                 self.rescan_now = False
+                if watch:
+                    self.watch_now = False
             for ready in due:
                 self._dispatch(ready.job_id, work_for(ready.step), on_error)
             if heartbeat:
@@ -214,6 +226,7 @@ class Scheduler:
                             break  # everything left is a poll waiting for the same bucket
                         continue
             del self._pending[item.job_id]
+            self._steps.pop(item.job_id, None)
             self._busy += 1
             out.append(item)
         for item in held:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import time
@@ -14,6 +15,7 @@ from jobs.engine.scheduler import Step
 from jobs.engine.track import Track
 from jobs.ledger import Job, JobState
 from jobs.schedule import submit_retry_delay
+from providers import callback_url
 from providers.errors import Charged, DailiesError, ErrorKind, ProviderError, SubmitUnknown, TransientError
 from providers.mapping import prepare
 from providers.recipe import ModelOptions, Recipe
@@ -36,6 +38,9 @@ def do_submit(ctx: EngineContext, job_id: str) -> None:
     except DailiesError as exc:
         fail(ctx, job_id, exc, charged=Charged.NO)
         return
+    hook = ctx.callback_url(job.id) if ctx.callback_url is not None and sub.callback else None
+    if hook is not None:
+        sub = callback_url.with_callback(sub, hook)
     try:
         # Before the job is marked as sending: a bad key or base URL must not look like a maybe-paid POST.
         client = ctx.backends.client(backend)
@@ -84,12 +89,21 @@ def do_submit(ctx: EngineContext, job_id: str) -> None:
     # Invariant 2: the task id (and where to poll it) is durable before anything else happens.
     job = _record_task_id(ctx, job_id, status, now, track.handle)
     deadline_at = now + spec.render.deadline_s * track.time_scale
+    extra = {"mapping_json": _mapping_with_callback(job, hook)} if hook is not None else {}
     job = ctx.set_state(job_id, JobState.QUEUED, deadline_at=deadline_at, error_kind=None, error_message=None,
-                        note=None)
+                        note=None, **extra)
     if job.state.terminal:
         return
     poll.start_polling(ctx, job, track)
     poll.on_status(ctx, job, track, status, first=True)
+
+
+def _mapping_with_callback(job: Job, url: str) -> str:
+    """The stored mapping report with the callback line (URL redacted): the report shows it was asked for, and
+    whoever polls the job later knows a callback may come (a sparse safety-net schedule)."""
+    mapping = job.mapping
+    mapping["report"] = [*(mapping.get("report") or []), callback_url.report_line(url)]
+    return json.dumps(mapping, default=str, sort_keys=True)
 
 
 def _record_task_id(ctx: EngineContext, job_id: str, status: TaskStatus, now: float, handle: TaskHandle) -> Job:

@@ -31,3 +31,9 @@ class Track:
     submit_attempts: int = 0
     urls: list[str] = field(default_factory=list)
     fallback_done: bool = False
+    callback: bool = False
+    """Sent with a `callback_url`: between the first poll and the callback, only a sparse safety-net poll."""
+    poll_soon: bool = False
+    """A callback came while no poll was queued (one in flight, the submit still running): the next poll
+    scheduled goes at once."""
+    last_poll_mono: float | None = None
