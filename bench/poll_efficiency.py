@@ -3,6 +3,7 @@
     python -m bench.poll_efficiency                      # 200 tasks, time scale 0.25 (4x faster than real)
     python -m bench.poll_efficiency --tasks 400 --time-scale 0.05
     python -m bench.poll_efficiency --smoke              # 8 tasks, very fast: checks the harness, not the numbers
+    python -m bench.poll_efficiency --callbacks          # a third row: the runner with callback URLs (Kling)
 
 Both approaches run, one after the other, against one sandbox in its own process (so the sandbox's threads and
 CPU don't count against either client), on one scaled clock: `time_scale` real seconds per simulated second,
@@ -353,7 +354,10 @@ def run_tutorial(sandbox: SandboxProcess, catalog: Catalog, workload: list[Model
 
 
 def run_runner(sandbox: SandboxProcess, catalog: Catalog, workload: list[ModelSpec], image: ImageInput,
-               work_dir: Path, give_up_s: float, workers: int, poll_rate: float | None = None) -> PhaseResult:
+               work_dir: Path, give_up_s: float, workers: int, poll_rate: float | None = None, *,
+               name: str = "runner", wire: Callable[[Any, Any], Callable[[], None]] | None = None) -> PhaseResult:
+    """`wire(runner, ledger)`, when given, sets the started runner up further (bench/callback_phase.py) and
+    returns what undoes it."""
     from jobs.clipstore import ClipStore
     from jobs.ledger import JobState, Ledger
     from jobs.runner import Runner
@@ -362,7 +366,7 @@ def run_runner(sandbox: SandboxProcess, catalog: Catalog, workload: list[ModelSp
     # Jobs that stop needing the runner: finished, or parked for a human (stale, submit_unknown).
     settled = {JobState.DOWNLOADED, JobState.FAILED, JobState.CANCELED, JobState.EXPIRED, JobState.STALE,
                JobState.SUBMIT_UNKNOWN}
-    result = PhaseResult("runner")
+    result = PhaseResult(name)
     backend = Backend(sandbox.base_url, API_KEY, sandbox=True, time_scale=sandbox.time_scale)
     ledger = Ledger(work_dir / "ledger.sqlite3")
     clips = ClipStore(work_dir / "clips", min_free_bytes=0)
@@ -377,6 +381,7 @@ def run_runner(sandbox: SandboxProcess, catalog: Catalog, workload: list[ModelSp
             runner = Runner(ledger, clips, catalog, workers=workers, concurrency_cap=len(workload), check_clips=False,
                             **tuning)
             runner.start()
+            unwire = wire(runner, ledger) if wire is not None else (lambda: None)
             rate, burst = runner.status_limit
             result.settings = (f"{workers} HTTP workers + 1 scheduler thread, concurrency cap {len(workload)}, "
                                f"process-wide status limit {rate:g}/s (burst {burst}) in simulated seconds")
@@ -396,6 +401,7 @@ def run_runner(sandbox: SandboxProcess, catalog: Catalog, workload: list[ModelSp
                                                f"{job.error_message or ''}".strip())
             finally:
                 runner.stop()
+                unwire()
     finally:
         ledger.close()
     result.wall_s = time.monotonic() - started
@@ -406,7 +412,7 @@ def run_runner(sandbox: SandboxProcess, catalog: Catalog, workload: list[ModelSp
 # -- the report --------------------------------------------------------------------------------------------------
 
 
-def table(tutorial: PhaseResult, runner: PhaseResult | None, tasks: int) -> str:
+def table(tutorial: PhaseResult, runner: PhaseResult | None, tasks: int, hooked: PhaseResult | None = None) -> str:
     def row(r: PhaseResult) -> list[str]:
         return [r.name, f"{r.downloaded}/{tasks}", f"{r.requests_per_task:.1f}", f"{r.p(0.5):.1f}",
                 f"{r.p(0.95):.1f}", str(r.peak_threads)]
@@ -422,21 +428,32 @@ def table(tutorial: PhaseResult, runner: PhaseResult | None, tasks: int) -> str:
             _ratio(runner.p(0.95), tutorial.p(0.95)),
             _ratio(runner.peak_threads, tutorial.peak_threads),
         ])
+    if hooked is not None:
+        rows.append(row(hooked))
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     return "\n".join(lines)
 
 
-def family_table(tutorial: PhaseResult, runner: PhaseResult) -> str:
-    """Where the figures come from: requests and detection per family (Kling reports no progress)."""
-    lines = ["| family | tasks | tutorial req/task | runner req/task | tutorial p95 s | runner p50 s | runner p95 s |",
-             "|---|---|---|---|---|---|---|"]
+def family_table(tutorial: PhaseResult, runner: PhaseResult, hooked: PhaseResult | None = None) -> str:
+    """Where the figures come from: requests and detection per family (Kling reports no progress); with
+    --callbacks, the callback row's figures beside them (only Kling's routes take a callback URL)."""
+    head = "| family | tasks | tutorial req/task | runner req/task | tutorial p95 s | runner p50 s | runner p95 s |"
+    rule = "|---|---|---|---|---|---|---|"
+    if hooked is not None:
+        head += " callbacks req/task | callbacks p50 s | callbacks p95 s |"
+        rule += "---|---|---|"
+    lines = [head, rule]
     for family in sorted(set(tutorial.by_family) | set(runner.by_family)):
         t_req, t_lat = tutorial.by_family.get(family, (float("nan"), []))
         r_req, r_lat = runner.by_family.get(family, (float("nan"), []))
-        lines.append(f"| {family} | {len(r_lat)} | {t_req:.1f} | {r_req:.1f} | {_quantile(t_lat, 0.95):.1f} | "
-                     f"{_quantile(r_lat, 0.5):.1f} | {_quantile(r_lat, 0.95):.1f} |")
+        line = (f"| {family} | {len(r_lat)} | {t_req:.1f} | {r_req:.1f} | {_quantile(t_lat, 0.95):.1f} | "
+                f"{_quantile(r_lat, 0.5):.1f} | {_quantile(r_lat, 0.95):.1f} |")
+        if hooked is not None:
+            h_req, h_lat = hooked.by_family.get(family, (float("nan"), []))
+            line += f" {h_req:.1f} | {_quantile(h_lat, 0.5):.1f} | {_quantile(h_lat, 0.95):.1f} |"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -501,6 +518,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                          "Kling reports none whatever this says")
     ap.add_argument("--smoke", action="store_true", help="a tiny, very fast run that checks the harness only")
     ap.add_argument("--tutorial-only", action="store_true", help="skip the runner (baseline only)")
+    ap.add_argument("--callbacks", action="store_true",
+                    help="a third phase: the runner as a worker with DAILIES_PUBLIC_URL (callback URLs on the routes "
+                         "that take one; the sandbox calls back on loopback)")
     ap.add_argument("--dump", type=Path, default=None,
                     help="write the sandbox's request log and task timings to this JSON file (for diagnosis)")
     args = ap.parse_args(argv)
@@ -558,10 +578,19 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
                                         args.workers, args.poll_rate)
                 except ImportError as e:
                     runner_error = f"runner not available yet: {e}"
+            hooked: PhaseResult | None = None
+            if args.callbacks and runner is not None:
+                from bench.callback_phase import wire_callbacks
+
+                sandbox.reseed(args.seed)
+                hooked = run_runner(sandbox, catalog, workload, image, tmp_path / "hooked", give_up_s,
+                                    args.workers, args.poll_rate, name="runner+callbacks", wire=wire_callbacks)
             log = sandbox.requests()
             measure(tutorial, sandbox, log)
             if runner is not None:
                 measure(runner, sandbox, log)
+            if hooked is not None:
+                measure(hooked, sandbox, log)
             if args.dump is not None:
                 ids = tutorial.task_ids + (runner.task_ids if runner else [])
                 tasks = sandbox._ask({"cmd": "tasks", "ids": ids})
@@ -570,18 +599,23 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
                     "phases": {r.name: r.family_of for r in (tutorial, runner) if r is not None}}, default=str))
         finally:
             sandbox.stop()
-    out(table(tutorial, runner, args.tasks))
+    out(table(tutorial, runner, args.tasks, hooked))
     if runner is not None:
         out(f"runner: {runner.settings}; tutorial: one thread per task, no cap")
     out(f"wall time: tutorial {tutorial.wall_s:.1f} s, runner {runner.wall_s:.1f} s (real)" if runner else
         f"wall time: tutorial {tutorial.wall_s:.1f} s (real)")
     if runner is not None:
-        out(family_table(tutorial, runner))
+        out(family_table(tutorial, runner, hooked))
         for line in verdict(tutorial, runner):
             out(line)
     for line in drift_lines(tutorial):
         out(line)
-    for r in (tutorial, runner):
+    if hooked is not None:
+        from bench.callback_phase import callback_verdict
+
+        for line in callback_verdict(hooked):
+            out(line)
+    for r in (tutorial, runner, hooked):
         if r is not None and r.failures:
             out(f"{r.name}: {len(r.failures)} task(s) did not end downloaded, e.g. {r.failures[0]}")
     if runner_error:

@@ -13,15 +13,17 @@ take; a parent model with no known price is refused live (the budget cannot guar
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from jobs.callbacks import config_from_env
 from jobs.ledger import BudgetExceeded, Job, JobState, Ledger
 from jobs.runner import Runner
-from providers import pricing
+from providers import callback_url, pricing
 from providers.catalog import Catalog, price_rule_to_dict
 from providers.client import Backend, CometClient
 from providers.errors import DailiesError
@@ -128,6 +130,11 @@ def submit_extend(ledger: Ledger, runner: Runner, catalog: Catalog, backend: Bac
     row_id = uuid.uuid5(EXTEND_NAMESPACE, request_id).hex
     if ledger.get(row_id) is not None:
         return ExtendResult(row_id, "This extend was already sent (a second click sends nothing).")
+    try:
+        hooks = config_from_env()  # the team's workers take the callback (DAILIES_PUBLIC_URL), whoever sends
+    except DailiesError as e:
+        return ExtendResult(None, f"Extend refused: {e.message}")
+    hook = hooks.url_for(row_id) if hooks is not None and catalog.family(FAMILY).callback else None
     cost = pricing.estimate(spec, spec.durations.default, None, parent.options.get("mode"))
     recipe = {**parent.recipe, "prompt": prompt}
     parent_meta = parent.mapping
@@ -141,6 +148,8 @@ def submit_extend(ledger: Ledger, runner: Runner, catalog: Catalog, backend: Bac
                  "rule": f"extend: {cost.rule}", "source": cost.source, "as_of": cost.as_of},
         "price_rule": price_rule_to_dict(spec.price), "warning": verdict.warning or None,
     }
+    if hook is not None:
+        mapping["report"].append(callback_url.report_line(hook))  # type: ignore[attr-defined]
     owner = f"extend:{row_id}"
     try:
         (row,) = ledger.create_jobs([{
@@ -157,6 +166,8 @@ def submit_extend(ledger: Ledger, runner: Runner, catalog: Catalog, backend: Bac
     except BudgetExceeded as e:
         return ExtendResult(None, f"Extend refused by the budget: {e}")
     sub = extend_submission(parent.model_id, verdict.video_id, prompt, recipe, parent.options, cost, parent.id)
+    if hook is not None:
+        sub = callback_url.with_callback(dataclasses.replace(sub, callback=True), hook)
     client = client_factory(backend)
     try:
         status = client.submit(sub)

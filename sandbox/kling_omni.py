@@ -90,11 +90,14 @@ def extend_request(sb: Sandbox, body: Any) -> tuple[Task, dict[str, Any]]:
     parent = sb.store.by_kling_video_id(video_id)
     if parent is None or sb._phase(parent).state != "succeeded":
         raise Invalid(f"video_id: {video_id!r} is not a finished video of this account")
+    callback = body.get("callback_url")
+    if callback is not None and (not isinstance(callback, str) or not callback.strip() or len(callback) > 2048):
+        raise Invalid("callback_url: must be a non-empty URL string of at most 2048 characters")
     p = parent.params
     seconds = int(p["render_seconds"]) + EXTENSION_S
     return parent, {"prompt": prompt, "mode": p.get("mode", "std"), "render_seconds": seconds, "width": p["width"],
                     "height": p["height"], "image_path": None, "audio": False, "external_task_id": None,
-                    "parent_video": {"id": video_id, "duration": f"{p['render_seconds']}.1"}}
+                    "parent_video": {"id": video_id, "duration": f"{p['render_seconds']}.1"}, "callback_url": callback}
 
 
 def native(task: Task, phase: Phase, url: str | None) -> dict[str, Any]:
@@ -150,7 +153,10 @@ def routes(sb: Sandbox) -> list[Route]:
 
         return await sb._submit(
             request, EXTEND,
-            lambda: sb._new_task(wire.kling_task_id(), EXTEND, parent.model, "video-extend", params), submitted)
+            lambda: sb._arm_callback(
+                request, sb._new_task(wire.kling_task_id(), EXTEND, parent.model, "video-extend", params),
+                lambda t, phase, url: native(t, phase, url)["data"]),
+            submitted)
 
     def poller(family: str) -> Any:
         async def poll(request: Request) -> Response:

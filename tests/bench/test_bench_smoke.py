@@ -29,3 +29,12 @@ def test_smoke_run_on_another_curve_and_long_tailed_renders_names_them() -> None
     assert code == 0, text
     assert "progress steps, renders lognormal" in text
     assert "veo" in text and "seedance" not in text  # the four families of today only
+
+
+def test_smoke_run_with_callbacks_adds_the_callback_row() -> None:
+    lines: list[str] = []
+    code = main(["--smoke", "--tasks", "8", "--callbacks"], out=lines.append)
+    text = "\n".join(lines)
+    assert code == 0, text
+    assert "| runner+callbacks |" in text and "callbacks req/task" in text
+    assert "callbacks, kling:" in text

@@ -30,7 +30,7 @@ from providers import codegen
 from providers.errors import DailiesError
 from sandbox.pytest_plugin import wait_until
 from sandbox.server import SandboxServer
-from tests.jobs.jobs_helpers import downloads, polls, run_one, submits, wait_state
+from tests.jobs.jobs_helpers import backend_for, downloads, polls, run_one, submits, wait_state
 
 MODEL = "kling-v1-6"
 SCALE = 0.05
@@ -221,3 +221,50 @@ def test_worker_settings_name_the_variable():
     url = config.url_for("a" * 32)
     assert url.startswith("https://w.example/team/callbacks/" + "a" * 32 + "?token=")
     assert config.verify("a" * 32, url.rsplit("=", 1)[1]) and not config.verify("b" * 32, url.rsplit("=", 1)[1])
+
+
+def test_an_extend_sent_by_the_app_is_called_back_too(make_sandbox, hooked, monkeypatch: pytest.MonkeyPatch):
+    from jobs import extend
+
+    server = make_sandbox(time_scale=SCALE, render_times={"kling": (RENDER_S, RENDER_S),
+                                                          "kling_extend": (RENDER_S, RENDER_S)})
+    hook = hooked()
+    # The app process shares the workers' settings: its extend POST names the workers' callback URL.
+    monkeypatch.setenv("DAILIES_PUBLIC_URL", hook.config.public_url)
+    monkeypatch.setenv("DAILIES_CALLBACK_SECRET", hook.config.secret.decode())
+    parent = _done(hook.runner, run_one(hook.runner, server, MODEL))
+    result = extend.submit_extend(hook.runner.ledger, hook.runner, hook.runner.catalog, backend_for(server), parent,
+                                  "the kite climbs higher", request_id="extend-1")
+    assert result.job_id is not None, result.message
+    child = _done(hook.runner, result.job_id)
+    assert child.state == JobState.DOWNLOADED, child.error_message
+    wait_until(lambda: len(server.callbacks()) == 2, timeout=10)
+    by_task = {c["task_id"]: c for c in server.callbacks()}
+    assert (by_task[child.task_id]["outcome"], by_task[child.task_id]["status"]) == ("delivered", 202)
+    assert len(polls(server, child.task_id)) <= 3
+    assert "callback_url" in child.mapping_json and hook.config.token(child.id) not in child.mapping_json
+
+
+def test_a_callback_taken_by_another_worker_wakes_the_lease_holder(kling_sandbox: SandboxServer, make_runner,
+                                                                   ledger: Ledger):
+    """Worker A serves the public URL; worker B holds the lease. A writes the mark, B's ledger watch (the
+    data_version interface) sees it and polls."""
+    sock = socket.create_server(("127.0.0.1", 0))
+    config = CallbackConfig(f"http://127.0.0.1:{sock.getsockname()[1]}", secrets.token_hex(32).encode())
+    other = Ledger(ledger.path)  # worker A's own connection to the shared ledger
+    server = MetricsServer(other, "worker-a", dict, running=lambda: True,
+                           routes=CallbackReceiver(other, config, wake=lambda: None).routes())
+    server.start(sock)
+    try:
+        holder = make_runner(watch_interval_s=0.25)
+        holder._ctx.callback_url = config.url_for  # noqa: SLF001 - wired as jobs/worker.py does
+        job = _done(holder, run_one(holder, kling_sandbox, MODEL))
+        assert job.state == JobState.DOWNLOADED, job.error_message
+        (callback,) = kling_sandbox.callbacks()
+        assert (callback["outcome"], callback["status"]) == ("delivered", 202)
+        task_polls = polls(kling_sandbox, job.task_id)
+        assert 0 <= (task_polls[-1]["time"] - callback["time"]) / SCALE <= PROMPT_S
+        assert len(task_polls) <= 3
+    finally:
+        server.stop()
+        other.close()
