@@ -45,70 +45,17 @@ import itertools
 import math
 import random
 import statistics
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from jobs.render_time import HISTORY_MIN_SAMPLES, RenderTime, learn_render_time
 from providers import families
 from providers.catalog import FamilySpec
 
+__all__ = ["DEFAULT_DEADLINE_S", "DEFAULT_MIN_INTERVAL_S", "HISTORY_MIN_SAMPLES", "PollPolicy", "PollSchedule",
+           "RenderTime", "learn_render_time", "submit_retry_delay"]
+
 DEFAULT_MIN_INTERVAL_S = 2.0
 DEFAULT_DEADLINE_S = 1200.0
-HISTORY_MIN_SAMPLES = 5
-_Z90 = 1.2816  # standard normal quantile of 0.9
-
-
-@dataclass(frozen=True)
-class RenderTime:
-    """A model's render-time distribution in provider seconds."""
-
-    p50_s: float
-    p90_s: float
-    source: str = "catalog"
-    samples: int = 0
-    p10_s: float | None = None
-    """Learned from history; for a prior, p50²/p90 (a log-symmetric spread, as render times tend to have)."""
-    seen: tuple[float, ...] = field(default=(), repr=False)
-    """The learned render times, sorted: quantiles come from them, not from a log-normal guess (a uniform spread
-    has no early tail; a log-normal through its p50 and p90 puts the 18th percentile well inside it)."""
-
-    @property
-    def window(self) -> tuple[float, float]:
-        """Where most renders finish: the 10th to the 90th percentile."""
-        hi = max(self.p90_s, self.p50_s)
-        lo = self.p10_s if self.p10_s is not None else self.quantile_below_median(_Z90)
-        return min(lo, self.p50_s), hi
-
-    def quantile_below_median(self, z: float) -> float:
-        """The render time `z` standard deviations below the median, on a log-normal through p50 and p90."""
-        if self.p50_s <= 0 or self.p90_s <= self.p50_s:
-            return max(self.p50_s, 0.0)  # no spread known: the median is the best guess either side
-        sigma = math.log(self.p90_s / self.p50_s) / _Z90
-        return self.p50_s * math.exp(-z * sigma)
-
-    def quantile(self, q: float) -> float:
-        """The render time below which a share `q` of renders finish: from history when learned, else on a
-        log-normal through p50 and p90."""
-        q = min(1.0, max(0.0, q))
-        if self.seen:
-            pos = q * (len(self.seen) - 1)
-            i = min(int(pos), len(self.seen) - 1)
-            j = min(i + 1, len(self.seen) - 1)
-            return self.seen[i] + (self.seen[j] - self.seen[i]) * (pos - i)
-        z = statistics.NormalDist().inv_cdf(min(1 - 1e-9, max(1e-9, q)))
-        return self.quantile_below_median(-z)
-
-
-def learn_render_time(samples: Sequence[float], prior: RenderTime, *,
-                      min_samples: int = HISTORY_MIN_SAMPLES) -> RenderTime:
-    """p50/p90 of observed render times once there are enough of them, else the prior."""
-    clean = sorted(s for s in samples if math.isfinite(s) and s > 0)
-    if len(clean) < min_samples:
-        return prior
-    p50 = statistics.median(clean)
-    p90 = clean[min(len(clean) - 1, math.ceil(0.9 * len(clean)) - 1)]
-    p10 = clean[max(0, math.ceil(0.1 * len(clean)) - 1)]
-    return RenderTime(p50_s=p50, p90_s=max(p90, p50), source="history", samples=len(clean), p10_s=min(p10, p50),
-                      seen=tuple(clean))
 
 
 @dataclass(frozen=True)
@@ -151,6 +98,11 @@ class PollPolicy:
     miss_cap_s: float = 4.0
     """A finish that did not come when predicted: the waits grow from the floor by `miss_growth` per miss up to
     this cap (below the tutorial's 10 s), instead of a tight loop at the floor (progress that slows down)."""
+    easing_samples: int = 4
+    easing_ratio: float = 0.9
+    easing_tolerance: float = 0.15
+    """Progress that eases out (each step slower, the root of what is left falling at one rate within 15 %
+    over the last 4 samples) is extrapolated on that root, not on its pace."""
     slowdown_ratio: float = 0.35
     """A step of progress slower than this share of the pace since the start counts as stuck."""
     stuck_cap_s: float = 8.0
@@ -251,7 +203,9 @@ class PollSchedule:
         # (a stall, a plateau) keeps the pace it had, not the pace of its slow stretch.
         start = min(self._not_started_s, self._samples[0][0])
         since_start = p1 / (t1 - start) if t1 > start else slope
-        return t1 + (100.0 - p1) / max(slope, recent, since_start)
+        linear = t1 + (100.0 - p1) / max(slope, recent, since_start)
+        eased = self._eased_finish()
+        return linear if eased is None else max(linear, eased)
 
     def eta_window(self) -> tuple[float, float]:
         """(earliest, latest) provider seconds from submit where the finish is expected."""
@@ -286,6 +240,30 @@ class PollSchedule:
             return None
         (t0, p0), (t1, p1) = self._samples[0], self._samples[-1]
         return (p1 - p0) / (t1 - t0) if t1 > t0 else None
+
+    def _eased_finish(self) -> float | None:
+        """The finish of progress that eases out, or None when the samples do not show it.
+
+        Slowing step by step (not a plateau: that is `_stuck`), as p = 1 - (1 - f)^2 does: the distance left
+        shrinks like a square, so its square root falls in a straight line, and any pace predicts the finish
+        early (every poll there is a miss). Believed only when every step of the last `easing_samples` is
+        slower than the one before and that root fell at one rate throughout: a step curve or a stall that
+        begins mid-way does neither for long."""
+        n = max(3, int(self.policy.easing_samples))
+        if self._stuck or len(self._samples) < n:
+            return None
+        points = self._samples[-n:]
+        paces = [(b[1] - a[1]) / (b[0] - a[0]) for a, b in itertools.pairwise(points)]
+        if any(later >= self.policy.easing_ratio * earlier for earlier, later in itertools.pairwise(paces)):
+            return None
+        roots = [(b[0], math.sqrt(100.0 - b[1]), math.sqrt(100.0 - a[1]), b[0] - a[0])
+                 for a, b in itertools.pairwise(points)]
+        falls = [(before - after) / dt for _, after, before, dt in roots]
+        mean = statistics.fmean(falls)
+        if mean <= 0 or any(abs(f - mean) > self.policy.easing_tolerance * mean for f in falls):
+            return None
+        t1, s1 = roots[-1][0], roots[-1][1]
+        return t1 + s1 / falls[-1]
 
     def _slowed_down(self) -> bool:
         """The last step of progress came far slower than the pace since the start: a plateau began (a stall,

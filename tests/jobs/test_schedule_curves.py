@@ -65,6 +65,22 @@ def lognormal_renders(p50: float, p90: float, n: int = 300, seed: int = 3) -> li
     return [p50 * math.exp(sigma * min(2.326, max(-2.326, rng.gauss(0.0, 1.0)))) for _ in range(n)]
 
 
+def test_progress_that_eases_out_is_not_polled_in_a_string_of_misses():
+    """p = 1 - (1 - f)^2 slows towards 100 %: every pace predicts the finish early, and the waits after each miss
+    (2-4 s) added up to ~0.94x the loop's GETs."""
+    tutorial, runner = walk("veo", "ease-out", VEO_PRIOR, uniform_renders(30, 210))
+    assert statistics.mean(t.polls for t in runner) <= 0.8 * statistics.mean(t.polls for t in tutorial)
+    assert p95([t.detect_s for t in runner]) <= 0.6 * p95([t.detect_s for t in tutorial])
+
+
+def test_the_finish_of_progress_that_eases_out_is_extrapolated_on_the_root_of_what_is_left():
+    s = make()
+    s.observe(5.0, None, running=False)
+    for t, pct in ((30.0, 36.0), (50.0, 64.0), (70.0, 84.0), (90.0, 96.0)):  # began at 10 s, ends at 110 s
+        s.observe(t, pct, running=True)
+    assert s.expected_finish_s() == pytest.approx(110.0, abs=1.0)  # a pace would say ~93 s
+
+
 @pytest.mark.parametrize("start", ["cold", "warm"])
 def test_a_family_without_progress_polls_no_more_than_a_fixed_loop_and_sees_finishes_as_soon(start):
     """Kling reports no progress. Its dense phase used to be 5.8 s from the 18th percentile: ~1.15-1.35x the
