@@ -21,7 +21,8 @@ The rules (reliability.md §0.2 and §2b):
   still running past its prediction was mispredicted: the waits widen from the floor (x1.5 per miss, to a 4 s
   cap), never a loop at the floor. Progress is evidence only while it moves: running at 0 %, stuck, or a step
   far slower than the pace before it (a stall, a step curve's plateau) caps every wait at `stuck_cap_s` (8 s,
-  under the tutorial's 10 s) until it moves again; 100 % while still running means the finish is close
+  under the tutorial's 10 s) until it moves again, and once it has stood still no wait is longer than
+  `plateau_cap_s` (20 s: a step curve's next jump is anywhere); 100 % while still running means the finish is close
   (3 s waits, widening to 5 s). A task of such a family that runs without a progress field is polled from the
   render-time distribution, as a family without progress (at `silent_interval_s`);
 * without progress (a family with `progress_hints: false`), from the model's render-time distribution:
@@ -107,6 +108,11 @@ class PollPolicy:
     """A step of progress slower than this share of the pace since the start counts as stuck."""
     stuck_cap_s: float = 8.0
     """The longest wait while running progress stands still (or is still 0): under the tutorial's 10 s."""
+    plateau_cap_s: float = 20.0
+    zero_plateau_polls: int = 2
+    """Once progress has stood still while running (this many answers at 0 %, or a value repeated, or a step
+    far slower than before), the curve has plateaus and jumps, and no sleep is longer than `plateau_cap_s`
+    for the rest of the render: a line through a jump predicts the finish anywhere (up to 45 s late)."""
     finishing_s: float = 3.0
     finishing_cap_s: float = 5.0
     """Seen at 100 % but still running: the waits start here and widen per poll to `finishing_cap_s`."""
@@ -149,7 +155,10 @@ class PollSchedule:
         self._full_at: float | None = None
         """First time seen running at 100 %: the render is finishing (a stall's last jump, a step curve's last)."""
         self._finishing = 0
+        self._zero_polls = 0
         self._stuck = False
+        self._plateaued = False
+        """Progress stood still at some point while running: a curve with plateaus, whose jumps no line foresees."""
         self._misses = 0
         self._dense_step = 0
         self.polls = 0
@@ -168,6 +177,8 @@ class PollSchedule:
             # Rendering, but no step of progress yet: not queued, so not the queue's back-off (a step curve can
             # sit at 0 for half its render); the waits stay under `stuck_cap_s` until progress moves.
             self._stuck = True
+            self._zero_polls += 1
+            self._plateaued = self._plateaued or self._zero_polls >= self.policy.zero_plateau_polls
             return
         if running is False or (progress is not None and progress == 0 and not self._samples):
             self._not_started_s = max(self._not_started_s, elapsed_s)
@@ -177,11 +188,12 @@ class PollSchedule:
         if self._samples and progress <= self._samples[-1][1]:
             # Stuck or backwards progress is no evidence of speed, and the line through the earlier samples no
             # longer says when the render ends (a stall, a step curve's plateau).
-            self._stuck = True
+            self._stuck = self._plateaued = True
             return
         self._samples.append((elapsed_s, float(progress)))
         del self._samples[:-4]
         self._stuck = self._slowed_down()
+        self._plateaued = self._plateaued or self._stuck
 
     # --- outputs -------------------------------------------------------------------------------------
 
@@ -225,6 +237,8 @@ class PollSchedule:
             # Progress that stopped moving no longer predicts the finish: look at least as often as a fixed
             # loop would, so a render that jumps to its end is seen as soon (stall, steps; never at the floor).
             delay = min(delay, p.stuck_cap_s * self._jitter_down())
+        elif self._plateaued and self._full_at is None:
+            delay = min(delay, p.plateau_cap_s * self._jitter_down())
         if hint_s is not None and math.isfinite(hint_s) and hint_s > 0:
             # "poll after": the hint is a floor on the wait, also when it is longer than our plan.
             delay = max(delay, min(hint_s, p.hint_max_s))

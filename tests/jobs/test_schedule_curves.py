@@ -157,3 +157,19 @@ def test_running_at_0_percent_is_not_taken_for_the_queue():
     s.observe(10.0, None, running=False)
     s.observe(30.0, 0.0, running=True)
     assert s.next_delay(30.0) <= s.policy.stuck_cap_s
+
+
+def test_progress_that_sat_at_0_and_then_jumped_is_not_slept_on_towards_a_line_through_the_jump():
+    """A step curve: 0 % for two answers, then 29 %. One sample says the render could take minutes; the next
+    look must still come within `plateau_cap_s` (it came 38 s later, 20 s after the finish, on the bench)."""
+    s = make("sora")
+    s.observe(10.3, None, running=False)
+    s.observe(33.3, 0.0, running=True)
+    s.observe(40.3, 0.0, running=True)
+    s.observe(48.2, 29.0, running=True)
+    assert s.next_delay(48.2) <= s.policy.plateau_cap_s
+    linear = make("sora")  # the same answers without the plateau: a line may be slept on further
+    linear.observe(10.3, None, running=False)
+    linear.observe(48.2, 29.0, running=True)
+    assert linear.next_delay(48.2) > s.policy.plateau_cap_s
+
