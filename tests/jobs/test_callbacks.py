@@ -268,3 +268,17 @@ def test_a_callback_taken_by_another_worker_wakes_the_lease_holder(kling_sandbox
     finally:
         server.stop()
         other.close()
+
+
+def test_at_real_speed_a_take_is_detected_within_a_second_of_its_finish(make_sandbox, hooked):
+    """Issue 13's bar, on the sandbox's own clock and log: finished at created_at + render, found by a status GET
+    at most 1 simulated second later, with at most 3 status GETs in all."""
+    server = make_sandbox(time_scale=1.0, render_times={"kling": (8, 8)})
+    hook = hooked()
+    job = _done(hook.runner, run_one(hook.runner, server, MODEL))
+    assert job.state == JobState.DOWNLOADED, job.error_message
+    task = server.sandbox.store.get(job.task_id)
+    finished = task.created_at + task.render_s * server.config.time_scale
+    task_polls = polls(server, job.task_id)
+    assert 0 <= task_polls[-1]["time"] - finished <= 1.0, task_polls[-1]["time"] - finished
+    assert len(task_polls) <= 3, len(task_polls)
