@@ -96,8 +96,8 @@ render_rate_card(rt, editable=True)
 render_catalog_status(rt)
 
 st.subheader("Storage")
-st.markdown(f"Data directory: `{paths.data_dir()}` · ledger `{paths.ledger_path().name}` · "
-            f"clips: {clip_store_label(rt.clips, detail=True)}")
+st.markdown(f"Database: {rt.ledger.describe()} · clips: {clip_store_label(rt.clips, detail=True)} · "
+            f"data directory `{paths.data_dir()}`")
 
 st.subheader("Sandbox")
 speeds = sorted({0.01, 0.05, 0.1, 0.25, 0.5, 1.0, prefs.sandbox_time_scale})

@@ -39,7 +39,7 @@ def _boards_for(ledger_path: str) -> Boards:
 
 def get_boards(rt: Runtime) -> Boards:
     """The process-wide board store on the runtime's ledger file."""
-    return _boards_for(str(rt.ledger.path))
+    return _boards_for(str(rt.ledger.target))
 
 
 def data_version(rt: Runtime) -> tuple[int, int]:

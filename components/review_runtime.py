@@ -46,7 +46,7 @@ def prompt_library(rt: Runtime) -> PromptLibrary:
 
 def boards(rt: Runtime) -> Boards:
     """Every run is a board; new runs get theirs on the next read."""
-    b = _boards(str(rt.ledger.path))
+    b = _boards(str(rt.ledger.target))
     b.sync_runs()
     return b
 

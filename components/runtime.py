@@ -16,7 +16,7 @@ from jobs import catalog_watch, settings
 from jobs.clipstore import ClipStorage, open_clip_store
 from jobs.eta import EtaBook
 from jobs.ledger import Ledger
-from jobs.prefs import Prefs, load_prefs_report, prefs_path, save_prefs
+from jobs.prefs import Prefs, load_deployment_prefs, save_deployment_prefs
 from jobs.runner import Runner
 from providers.catalog import Catalog, load_catalog
 from sandbox import SandboxConfig, SandboxServer
@@ -49,7 +49,7 @@ class Runtime:
 
     def save_prefs(self, prefs: Prefs) -> None:
         """Persist, then apply what can change while running (catalog overrides, sandbox speed)."""
-        save_prefs(prefs_path(self.data_dir), prefs)
+        save_deployment_prefs(self.data_dir, prefs)
         self.prefs = prefs
         self.prefs_problems = ()
         self.runner.catalog = self.build_catalog()
@@ -125,7 +125,7 @@ def clips_url_prefix(clips_dir: Path) -> str:
 def get_runtime() -> Runtime:
     data_dir = settings.data_dir()
     data_dir.mkdir(parents=True, exist_ok=True)
-    prefs, problems = load_prefs_report(prefs_path(data_dir))
+    prefs, problems = load_deployment_prefs(data_dir)
     for problem in problems:
         log.warning("settings: %s", problem)
     scale = os.environ.get("DAILIES_SANDBOX_TIME_SCALE", "").strip()
@@ -133,7 +133,7 @@ def get_runtime() -> Runtime:
         prefs.sandbox_time_scale = float(scale)
     clips_dir = settings.clips_dir()
     clips_dir.mkdir(parents=True, exist_ok=True)
-    ledger = Ledger(settings.ledger_path())
+    ledger = Ledger(settings.ledger_target())
     clips = open_clip_store(clips_dir, clips_url_prefix(clips_dir), data_dir / "clip-staging")
     clips.sweep_partials()  # .part files of a process killed mid-download; static/ serves this folder
     catalog = load_catalog(overrides=prefs.model_overrides)

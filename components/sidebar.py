@@ -32,4 +32,4 @@ def render_sidebar(rt: Runtime) -> None:
         st.progress(min(1.0, spent / budget) if budget else 1.0, text=f"${spent:.2f} of ${budget:.2f}")
         simulated = rt.ledger.spend_total("sandbox", since=since)
         st.caption(f"Simulated (sandbox) spend, never counted: ${simulated:.2f}")
-        st.caption(f"Clips: {clip_store_label(rt.clips)}")
+        st.caption(f"Ledger: {rt.ledger.describe().partition(' (')[0]} · Clips: {clip_store_label(rt.clips)}")

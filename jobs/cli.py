@@ -23,12 +23,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from jobs import limits, settings, worker
+from jobs import limits, migrate_cli, settings, worker
 from jobs.cli_inputs import batches
 from jobs.clipstore import ClipStore, open_clip_store
 from jobs.keys import SANDBOX_KEY, backend_from_env, mask, plain_http_warning
 from jobs.ledger import BudgetExceeded, Job, JobState, Ledger
-from jobs.prefs import Prefs, headless_catalog, load_prefs_report, period_start as prefs_period_start, prefs_path
+from jobs.prefs import Prefs, headless_catalog, load_deployment_prefs, period_start as prefs_period_start
 from jobs.runner import Runner
 from providers.client import Backend, CometClient
 from providers.errors import DailiesError
@@ -57,8 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m jobs", description=__doc__.split("\n\n", 1)[0],
         epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--ledger", type=Path, default=None,
-                        help="ledger file (default: $DAILIES_DATA_DIR/ledger.sqlite3)")
+    parser.add_argument("--ledger", default=None, metavar="FILE_OR_URL",
+                        help="ledger: a SQLite file or a postgresql:// URL (default: $DAILIES_DATABASE_URL, else "
+                             "$DAILIES_DATA_DIR/ledger.sqlite3)")
     parser.add_argument("--clips", type=Path, default=None,
                         help="clips folder (default: $DAILIES_CLIP_STORE, else $DAILIES_CLIPS_DIR or static/clips)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     _engine_args(resume)
 
     worker.add_parser(sub)
+    migrate_cli.add_parser(sub)
 
     lst = sub.add_parser("list", help="print jobs from the ledger")
     lst.add_argument("--state", action="append", choices=[s.value for s in JobState])
@@ -120,7 +122,7 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
 
 
 def _saved_prefs() -> Prefs:
-    prefs, problems = load_prefs_report(prefs_path(settings.data_dir()))
+    prefs, problems = load_deployment_prefs(settings.data_dir())
     for problem in problems:
         print(f"settings: {problem}", file=sys.stderr, flush=True)
     return prefs
@@ -144,8 +146,7 @@ class _Engine:
         warning = plain_http_warning(self.backend)
         if warning:
             print(f"warning: {warning}", file=sys.stderr, flush=True)
-        ledger_path = args.ledger or settings.ledger_path()
-        self.ledger = Ledger(ledger_path)
+        self.ledger = Ledger(args.ledger or settings.ledger_target())
         self.clips = (ClipStore(args.clips) if args.clips else
                       open_clip_store(settings.clips_dir(), settings.clips_url_prefix(),
                                       settings.data_dir() / "clip-staging"))
@@ -245,7 +246,7 @@ def _summary(jobs: Sequence[Job], out: TextIO) -> int:
 
 
 def _list(args: argparse.Namespace, out: TextIO) -> int:
-    ledger = Ledger(args.ledger or settings.ledger_path())
+    ledger = Ledger(args.ledger or settings.ledger_target())
     try:
         for job in ledger.list_jobs(states=args.state, model_id=args.model, limit=args.limit):
             cost = f"${job.est_high_usd:.2f}" if job.est_high_usd is not None else "-"
@@ -265,6 +266,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return _list(args, out)
     if args.command == "worker":
         return worker.run_worker(args, out)
+    if args.command == "migrate":
+        return migrate_cli.run_migrate(args, out, sys.stderr)
     stop = threading.Event()
     previous: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
@@ -286,7 +289,8 @@ def _engine_command(args: argparse.Namespace, out: TextIO, stop: threading.Event
         return EXIT_USAGE
     try:
         print(f"backend {engine.backend.base_url} key {mask(engine.backend.api_key)} "
-              f"({'sandbox' if engine.backend.sandbox else 'live'}); ledger {engine.ledger.path}", file=out, flush=True)
+              f"({'sandbox' if engine.backend.sandbox else 'live'}); ledger {engine.ledger.describe()}", file=out,
+              flush=True)
         engine.runner.set_key(engine.backend)
         if args.command == "resume":
             engine.runner.start()

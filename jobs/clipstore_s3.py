@@ -213,6 +213,14 @@ class S3ClipStore(VerifiedStore):
 
     # -- helpers -----------------------------------------------------------------------------------------------
 
+    def import_file(self, path: Path, key: str) -> None:
+        """Put a file that is already verified (a local clips folder moving here) under its own key."""
+        kind = "image/jpeg" if key.endswith(".jpg") else "video/mp4"
+        try:
+            self._upload(path, self.object_name(key), kind)
+        except _client_errors() as e:
+            raise StorageError(f"could not put {key} into bucket {self.bucket}: {type(e).__name__}: {e}") from e
+
     def object_name(self, key: Key) -> str:
         return self.prefix + check_key(key)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from jobs import limits
+from jobs import limits, settings
 from jobs.keys import LIVE_BASE_URL as DEFAULT_BASE_URL
 from providers.catalog import Catalog, load_catalog
 from providers.url_policy import is_loopback_host
@@ -75,13 +75,23 @@ def load_prefs_report(path: Path) -> tuple[Prefs, list[str]]:
     """The saved preferences, each field on its own: a bad value falls back to its default and is named in
     the problems (Settings shows them, the CLI prints them); the valid fields are kept."""
     try:
-        raw = json.loads(path.read_text())
+        text = path.read_text()
     except FileNotFoundError:
         return Prefs(), []
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         return Prefs(), [f"{path.name}: unreadable ({type(exc).__name__}); using the defaults"]
+    return prefs_from_text(text, path.name)
+
+
+def prefs_from_text(text: str | None, label: str) -> tuple[Prefs, list[str]]:
+    if text is None:
+        return Prefs(), []
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return Prefs(), [f"{label}: unreadable ({type(exc).__name__}); using the defaults"]
     if not isinstance(raw, dict):
-        return Prefs(), [f"{path.name}: not a JSON object; using the defaults"]
+        return Prefs(), [f"{label}: not a JSON object; using the defaults"]
     known = {f.name for f in dataclasses.fields(Prefs)}
     kept: dict[str, Any] = {}
     problems: list[str] = []
@@ -96,19 +106,57 @@ def load_prefs_report(path: Path) -> tuple[Prefs, list[str]]:
     return Prefs(**kept), problems
 
 
+PREFS_DOCUMENT = "prefs"
+
+
+def load_deployment_prefs(data_dir: Path) -> tuple[Prefs, list[str]]:
+    """A team database's shared preferences when DAILIES_DATABASE_URL is set, else the data folder's prefs.json."""
+    url = settings.database_url()
+    if url is None:
+        return load_prefs_report(prefs_path(data_dir))
+    from jobs.store.documents import Documents
+
+    docs = Documents(url)
+    try:
+        return prefs_from_text(docs.get(PREFS_DOCUMENT), "team preferences")
+    finally:
+        docs.close()
+
+
+def save_deployment_prefs(data_dir: Path, prefs: Prefs) -> None:
+    url = settings.database_url()
+    if url is None:
+        save_prefs(prefs_path(data_dir), prefs)
+        return
+    problems = prefs.validate()
+    if problems:
+        raise ValueError("; ".join(problems))
+    from jobs.store.documents import Documents
+
+    docs = Documents(url)
+    try:
+        docs.put(PREFS_DOCUMENT, prefs_json(prefs))
+    finally:
+        docs.close()
+
+
+def prefs_json(prefs: Prefs) -> str:
+    return json.dumps(dataclasses.asdict(prefs), indent=2, sort_keys=True)
+
+
 def save_prefs(path: Path, prefs: Prefs) -> None:
     problems = prefs.validate()
     if problems:
         raise ValueError("; ".join(problems))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(dataclasses.asdict(prefs), indent=2, sort_keys=True))
+    tmp.write_text(prefs_json(prefs))
     os.replace(tmp, path)
 
 
 def period_start(period: str, now: dt.datetime | None = None) -> float:
-    """Unix time at which the current budget period began (local calendar)."""
-    now = now or dt.datetime.now().astimezone()
+    """Unix time at which the current budget period began, in the deployment's time zone (DAILIES_TIMEZONE)."""
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(settings.timezone())
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     if period == "day":
         start = day

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LEDGER_FILENAME = "ledger.sqlite3"
@@ -17,6 +19,45 @@ def data_dir() -> Path:
 
 def ledger_path() -> Path:
     return data_dir() / LEDGER_FILENAME
+
+
+DATABASE_ENV = "DAILIES_DATABASE_URL"
+TIMEZONE_ENV = "DAILIES_TIMEZONE"
+
+
+def database_url() -> str | None:
+    """`DAILIES_DATABASE_URL` (a libpq URL, `postgresql://user@host:port/db`), or None for SQLite files."""
+    raw = os.environ.get(DATABASE_ENV, "").strip()
+    if not raw:
+        return None
+    from jobs.store.db import is_postgres_url
+
+    if not is_postgres_url(raw):
+        raise ValueError(f"{DATABASE_ENV}: must be a postgresql:// URL (e.g. postgresql://user@host:5432/dailies); "
+                         "leave it unset for the SQLite files in the data folder")
+    return raw
+
+
+def store_target(filename: str) -> str | Path:
+    """Where a store keeps its tables: the shared PostgreSQL database when one is set, else its own file."""
+    return database_url() or data_dir() / filename
+
+
+def ledger_target() -> str | Path:
+    return store_target(LEDGER_FILENAME)
+
+
+def timezone() -> dt.tzinfo:
+    """`DAILIES_TIMEZONE` (an IANA name such as Europe/Berlin), else the machine's: where days and budget periods
+    begin, the same for every replica and worker of a deployment."""
+    raw = os.environ.get(TIMEZONE_ENV, "").strip()
+    if not raw:
+        return dt.datetime.now().astimezone().tzinfo or dt.UTC
+    try:
+        return ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{TIMEZONE_ENV}: {raw!r} is not a time zone name; use an IANA name such as UTC, "
+                         "Europe/Berlin or America/New_York") from None
 
 
 def clips_dir() -> Path:

@@ -33,7 +33,7 @@ from jobs.clipstore import ClipStore, open_clip_store
 from jobs.engine import leases
 from jobs.keys import backend_from_env, mask, plain_http_warning
 from jobs.ledger import Job, JobState, Ledger
-from jobs.prefs import headless_catalog, load_prefs_report, prefs_path
+from jobs.prefs import headless_catalog, load_deployment_prefs
 from jobs.runner import Runner
 from jobs.worker_http import MetricsServer
 from providers.client import Backend, CometClient
@@ -148,10 +148,10 @@ def run_worker(args: argparse.Namespace, out: Any = None) -> int:
     warning = plain_http_warning(backend)
     if warning:
         print(f"warning: {warning}", file=sys.stderr, flush=True)
-    prefs, problems = load_prefs_report(prefs_path(settings.data_dir()))
+    prefs, problems = load_deployment_prefs(settings.data_dir())
     for problem in problems:
         print(f"settings: {problem}", file=sys.stderr, flush=True)
-    ledger = Ledger(args.ledger or settings.ledger_path())
+    ledger = Ledger(args.ledger or settings.ledger_target())
     clips = (ClipStore(args.clips) if args.clips else
              open_clip_store(settings.clips_dir(), settings.clips_url_prefix(),
                                   settings.data_dir() / "clip-staging"))
@@ -185,7 +185,7 @@ def run_worker(args: argparse.Namespace, out: Any = None) -> int:
     runner.set_key(backend)
     runner.start()
     callbacks = f"; callbacks at {hooks.public_url}/callbacks/<job>" if hooks else "; no callbacks (polling)"
-    print(f"worker {owner} up: backend {backend.base_url} key {mask(backend.api_key)}; ledger {ledger.path}; "
+    print(f"worker {owner} up: backend {backend.base_url} key {mask(backend.api_key)}; ledger {ledger.describe()}; "
           f"lease {ttl:g} s{callbacks}; http://{args.host}:{sock.getsockname()[1]}/healthz /metrics",
           file=out, flush=True)
     try:

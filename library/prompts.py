@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jobs import settings
 from jobs.runner import Runner
-from jobs.sqlite import SqliteFile
+from jobs.store.migrate import Step, migrate
+from jobs.store.open import open_database
 from providers.catalog import Catalog
 from providers.client import Backend
 from providers.recipe import ModelOptions, Recipe
@@ -26,7 +28,7 @@ from review.store import normalise_tags
 LIBRARY_FILENAME = "library.sqlite3"
 NAME_MAX = 120
 
-_SCHEMA = [
+_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS saved_recipes (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL UNIQUE,
@@ -43,7 +45,8 @@ _SCHEMA = [
         PRIMARY KEY (recipe_id, run_id)
     )""",
     "CREATE INDEX IF NOT EXISTS recipe_runs_run ON recipe_runs(run_id)",
-]
+)
+STEPS = (Step(1, "tables of the first build", sql=_SCHEMA),)
 
 
 class LibraryError(ValueError):
@@ -111,12 +114,14 @@ class StartedRun:
 
 
 class PromptLibrary:
-    def __init__(self, path: str | Path) -> None:
-        self.db = SqliteFile(path, _SCHEMA)
+    def __init__(self, target: str | Path) -> None:
+        """`target`: a SQLite file, or the team's PostgreSQL URL (its tables sit beside the ledger's)."""
+        self.db = open_database(target)
+        migrate(self.db, "library", STEPS)
 
     @classmethod
     def in_data_dir(cls, data_dir: str | Path) -> PromptLibrary:
-        return cls(Path(data_dir) / LIBRARY_FILENAME)
+        return cls(settings.database_url() or Path(data_dir) / LIBRARY_FILENAME)
 
     def close(self) -> None:
         self.db.close()
@@ -153,8 +158,11 @@ class PromptLibrary:
             raise LibraryError(f"name: {name!r} is already used by another saved recipe")
         with self.db.write() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO saved_recipes(id, name, tags_json, recipe_json, variants_json, created_at, "
-                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO saved_recipes(id, name, tags_json, recipe_json, variants_json, created_at, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
+                "tags_json = excluded.tags_json, recipe_json = excluded.recipe_json, "
+                "variants_json = excluded.variants_json, created_at = excluded.created_at, "
+                "updated_at = excluded.updated_at",
                 (saved.id, saved.name, json.dumps(list(saved.tags)), recipe.to_json(),
                  json.dumps([v.to_dict() for v in saved.variants], sort_keys=True), saved.created_at, now))
         return saved
@@ -167,15 +175,15 @@ class PromptLibrary:
     # --- reading -----------------------------------------------------------------------------------
 
     def get(self, recipe_id: str) -> SavedRecipe | None:
-        row = self.db.conn().execute("SELECT * FROM saved_recipes WHERE id = ?", (recipe_id,)).fetchone()
+        row = self.db.read().execute("SELECT * FROM saved_recipes WHERE id = ?", (recipe_id,)).fetchone()
         return _row_to_saved(row) if row else None
 
     def by_name(self, name: str) -> SavedRecipe | None:
-        row = self.db.conn().execute("SELECT * FROM saved_recipes WHERE name = ?", (name.strip(),)).fetchone()
+        row = self.db.read().execute("SELECT * FROM saved_recipes WHERE name = ?", (name.strip(),)).fetchone()
         return _row_to_saved(row) if row else None
 
     def list(self, *, tag: str | None = None, text: str | None = None) -> list[SavedRecipe]:
-        rows = self.db.conn().execute("SELECT * FROM saved_recipes ORDER BY name COLLATE NOCASE").fetchall()
+        rows = self.db.read().execute("SELECT * FROM saved_recipes ORDER BY LOWER(name), name").fetchall()
         out = [_row_to_saved(r) for r in rows]
         if tag:
             out = [s for s in out if tag.strip().lower() in s.tags]
@@ -191,17 +199,18 @@ class PromptLibrary:
 
     def link_run(self, recipe_id: str, run_id: str) -> None:
         with self.db.write() as conn:
-            conn.execute("INSERT OR IGNORE INTO recipe_runs(recipe_id, run_id, created_at) VALUES (?, ?, ?)",
+            conn.execute("INSERT INTO recipe_runs(recipe_id, run_id, created_at) VALUES (?, ?, ?) "
+                         "ON CONFLICT DO NOTHING",
                          (recipe_id, run_id, time.time()))
 
     def runs(self, recipe_id: str) -> list[str]:
         """Run ids this recipe produced, newest first (each run is a board)."""
-        rows = self.db.conn().execute("SELECT run_id FROM recipe_runs WHERE recipe_id = ? ORDER BY created_at DESC",
+        rows = self.db.read().execute("SELECT run_id FROM recipe_runs WHERE recipe_id = ? ORDER BY created_at DESC",
                                       (recipe_id,)).fetchall()
         return [r[0] for r in rows]
 
     def recipe_for_run(self, run_id: str) -> SavedRecipe | None:
-        row = self.db.conn().execute("SELECT recipe_id FROM recipe_runs WHERE run_id = ?", (run_id,)).fetchone()
+        row = self.db.read().execute("SELECT recipe_id FROM recipe_runs WHERE run_id = ?", (run_id,)).fetchone()
         return self.get(row[0]) if row else None
 
     def tags_for_runs(self, run_ids: Iterable[str]) -> tuple[str, ...]:

@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import json
 import random
-import sqlite3
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
+from jobs import settings
 from jobs.ledger import Job
-from jobs.sqlite import SqliteFile
+from jobs.store.migrate import Step, migrate
+from jobs.store.open import open_database
 from review.arena import BEST_WORST_SIZES, Ballot, best_worst_ballot, implied_pairs
 from review.store import REVIEW_FILENAME, ReviewError, normalise_tags
 
-_SCHEMA = [
+_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS best_worst_votes (
         id TEXT PRIMARY KEY,
         source TEXT NOT NULL DEFAULT '',
@@ -37,16 +39,19 @@ _SCHEMA = [
         CHECK (best != worst)
     )""",
     "CREATE INDEX IF NOT EXISTS best_worst_time ON best_worst_votes(created_at)",
-]
+)
+STEPS = (Step(1, "tables of the first build", sql=_SCHEMA),)
 
 
 class BestWorstStore:
-    def __init__(self, path: str | Path) -> None:
-        self.db = SqliteFile(path, _SCHEMA)
+    def __init__(self, target: str | Path) -> None:
+        """`target`: a SQLite file, or the team's PostgreSQL URL (its tables sit beside the ledger's)."""
+        self.db = open_database(target)
+        migrate(self.db, "best_worst", STEPS)
 
     @classmethod
     def in_data_dir(cls, data_dir: str | Path) -> BestWorstStore:
-        return cls(Path(data_dir) / REVIEW_FILENAME)
+        return cls(settings.database_url() or Path(data_dir) / REVIEW_FILENAME)
 
     def close(self) -> None:
         self.db.close()
@@ -65,8 +70,8 @@ class BestWorstStore:
         vote_id = vote_id or uuid.uuid4().hex
         with self.db.write() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO best_worst_votes(id, source, created_at, reviewer, jobs_json, models_json, "
-                "best, worst, tags_json, prompt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO best_worst_votes(id, source, created_at, reviewer, jobs_json, models_json, "
+                "best, worst, tags_json, prompt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
                 (vote_id, source, time.time(), reviewer.strip()[:80], json.dumps(list(jobs)),
                  json.dumps(list(models)), int(best), int(worst), json.dumps(list(normalise_tags(tags))), prompt))
         stored = self.get(vote_id)
@@ -74,21 +79,21 @@ class BestWorstStore:
         return stored
 
     def get(self, vote_id: str) -> Ballot | None:
-        row = self.db.conn().execute("SELECT * FROM best_worst_votes WHERE id = ?", (vote_id,)).fetchone()
+        row = self.db.read().execute("SELECT * FROM best_worst_votes WHERE id = ?", (vote_id,)).fetchone()
         return _ballot(row) if row else None
 
     def ballots(self) -> list[Ballot]:
-        rows = self.db.conn().execute("SELECT * FROM best_worst_votes ORDER BY created_at, id").fetchall()
+        rows = self.db.read().execute("SELECT * FROM best_worst_votes ORDER BY created_at, id").fetchall()
         return [_ballot(r) for r in rows]
 
     def tags(self) -> list[str]:
         found: set[str] = set()
-        for row in self.db.conn().execute("SELECT DISTINCT tags_json FROM best_worst_votes"):
+        for row in self.db.read().execute("SELECT DISTINCT tags_json FROM best_worst_votes"):
             found.update(json.loads(row[0]))
         return sorted(found)
 
 
-def _ballot(r: sqlite3.Row) -> Ballot:
+def _ballot(r: Any) -> Ballot:
     return best_worst_ballot(r["id"], json.loads(r["models_json"]), json.loads(r["jobs_json"]), r["best"],
                              r["worst"], tags=tuple(json.loads(r["tags_json"])), prompt=r["prompt"])
 

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from jobs.sqlite import SqliteFile
+from jobs import settings
+from jobs.store.migrate import Step, migrate
+from jobs.store.open import open_database
 
 REVIEW_FILENAME = "review.sqlite3"
 WINNERS = ("a", "b", "tie")
 REASONS = ("motion", "prompt adherence", "artefacts", "audio")
 
-_SCHEMA = [
+_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS reviews (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL,
@@ -42,7 +44,8 @@ _SCHEMA = [
     )""",
     "CREATE INDEX IF NOT EXISTS votes_review ON votes(review_id)",
     "CREATE INDEX IF NOT EXISTS votes_time ON votes(created_at)",
-]
+)
+STEPS = (Step(1, "tables of the first build", sql=_SCHEMA),)
 
 
 class ReviewError(ValueError):
@@ -89,12 +92,14 @@ def normalise_tags(tags: Iterable[str]) -> tuple[str, ...]:
 
 
 class ReviewStore:
-    def __init__(self, path: str | Path) -> None:
-        self.db = SqliteFile(path, _SCHEMA)
+    def __init__(self, target: str | Path) -> None:
+        """`target`: a SQLite file, or the team's PostgreSQL URL (its tables sit beside the ledger's)."""
+        self.db = open_database(target)
+        migrate(self.db, "reviews", STEPS)
 
     @classmethod
     def in_data_dir(cls, data_dir: str | Path) -> ReviewStore:
-        return cls(Path(data_dir) / REVIEW_FILENAME)
+        return cls(settings.database_url() or Path(data_dir) / REVIEW_FILENAME)
 
     def close(self) -> None:
         self.db.close()
@@ -122,11 +127,11 @@ class ReviewStore:
         return review
 
     def get_review(self, review_id: str) -> Review | None:
-        row = self.db.conn().execute("SELECT * FROM reviews WHERE id = ?", (review_id,)).fetchone()
+        row = self.db.read().execute("SELECT * FROM reviews WHERE id = ?", (review_id,)).fetchone()
         return _row_to_review(row) if row else None
 
     def list_reviews(self) -> list[Review]:
-        rows = self.db.conn().execute("SELECT * FROM reviews ORDER BY created_at DESC").fetchall()
+        rows = self.db.read().execute("SELECT * FROM reviews ORDER BY created_at DESC").fetchall()
         return [_row_to_review(r) for r in rows]
 
     # --- votes -------------------------------------------------------------------------------------
@@ -152,8 +157,9 @@ class ReviewStore:
                     tags=normalise_tags(review.tags if tags is None else tags), prompt=prompt)
         with self.db.write() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO votes(id, review_id, created_at, reviewer, job_a, job_b, model_a, model_b, "
-                "winner, reasons_json, tags_json, prompt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO votes(id, review_id, created_at, reviewer, job_a, job_b, model_a, model_b, "
+                "winner, reasons_json, tags_json, prompt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (id) DO NOTHING",
                 (vote.id, vote.review_id, vote.created_at, vote.reviewer, vote.job_a, vote.job_b, vote.model_a,
                  vote.model_b, vote.winner, json.dumps(list(vote.reasons)), json.dumps(list(vote.tags)),
                  vote.prompt))
@@ -162,7 +168,7 @@ class ReviewStore:
         return stored
 
     def get_vote(self, vote_id: str) -> Vote | None:
-        row = self.db.conn().execute("SELECT * FROM votes WHERE id = ?", (vote_id,)).fetchone()
+        row = self.db.read().execute("SELECT * FROM votes WHERE id = ?", (vote_id,)).fetchone()
         return _row_to_vote(row) if row else None
 
     def votes(self, *, review_id: str | None = None, tag: str | None = None,
@@ -172,7 +178,7 @@ class ReviewStore:
         if review_id is not None:
             sql += " WHERE review_id = ?"
             params.append(review_id)
-        rows = self.db.conn().execute(sql + " ORDER BY created_at, id", params).fetchall()
+        rows = self.db.read().execute(sql + " ORDER BY created_at, id", params).fetchall()
         out = [_row_to_vote(r) for r in rows]
         if tag:
             wanted = tag.strip().lower()
@@ -185,24 +191,24 @@ class ReviewStore:
     def tags(self) -> list[str]:
         """Every category a vote was cast under."""
         found: set[str] = set()
-        for row in self.db.conn().execute("SELECT DISTINCT tags_json FROM votes"):
+        for row in self.db.read().execute("SELECT DISTINCT tags_json FROM votes"):
             found.update(json.loads(row[0]))
         return sorted(found)
 
     def voted_pairs(self, review_id: str, reviewer: str) -> set[tuple[str, str]]:
         """Pairs this reviewer already judged in this review (either order)."""
-        rows = self.db.conn().execute("SELECT job_a, job_b FROM votes WHERE review_id = ? AND reviewer = ?",
+        rows = self.db.read().execute("SELECT job_a, job_b FROM votes WHERE review_id = ? AND reviewer = ?",
                                       (review_id, reviewer.strip()[:80])).fetchall()
         return {(min(r[0], r[1]), max(r[0], r[1])) for r in rows}
 
 
-def _row_to_review(r: sqlite3.Row) -> Review:
+def _row_to_review(r: Any) -> Review:
     return Review(id=r["id"], name=r["name"], created_at=r["created_at"], tags=tuple(json.loads(r["tags_json"])),
                   pairs=tuple((a, b) for a, b in json.loads(r["pairs_json"])), clips=json.loads(r["clips_json"]),
                   sources=tuple(json.loads(r["sources_json"])))
 
 
-def _row_to_vote(r: sqlite3.Row) -> Vote:
+def _row_to_vote(r: Any) -> Vote:
     return Vote(id=r["id"], review_id=r["review_id"], created_at=r["created_at"], reviewer=r["reviewer"],
                 job_a=r["job_a"], job_b=r["job_b"], model_a=r["model_a"], model_b=r["model_b"], winner=r["winner"],
                 reasons=tuple(json.loads(r["reasons_json"])), tags=tuple(json.loads(r["tags_json"])),

@@ -54,7 +54,13 @@ def rescan(ctx: EngineContext) -> None:
         return
     with ctx.lock:
         known = set(ctx.tracks)
-    candidates = {j.id: j for j in ctx.ledger.claimable(ctx.owner)}
+    if ctx.claim_batch is not None and ctx.only_runs is None:
+        # A worker: take its share in one statement (FOR UPDATE SKIP LOCKED on PostgreSQL), so workers
+        # rescanning at the same moment split the free jobs instead of racing for the same rows.
+        claimed = ctx.ledger.claim_free(ctx.owner, ctx.lease_ttl_s, limit=ctx.claim_batch, skip=known)
+        candidates = {j.id: j for j in ctx.ledger.get_many(claimed)}
+    else:
+        candidates = {j.id: j for j in ctx.ledger.claimable(ctx.owner)}
     for job in ctx.ledger.list_jobs(states=[str(s) for s in JobState if s.active]):
         if job.id not in candidates and job.lease_owner != ctx.owner and dead_local_owner(job.lease_owner):
             candidates[job.id] = job
@@ -89,6 +95,7 @@ def adopt(ctx: EngineContext, job: Job, *, steal_from: str | None = None) -> Non
         if not job.needs_key:
             ctx.ledger.update(job.id, needs_key=True)
             ctx.bump()
+        ctx.ledger.release(ctx.owner, [job.id])  # claimed by a worker's batch: another one may have the key
         return
     if not ctx.ledger.claim(job.id, ctx.owner, ctx.lease_ttl_s, steal_from=steal_from):
         return

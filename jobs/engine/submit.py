@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import time
 
 from jobs.engine import fallback, poll, reconcile
@@ -15,6 +14,7 @@ from jobs.engine.scheduler import Step
 from jobs.engine.track import Track
 from jobs.ledger import Job, JobState
 from jobs.schedule import submit_retry_delay
+from jobs.store.db import StoreError
 from providers import callback_url
 from providers.errors import Charged, DailiesError, ErrorKind, ProviderError, SubmitUnknown, TransientError
 from providers.mapping import prepare
@@ -113,7 +113,7 @@ def _record_task_id(ctx: EngineContext, job_id: str, status: TaskStatus, now: fl
         try:
             return ctx.ledger.record_task_id(job_id, handle.task_id, submitted_at=now, poll_path=handle.poll_path,
                                              content_path=handle.content_path, raw_status_json=stored_raw(status.raw))
-        except sqlite3.OperationalError as exc:
+        except StoreError as exc:
             log.warning("recording task %s of job %s failed (%s), attempt %d", handle.task_id, job_id, exc,
                         attempt + 1)
             if attempt + 1 == TASK_ID_WRITE_ATTEMPTS:

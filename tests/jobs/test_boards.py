@@ -1,4 +1,4 @@
-"""Boards: every run becomes a board; boards can be edited and survive reopening the file."""
+"""Boards, on SQLite and PostgreSQL: every run becomes a board; boards can be edited and survive reopening."""
 
 from __future__ import annotations
 
@@ -6,6 +6,13 @@ import pytest
 
 from jobs.boards import BoardError, Boards
 from jobs.ledger import Ledger
+
+
+@pytest.fixture
+def ledger(store_target):
+    led = Ledger(store_target)
+    yield led
+    led.close()
 
 
 def _job(ledger: Ledger, run: str, model: str, prompt: str = "a kite") -> str:
@@ -16,7 +23,7 @@ def _job(ledger: Ledger, run: str, model: str, prompt: str = "a kite") -> str:
 def test_each_run_becomes_a_board_named_after_its_prompt(ledger: Ledger) -> None:
     a1, a2 = _job(ledger, "run-a", "veo3.1-fast"), _job(ledger, "run-a", "kling-v1-6")
     b1 = _job(ledger, "run-b", "veo3.1", prompt="a lighthouse")
-    boards = Boards(ledger.path)
+    boards = Boards(ledger.target)
     assert boards.sync_runs() == 2
     assert boards.sync_runs() == 0
     assert set(boards.for_run("run-a").job_ids) == {a1, a2}
@@ -29,7 +36,7 @@ def test_each_run_becomes_a_board_named_after_its_prompt(ledger: Ledger) -> None
 
 def test_add_remove_rename_delete_and_persistence(ledger: Ledger) -> None:
     a1, b1 = _job(ledger, "run-a", "veo3.1-fast"), _job(ledger, "run-b", "veo3.1")
-    boards = Boards(ledger.path)
+    boards = Boards(ledger.target)
     boards.sync_runs()
     board = boards.for_run("run-a")
     assert boards.add(board.id, [b1]).job_ids == (a1, b1)
@@ -43,14 +50,14 @@ def test_add_remove_rename_delete_and_persistence(ledger: Ledger) -> None:
     assert boards.version() > before
     boards.sync_runs()
     boards.close()
-    reopened = Boards(ledger.path)
+    reopened = Boards(ledger.target)
     assert {b.id for b in reopened.list()} == {mine.id, reopened.for_run("run-b").id}
     assert reopened.get(board.id) is None and reopened.get(mine.id).job_ids == (a1,)
     reopened.close()
 
 
 def test_bad_names_and_unknown_boards_are_refused(ledger: Ledger) -> None:
-    boards = Boards(ledger.path)
+    boards = Boards(ledger.target)
     with pytest.raises(BoardError, match="name"):
         boards.create("   ")
     with pytest.raises(BoardError, match="at most 120"):

@@ -77,6 +77,7 @@ def test_an_old_ledger_file_gains_the_flags_column(tmp_path):
     Ledger(path).close()
     with sqlite3.connect(path) as conn:  # as written before flags existed
         conn.execute("ALTER TABLE jobs DROP COLUMN flags_json")
+        conn.execute("DROP TABLE schema_versions")  # a file from before versioned migrations
     led = Ledger(path)
     try:
         job = led.create_job(run_id="r", model_id="sora-2", family="sora", backend="sandbox", base_url="http://x",

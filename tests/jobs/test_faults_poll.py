@@ -10,8 +10,10 @@ import pytest
 from jobs_helpers import backend_for, polls, run_one, submits, wait_state
 
 import jobs.eta
-import jobs.ledger
 import jobs.runner
+import jobs.store.budget
+import jobs.store.leases
+import jobs.store.ledger
 from jobs.ledger import JobState
 from providers import http
 from providers.client import CometClient
@@ -221,7 +223,7 @@ class _WallClock:
 @pytest.fixture
 def wall_clock(monkeypatch) -> _WallClock:
     clock = _WallClock()
-    for module in (jobs.runner, jobs.ledger, jobs.eta, http):
+    for module in (jobs.runner, jobs.store.ledger, jobs.store.leases, jobs.store.budget, jobs.eta, http):
         monkeypatch.setattr(module, "time", clock)
     return clock
 

@@ -1,14 +1,22 @@
-"""Ledger invariants on a real SQLite file: intent rows, task ids never lost, no regressions, leases, budget."""
+"""The ledger contract, on a real SQLite file and a real PostgreSQL database alike (`store_target`): intent
+rows, task ids never lost, no regressions, leases, budget races between threads and between processes."""
 
 from __future__ import annotations
 
 import multiprocessing
 import threading
-from pathlib import Path
+import time
 
 import pytest
 
 from jobs.ledger import BudgetExceeded, JobState, Ledger, LedgerError
+
+
+@pytest.fixture
+def ledger(store_target):
+    led = Ledger(store_target)
+    yield led
+    led.close()
 
 
 def spec(**kw):
@@ -124,9 +132,8 @@ def test_a_failure_that_was_not_charged_gives_its_reservation_back(ledger):
     assert ledger.spend_total("sandbox") == 0
 
 
-def test_budget_reservation_is_atomic_across_threads(tmp_path):
-    path = tmp_path / "l.sqlite3"
-    led = Ledger(path)
+def test_budget_reservation_is_atomic_across_threads(ledger):
+    led = ledger
     ids = [led.create_job(**spec(est_high_usd=None)).id for _ in range(20)]
     results: list[bool] = []
     lock = threading.Lock()
@@ -147,20 +154,19 @@ def test_budget_reservation_is_atomic_across_threads(tmp_path):
     assert led.spend_total("live") == pytest.approx(5.0)
 
 
-def _reserve_in_process(path: str, job_id: str, barrier, out: multiprocessing.Queue) -> None:
-    led = Ledger(path)
+def _reserve_in_process(target: str, job_id: str, barrier, out: multiprocessing.Queue) -> None:
+    led = Ledger(target)
     barrier.wait(20)
     out.put(led.reserve(job_id, 1.0, limit_usd=3.0, period_start=None, backend="live"))
 
 
-def test_budget_reservation_is_atomic_across_processes(tmp_path):
-    path = tmp_path / "l.sqlite3"
-    led = Ledger(path)
+def test_budget_reservation_is_atomic_across_processes(ledger, store_target):
+    led = ledger
     ids = [led.create_job(**spec(est_high_usd=None)).id for _ in range(8)]
     ctx = multiprocessing.get_context("fork")
     out = ctx.Queue()
     barrier = ctx.Barrier(len(ids))
-    procs = [ctx.Process(target=_reserve_in_process, args=(str(path), i, barrier, out)) for i in ids]
+    procs = [ctx.Process(target=_reserve_in_process, args=(str(store_target), i, barrier, out)) for i in ids]
     for p in procs:
         p.start()
     results = [out.get(timeout=30) for _ in procs]
@@ -170,12 +176,27 @@ def test_budget_reservation_is_atomic_across_processes(tmp_path):
     assert led.spend_total("live") == pytest.approx(3.0)
 
 
-def test_data_version_moves_with_writes_from_another_connection(tmp_path):
-    path = tmp_path / "l.sqlite3"
-    reader, writer = Ledger(path), Ledger(Path(path))
-    before = reader.data_version()
-    writer.create_job(**spec())
-    assert reader.data_version() > before
+def _create_in_process(target: str) -> None:
+    Ledger(target).create_job(**spec())
+
+
+def test_data_version_moves_with_a_write_from_another_process(ledger, store_target):
+    """The UI's cache key: on SQLite a counter row, on PostgreSQL a NOTIFY heard by this process's listener."""
+    before = ledger.data_version()
+    proc = multiprocessing.get_context("spawn").Process(target=_create_in_process, args=(str(store_target),))
+    proc.start()
+    proc.join(60)
+    assert proc.exitcode == 0
+    assert _eventually(lambda: ledger.data_version() > before)
+
+
+def _eventually(pred, timeout: float = 10.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return pred()
 
 
 def test_list_and_count_filter_by_state_model_run_and_text(ledger):
@@ -186,6 +207,7 @@ def test_list_and_count_filter_by_state_model_run_and_text(ledger):
     assert ledger.count_jobs(model_id="veo3.1") == 1
     assert ledger.count_jobs(run_id="run1") == 1
     assert [j.id for j in ledger.list_jobs(text="lighthouse")] == [a.id]
+    assert [j.id for j in ledger.list_jobs(text="LightHouse")] == [a.id]  # case-insensitive on both backends
     assert ledger.count_jobs(text="100%_") == 0
     assert len(ledger.list_jobs(limit=1)) == 1 and len(ledger.list_jobs(limit=1, offset=1)) == 1
 

@@ -214,7 +214,7 @@ def test_jobs_written_by_another_process_bump_the_change_counter_the_ui_caches_o
 
 def test_a_busy_database_after_a_paid_post_does_not_lose_the_task_id(make_sandbox, make_runner, ledger,
                                                                       monkeypatch):
-    import sqlite3
+    from jobs.store.db import StoreError
 
     server = make_sandbox(render_times={"*": (1, 2)})
     real = ledger.record_task_id
@@ -223,7 +223,7 @@ def test_a_busy_database_after_a_paid_post_does_not_lose_the_task_id(make_sandbo
     def flaky(*args, **kwargs):
         if len(failures) < 2:
             failures.append(1)
-            raise sqlite3.OperationalError("database is locked")
+            raise StoreError("SQLite: database is locked")
         return real(*args, **kwargs)
 
     monkeypatch.setattr(ledger, "record_task_id", flaky)

@@ -54,6 +54,8 @@ def test_a_worker_with_a_public_url_is_called_back(tmp_path: Path, small_clip: P
                        timeout=60)
         jobs = _jobs(tmp_path / "data")
         assert [j.state for j in jobs] == [JobState.DOWNLOADED] * TAKES, [j.error_message for j in jobs]
+        # The sandbox logs a delivery once the worker has answered it, which can be after the poll it caused.
+        wait_until(lambda: len(server.get("/_sandbox/callbacks")) >= len(jobs), timeout=10)
         callbacks = server.get("/_sandbox/callbacks")
         assert sorted(c["task_id"] for c in callbacks) == sorted(j.task_id for j in jobs)
         assert {(c["outcome"], c["status"]) for c in callbacks} == {("delivered", 202)}

@@ -78,6 +78,7 @@ def team(tmp_path: Path, small_clip: Path) -> Iterator[tuple[StandaloneSandbox, 
            "DAILIES_DATA_DIR": str(tmp_path / "data"), "DAILIES_CLIPS_DIR": str(tmp_path / "clips"),
            "DAILIES_ENGINE": "external", "PYTHONUNBUFFERED": "1"}
     env.pop("DAILIES_CLIP_STORE", None)
+    env.pop("DAILIES_DATABASE_URL", None)
     try:
         yield server, env
     finally:
@@ -91,10 +92,11 @@ class ClipTarget:
     """The stored bytes of a ledger clip key."""
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["sqlite+local", "postgresql+s3"])
 def clip_target(request: pytest.FixtureRequest, tmp_path: Path) -> ClipTarget:
-    """Where the workers put the clips: a local folder, or a bucket (moto's server on loopback)."""
-    if request.param == "local":
+    """The deployment the workers share: the single-user files (a SQLite ledger, a local clips folder), or the
+    team's (a PostgreSQL database, a bucket on moto's server on loopback)."""
+    if request.param == "sqlite+local":
         return ClipTarget({}, lambda key: (tmp_path / "clips" / key).read_bytes())
     bucket = request.getfixturevalue("s3_env")
     store = s3_store(request.getfixturevalue("moto_endpoint"), bucket, tmp_path / "verify-staging")
@@ -104,7 +106,11 @@ def clip_target(request: pytest.FixtureRequest, tmp_path: Path) -> ClipTarget:
             return f.read()
 
     aws = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
-    return ClipTarget({**aws, "DAILIES_CLIP_STORE": f"s3://{bucket}/team/clips"}, read)
+    database = request.getfixturevalue("pg_url")
+    # What _jobs() reads; the workers and the CLI get it as DAILIES_DATABASE_URL.
+    request.getfixturevalue("monkeypatch").setenv("DAILIES_TEST_LEDGER", database)
+    return ClipTarget({**aws, "DAILIES_CLIP_STORE": f"s3://{bucket}/team/clips", "DAILIES_DATABASE_URL": database},
+                      read)
 
 
 def _admit(env: dict[str, str], tmp_path: Path, *, model: str = "sora-2", prompts: int = TAKES // 4,
@@ -118,8 +124,12 @@ def _admit(env: dict[str, str], tmp_path: Path, *, model: str = "sora-2", prompt
     return done.stdout
 
 
+def _ledger(tmp_path: Path) -> Ledger:
+    return Ledger(os.environ.get("DAILIES_TEST_LEDGER") or tmp_path / "data" / "ledger.sqlite3")
+
+
 def _jobs(tmp_path: Path) -> list:
-    ledger = Ledger(tmp_path / "data" / "ledger.sqlite3")
+    ledger = _ledger(tmp_path)
     try:
         return ledger.list_jobs(newest_first=False)
     finally:
@@ -169,7 +179,7 @@ def test_three_workers_split_the_work_and_survive_a_kill_and_a_sigterm(team, cli
 
     jobs = _jobs(tmp_path)
     served = hashlib.sha256(small_clip.read_bytes()).hexdigest()
-    ledger = Ledger(tmp_path / "data" / "ledger.sqlite3")
+    ledger = _ledger(tmp_path)
     try:
         for job in jobs:  # every take downloaded exactly once, the clip the sandbox served
             assert [e["to_state"] for e in ledger.events(job.id)].count("downloaded") == 1
