@@ -18,8 +18,8 @@ from typing import Any
 
 from jobs import settings
 from jobs.runner import Runner
-from jobs.store.migrate import Step, migrate
-from jobs.store.open import open_database
+from jobs.store.tables import Tables
+from jobs.store.team_schema import LIBRARY_COLUMNS, LIBRARY_STEPS
 from providers.catalog import Catalog
 from providers.client import Backend
 from providers.recipe import ModelOptions, Recipe
@@ -28,25 +28,6 @@ from review.store import normalise_tags
 LIBRARY_FILENAME = "library.sqlite3"
 NAME_MAX = 120
 
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS saved_recipes (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL UNIQUE,
-        tags_json TEXT NOT NULL DEFAULT '[]',
-        recipe_json TEXT NOT NULL,
-        variants_json TEXT NOT NULL DEFAULT '[]',
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS recipe_runs (
-        recipe_id TEXT NOT NULL,
-        run_id TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        PRIMARY KEY (recipe_id, run_id)
-    )""",
-    "CREATE INDEX IF NOT EXISTS recipe_runs_run ON recipe_runs(run_id)",
-)
-STEPS = (Step(1, "tables of the first build", sql=_SCHEMA),)
 
 
 class LibraryError(ValueError):
@@ -116,15 +97,14 @@ class StartedRun:
 class PromptLibrary:
     def __init__(self, target: str | Path) -> None:
         """`target`: a SQLite file, or the team's PostgreSQL URL (its tables sit beside the ledger's)."""
-        self.db = open_database(target)
-        migrate(self.db, "library", STEPS)
+        self.tables = Tables(target, [("library", LIBRARY_STEPS)], LIBRARY_COLUMNS)
 
     @classmethod
     def in_data_dir(cls, data_dir: str | Path) -> PromptLibrary:
         return cls(settings.database_url() or Path(data_dir) / LIBRARY_FILENAME)
 
     def close(self) -> None:
-        self.db.close()
+        self.tables.close()
 
     # --- saving ------------------------------------------------------------------------------------
 
@@ -156,35 +136,29 @@ class PromptLibrary:
         clash = self.by_name(name)
         if clash is not None and clash.id != saved.id:
             raise LibraryError(f"name: {name!r} is already used by another saved recipe")
-        with self.db.write() as conn:
-            conn.execute(
-                "INSERT INTO saved_recipes(id, name, tags_json, recipe_json, variants_json, created_at, "
-                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
-                "tags_json = excluded.tags_json, recipe_json = excluded.recipe_json, "
-                "variants_json = excluded.variants_json, created_at = excluded.created_at, "
-                "updated_at = excluded.updated_at",
-                (saved.id, saved.name, json.dumps(list(saved.tags)), recipe.to_json(),
-                 json.dumps([v.to_dict() for v in saved.variants], sort_keys=True), saved.created_at, now))
+        self.tables.insert("saved_recipes", {
+            "id": saved.id, "name": saved.name, "tags_json": json.dumps(list(saved.tags)),
+            "recipe_json": recipe.to_json(), "variants_json": json.dumps([v.to_dict() for v in saved.variants],
+                                                                         sort_keys=True),
+            "created_at": saved.created_at, "updated_at": now}, replace=True)
         return saved
 
     def delete(self, recipe_id: str) -> None:
-        with self.db.write() as conn:
-            conn.execute("DELETE FROM saved_recipes WHERE id = ?", (recipe_id,))
-            conn.execute("DELETE FROM recipe_runs WHERE recipe_id = ?", (recipe_id,))
+        self.tables.delete(("saved_recipes", {"id": recipe_id}), ("recipe_runs", {"recipe_id": recipe_id}))
 
     # --- reading -----------------------------------------------------------------------------------
 
     def get(self, recipe_id: str) -> SavedRecipe | None:
-        row = self.db.read().execute("SELECT * FROM saved_recipes WHERE id = ?", (recipe_id,)).fetchone()
+        row = self.tables.first("saved_recipes", id=recipe_id)
         return _row_to_saved(row) if row else None
 
     def by_name(self, name: str) -> SavedRecipe | None:
-        row = self.db.read().execute("SELECT * FROM saved_recipes WHERE name = ?", (name.strip(),)).fetchone()
+        row = self.tables.first("saved_recipes", name=name.strip())
         return _row_to_saved(row) if row else None
 
     def list(self, *, tag: str | None = None, text: str | None = None) -> list[SavedRecipe]:
-        rows = self.db.read().execute("SELECT * FROM saved_recipes ORDER BY LOWER(name), name").fetchall()
-        out = [_row_to_saved(r) for r in rows]
+        out = sorted((_row_to_saved(r) for r in self.tables.find("saved_recipes")),
+                     key=lambda s: (s.name.lower(), s.name))
         if tag:
             out = [s for s in out if tag.strip().lower() in s.tags]
         if text:
@@ -198,20 +172,17 @@ class PromptLibrary:
     # --- runs --------------------------------------------------------------------------------------
 
     def link_run(self, recipe_id: str, run_id: str) -> None:
-        with self.db.write() as conn:
-            conn.execute("INSERT INTO recipe_runs(recipe_id, run_id, created_at) VALUES (?, ?, ?) "
-                         "ON CONFLICT DO NOTHING",
-                         (recipe_id, run_id, time.time()))
+        self.tables.insert("recipe_runs", {"recipe_id": recipe_id, "run_id": run_id, "created_at": time.time()},
+                           key=("recipe_id", "run_id"))
 
     def runs(self, recipe_id: str) -> list[str]:
         """Run ids this recipe produced, newest first (each run is a board)."""
-        rows = self.db.read().execute("SELECT run_id FROM recipe_runs WHERE recipe_id = ? ORDER BY created_at DESC",
-                                      (recipe_id,)).fetchall()
-        return [r[0] for r in rows]
+        rows = self.tables.find("recipe_runs", order_by=("-created_at",), recipe_id=recipe_id)
+        return [r["run_id"] for r in rows]
 
     def recipe_for_run(self, run_id: str) -> SavedRecipe | None:
-        row = self.db.read().execute("SELECT recipe_id FROM recipe_runs WHERE run_id = ?", (run_id,)).fetchone()
-        return self.get(row[0]) if row else None
+        row = self.tables.first("recipe_runs", run_id=run_id)
+        return self.get(row["recipe_id"]) if row else None
 
     def tags_for_runs(self, run_ids: Iterable[str]) -> tuple[str, ...]:
         """The categories of the saved recipes behind these runs: a review of them is filed under these."""

@@ -19,42 +19,23 @@ from typing import Any
 
 from jobs import settings
 from jobs.ledger import Job
-from jobs.store.migrate import Step, migrate
-from jobs.store.open import open_database
+from jobs.store.tables import Tables
+from jobs.store.team_schema import BEST_WORST_COLUMNS, BEST_WORST_STEPS
 from review.arena import BEST_WORST_SIZES, Ballot, best_worst_ballot, implied_pairs
 from review.store import REVIEW_FILENAME, ReviewError, normalise_tags
-
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS best_worst_votes (
-        id TEXT PRIMARY KEY,
-        source TEXT NOT NULL DEFAULT '',
-        created_at REAL NOT NULL,
-        reviewer TEXT NOT NULL DEFAULT '',
-        jobs_json TEXT NOT NULL,
-        models_json TEXT NOT NULL,
-        best INTEGER NOT NULL,
-        worst INTEGER NOT NULL,
-        tags_json TEXT NOT NULL DEFAULT '[]',
-        prompt TEXT NOT NULL DEFAULT '',
-        CHECK (best != worst)
-    )""",
-    "CREATE INDEX IF NOT EXISTS best_worst_time ON best_worst_votes(created_at)",
-)
-STEPS = (Step(1, "tables of the first build", sql=_SCHEMA),)
 
 
 class BestWorstStore:
     def __init__(self, target: str | Path) -> None:
         """`target`: a SQLite file, or the team's PostgreSQL URL (its tables sit beside the ledger's)."""
-        self.db = open_database(target)
-        migrate(self.db, "best_worst", STEPS)
+        self.tables = Tables(target, [("best_worst", BEST_WORST_STEPS)], BEST_WORST_COLUMNS)
 
     @classmethod
     def in_data_dir(cls, data_dir: str | Path) -> BestWorstStore:
         return cls(settings.database_url() or Path(data_dir) / REVIEW_FILENAME)
 
     def close(self) -> None:
-        self.db.close()
+        self.tables.close()
 
     def add(self, jobs: Sequence[str], models: Sequence[str], best: int, worst: int, *, source: str = "",
             reviewer: str = "", tags: Iterable[str] = (), prompt: str = "", vote_id: str | None = None) -> Ballot:
@@ -68,28 +49,26 @@ class BestWorstStore:
         except ValueError as exc:
             raise ReviewError(str(exc)) from exc
         vote_id = vote_id or uuid.uuid4().hex
-        with self.db.write() as conn:
-            conn.execute(
-                "INSERT INTO best_worst_votes(id, source, created_at, reviewer, jobs_json, models_json, "
-                "best, worst, tags_json, prompt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-                (vote_id, source, time.time(), reviewer.strip()[:80], json.dumps(list(jobs)),
-                 json.dumps(list(models)), int(best), int(worst), json.dumps(list(normalise_tags(tags))), prompt))
+        self.tables.insert("best_worst_votes", {
+            "id": vote_id, "source": source, "created_at": time.time(), "reviewer": reviewer.strip()[:80],
+            "jobs_json": json.dumps(list(jobs)), "models_json": json.dumps(list(models)), "best": int(best),
+            "worst": int(worst), "tags_json": json.dumps(list(normalise_tags(tags))), "prompt": prompt})
         stored = self.get(vote_id)
         assert stored is not None
         return stored
 
     def get(self, vote_id: str) -> Ballot | None:
-        row = self.db.read().execute("SELECT * FROM best_worst_votes WHERE id = ?", (vote_id,)).fetchone()
+        row = self.tables.first("best_worst_votes", id=vote_id)
         return _ballot(row) if row else None
 
     def ballots(self) -> list[Ballot]:
-        rows = self.db.read().execute("SELECT * FROM best_worst_votes ORDER BY created_at, id").fetchall()
+        rows = self.tables.find("best_worst_votes", order_by=("created_at", "id"))
         return [_ballot(r) for r in rows]
 
     def tags(self) -> list[str]:
         found: set[str] = set()
-        for row in self.db.read().execute("SELECT DISTINCT tags_json FROM best_worst_votes"):
-            found.update(json.loads(row[0]))
+        for tags_json in self.tables.distinct("best_worst_votes", "tags_json"):
+            found.update(json.loads(tags_json))
         return sorted(found)
 
 

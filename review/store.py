@@ -11,41 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from jobs import settings
-from jobs.store.migrate import Step, migrate
-from jobs.store.open import open_database
+from jobs.store.tables import Tables
+from jobs.store.team_schema import REVIEW_COLUMNS, REVIEW_STEPS
 
 REVIEW_FILENAME = "review.sqlite3"
 WINNERS = ("a", "b", "tie")
 REASONS = ("motion", "prompt adherence", "artefacts", "audio")
 
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS reviews (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        tags_json TEXT NOT NULL DEFAULT '[]',
-        pairs_json TEXT NOT NULL,
-        clips_json TEXT NOT NULL,
-        sources_json TEXT NOT NULL DEFAULT '[]'
-    )""",
-    """CREATE TABLE IF NOT EXISTS votes (
-        id TEXT PRIMARY KEY,
-        review_id TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        reviewer TEXT NOT NULL DEFAULT '',
-        job_a TEXT NOT NULL,
-        job_b TEXT NOT NULL,
-        model_a TEXT NOT NULL,
-        model_b TEXT NOT NULL,
-        winner TEXT NOT NULL CHECK (winner IN ('a', 'b', 'tie')),
-        reasons_json TEXT NOT NULL DEFAULT '[]',
-        tags_json TEXT NOT NULL DEFAULT '[]',
-        prompt TEXT NOT NULL DEFAULT ''
-    )""",
-    "CREATE INDEX IF NOT EXISTS votes_review ON votes(review_id)",
-    "CREATE INDEX IF NOT EXISTS votes_time ON votes(created_at)",
-)
-STEPS = (Step(1, "tables of the first build", sql=_SCHEMA),)
 
 
 class ReviewError(ValueError):
@@ -94,15 +66,14 @@ def normalise_tags(tags: Iterable[str]) -> tuple[str, ...]:
 class ReviewStore:
     def __init__(self, target: str | Path) -> None:
         """`target`: a SQLite file, or the team's PostgreSQL URL (its tables sit beside the ledger's)."""
-        self.db = open_database(target)
-        migrate(self.db, "reviews", STEPS)
+        self.tables = Tables(target, [("reviews", REVIEW_STEPS)], REVIEW_COLUMNS)
 
     @classmethod
     def in_data_dir(cls, data_dir: str | Path) -> ReviewStore:
         return cls(settings.database_url() or Path(data_dir) / REVIEW_FILENAME)
 
     def close(self) -> None:
-        self.db.close()
+        self.tables.close()
 
     # --- reviews -----------------------------------------------------------------------------------
 
@@ -117,22 +88,18 @@ class ReviewStore:
             raise ReviewError(f"clips: no blind copy for job(s) {', '.join(missing)}")
         review = Review(id=uuid.uuid4().hex, name=name.strip(), created_at=time.time(), tags=normalise_tags(tags),
                         pairs=tuple((a, b) for a, b in pairs), clips=dict(clips), sources=tuple(sources))
-        with self.db.write() as conn:
-            conn.execute(
-                "INSERT INTO reviews(id, name, created_at, tags_json, pairs_json, clips_json, sources_json) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (review.id, review.name, review.created_at, json.dumps(list(review.tags)),
-                 json.dumps([list(p) for p in review.pairs]), json.dumps(review.clips, sort_keys=True),
-                 json.dumps(list(review.sources))))
+        self.tables.insert("reviews", {
+            "id": review.id, "name": review.name, "created_at": review.created_at,
+            "tags_json": json.dumps(list(review.tags)), "pairs_json": json.dumps([list(p) for p in review.pairs]),
+            "clips_json": json.dumps(review.clips, sort_keys=True), "sources_json": json.dumps(list(review.sources))})
         return review
 
     def get_review(self, review_id: str) -> Review | None:
-        row = self.db.read().execute("SELECT * FROM reviews WHERE id = ?", (review_id,)).fetchone()
+        row = self.tables.first("reviews", id=review_id)
         return _row_to_review(row) if row else None
 
     def list_reviews(self) -> list[Review]:
-        rows = self.db.read().execute("SELECT * FROM reviews ORDER BY created_at DESC").fetchall()
-        return [_row_to_review(r) for r in rows]
+        return [_row_to_review(r) for r in self.tables.find("reviews", order_by=("-created_at",))]
 
     # --- votes -------------------------------------------------------------------------------------
 
@@ -155,30 +122,24 @@ class ReviewStore:
                     reviewer=reviewer.strip()[:80], job_a=job_a, job_b=job_b, model_a=model_a, model_b=model_b,
                     winner=winner, reasons=tuple(r for r in REASONS if r in reasons),
                     tags=normalise_tags(review.tags if tags is None else tags), prompt=prompt)
-        with self.db.write() as conn:
-            conn.execute(
-                "INSERT INTO votes(id, review_id, created_at, reviewer, job_a, job_b, model_a, model_b, "
-                "winner, reasons_json, tags_json, prompt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (id) DO NOTHING",
-                (vote.id, vote.review_id, vote.created_at, vote.reviewer, vote.job_a, vote.job_b, vote.model_a,
-                 vote.model_b, vote.winner, json.dumps(list(vote.reasons)), json.dumps(list(vote.tags)),
-                 vote.prompt))
+        self.tables.insert("votes", {
+            "id": vote.id, "review_id": vote.review_id, "created_at": vote.created_at, "reviewer": vote.reviewer,
+            "job_a": vote.job_a, "job_b": vote.job_b, "model_a": vote.model_a, "model_b": vote.model_b,
+            "winner": vote.winner, "reasons_json": json.dumps(list(vote.reasons)),
+            "tags_json": json.dumps(list(vote.tags)), "prompt": vote.prompt})
         stored = self.get_vote(vote.id)
         assert stored is not None
         return stored
 
     def get_vote(self, vote_id: str) -> Vote | None:
-        row = self.db.read().execute("SELECT * FROM votes WHERE id = ?", (vote_id,)).fetchone()
+        row = self.tables.first("votes", id=vote_id)
         return _row_to_vote(row) if row else None
 
     def votes(self, *, review_id: str | None = None, tag: str | None = None,
               job_ids: Iterable[str] | None = None) -> list[Vote]:
         """Votes oldest first; `tag` keeps one category, `job_ids` keeps votes on those clips only."""
-        sql, params = "SELECT * FROM votes", []
-        if review_id is not None:
-            sql += " WHERE review_id = ?"
-            params.append(review_id)
-        rows = self.db.read().execute(sql + " ORDER BY created_at, id", params).fetchall()
+        where = {} if review_id is None else {"review_id": review_id}
+        rows = self.tables.find("votes", order_by=("created_at", "id"), **where)
         out = [_row_to_vote(r) for r in rows]
         if tag:
             wanted = tag.strip().lower()
@@ -191,15 +152,14 @@ class ReviewStore:
     def tags(self) -> list[str]:
         """Every category a vote was cast under."""
         found: set[str] = set()
-        for row in self.db.read().execute("SELECT DISTINCT tags_json FROM votes"):
-            found.update(json.loads(row[0]))
+        for tags_json in self.tables.distinct("votes", "tags_json"):
+            found.update(json.loads(tags_json))
         return sorted(found)
 
     def voted_pairs(self, review_id: str, reviewer: str) -> set[tuple[str, str]]:
         """Pairs this reviewer already judged in this review (either order)."""
-        rows = self.db.read().execute("SELECT job_a, job_b FROM votes WHERE review_id = ? AND reviewer = ?",
-                                      (review_id, reviewer.strip()[:80])).fetchall()
-        return {(min(r[0], r[1]), max(r[0], r[1])) for r in rows}
+        rows = self.tables.find("votes", review_id=review_id, reviewer=reviewer.strip()[:80])
+        return {(min(r["job_a"], r["job_b"]), max(r["job_a"], r["job_b"])) for r in rows}
 
 
 def _row_to_review(r: Any) -> Review:

@@ -41,3 +41,11 @@ def pg_url(pg_server_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
         yield url
     finally:
         pg_helpers.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request: pytest.FixtureRequest, tmp_path) -> str | os.PathLike:
+    """Where a store contract test keeps its tables: a SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return tmp_path / "ledger.sqlite3"
+    return request.getfixturevalue("pg_url")

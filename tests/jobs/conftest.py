@@ -71,10 +71,3 @@ def make_sandbox(make_sandbox: Callable[..., Any], small_clip: Path) -> Callable
 
     return make
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
-    """Where a store contract test keeps its tables: a SQLite file, then a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        return tmp_path / "ledger.sqlite3"
-    return request.getfixturevalue("pg_url")
