@@ -8,24 +8,16 @@ days are cut in one configured zone, so every process agrees on what "today" spe
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import time
 
 from jobs import settings
-from jobs.store.db import Conn, Database
+from jobs.store.db import Conn
+from jobs.store.ledger_base import LedgerBase
 from jobs.store.model import BACKENDS, LedgerError
 
 
-class BudgetQueries:
-    _db: Database
-
-    def _conn(self) -> Conn:
-        raise NotImplementedError
-
-    def _write(self) -> contextlib.AbstractContextManager[Conn]:
-        raise NotImplementedError
-
+class BudgetQueries(LedgerBase):
     def _lock_budget(self, conn: Conn, backend: str) -> None:
         self._db.lock(conn, f"budget:{backend}")
 

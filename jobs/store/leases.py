@@ -7,26 +7,14 @@ jobs between them instead of queuing on each other's row locks.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Iterable
 
-from jobs.store.db import Conn, Database
+from jobs.store.ledger_base import LedgerBase
 from jobs.store.model import ACTIVE_STATES, SLOT_STATES, Job, JobState, row_to_job
 
 
-class LeaseQueries:
-    _db: Database
-
-    def _conn(self) -> Conn:
-        raise NotImplementedError
-
-    def _write(self) -> contextlib.AbstractContextManager[Conn]:
-        raise NotImplementedError
-
-    def _require(self, job_id: str) -> Job:
-        raise NotImplementedError
-
+class LeaseQueries(LedgerBase):
     def claim(self, job_id: str, owner: str, ttl_s: float, *, steal_from: str | None = None) -> bool:
         """Take (or extend) the lease on an active job; False when another live owner holds it.
 

@@ -15,7 +15,6 @@ Every read-then-write locks the job row it read (`for_update`), so two processes
 
 from __future__ import annotations
 
-import contextlib
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -26,6 +25,7 @@ from jobs.store import ledger_schema
 from jobs.store.budget import BudgetQueries
 from jobs.store.db import NO_LIMIT, Conn, Database
 from jobs.store.leases import LeaseQueries
+from jobs.store.ledger_base import CHANNEL
 from jobs.store.migrate import migrate
 from jobs.store.model import (
     BACKENDS,
@@ -42,7 +42,6 @@ from jobs.store.model import (
 )
 from jobs.store.open import open_database
 
-CHANNEL = "ledger"
 _SEARCHED = ("recipe_json", "model_id", "task_id", "note", "id")
 """What History's search box looks in."""
 
@@ -70,12 +69,6 @@ class Ledger(LeaseQueries, BudgetQueries):
 
     def describe(self) -> str:
         return self._db.describe()
-
-    def _conn(self) -> Conn:
-        return self._db.read()
-
-    def _write(self) -> contextlib.AbstractContextManager[Conn]:
-        return self._db.write(CHANNEL)
 
     def close(self) -> None:
         self._db.close()
@@ -138,16 +131,6 @@ class Ledger(LeaseQueries, BudgetQueries):
         return [self._require(i) for i in ids]
 
     # --- reading -----------------------------------------------------------------------------------
-
-    def get(self, job_id: str) -> Job | None:
-        row = self._conn().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return row_to_job(row) if row else None
-
-    def _require(self, job_id: str) -> Job:
-        job = self.get(job_id)
-        if job is None:
-            raise LedgerError(f"no job with id {job_id!r}")
-        return job
 
     def get_many(self, job_ids: Iterable[str]) -> list[Job]:
         ids = list(job_ids)
