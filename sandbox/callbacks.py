@@ -87,8 +87,8 @@ class CallbackSender:
             self._cond.notify_all()
 
     def records(self) -> list[dict[str, Any]]:
-        """Every callback decided so far: time, task_id, path (no query: it holds the client's token), outcome
-        (delivered, dropped, delayed, refused, error), HTTP status, fault."""
+        """Every callback decided so far: time (a delivery's: when it was sent), task_id, path (no query: it holds
+        the client's token), outcome (delivered, dropped, delayed, refused, error), HTTP status, fault."""
         with self._cond:
             return [dict(r) for r in self._records]
 
@@ -133,19 +133,20 @@ class CallbackSender:
 
     def _send(self, due: _Due, fault: str | None) -> None:
         assert self._client is not None
+        sent_at = time.time()  # the record's time: when it went out (it is written once answered)
         try:
             response = self._client.post(due.url, json=due.body())
         except httpx.HTTPError as exc:
-            self._record(due.task, due.url, "error", fault=fault, note=type(exc).__name__)
+            self._record(due.task, due.url, "error", fault=fault, note=type(exc).__name__, at=sent_at)
             return
-        self._record(due.task, due.url, "delivered", status=response.status_code, fault=fault)
+        self._record(due.task, due.url, "delivered", status=response.status_code, fault=fault, at=sent_at)
 
     def _record(self, task: Task, url: str, outcome: str, *, status: int | None = None, fault: str | None = None,
-                note: str = "") -> None:
+                note: str = "", at: float | None = None) -> None:
         try:
             path = urlsplit(url).path
         except ValueError:
             path = ""
         with self._cond:
-            self._records.append({"time": time.time(), "task_id": task.id, "family": task.family, "path": path,
+            self._records.append({"time": at or time.time(), "task_id": task.id, "family": task.family, "path": path,
                                   "outcome": outcome, "status": status, "fault": fault, "note": note})

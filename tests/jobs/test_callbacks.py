@@ -87,6 +87,13 @@ def hooked(make_runner: Callable[..., Runner], ledger: Ledger) -> Iterator[Calla
         server.stop()
 
 
+def _callbacks(server: SandboxServer, n: int) -> list[dict[str, Any]]:
+    """The sandbox's callback records once there are n: it records one when its POST is answered, which can be
+    after the poll that POST caused."""
+    wait_until(lambda: len(server.callbacks()) >= n, timeout=10)
+    return server.callbacks()
+
+
 def _done(runner: Runner, job_id: str) -> Job:
     return wait_state(runner, job_id, {JobState.DOWNLOADED, JobState.FAILED}, timeout=30)
 
@@ -97,7 +104,7 @@ def test_a_callback_brings_detection_forward_with_fewer_polls(kling_sandbox: San
     job_id = run_one(hook.runner, kling_sandbox, MODEL)
     job = _done(hook.runner, job_id)
     assert job.state == JobState.DOWNLOADED, job.error_message
-    (callback,) = kling_sandbox.callbacks()
+    (callback,) = _callbacks(kling_sandbox, 1)
     assert (callback["outcome"], callback["status"], callback["task_id"]) == ("delivered", 202, job.task_id)
     with_hooks = polls(kling_sandbox, job.task_id)
     # The poll that found the clip came right after the callback: detection by hint, not by the schedule.
@@ -260,7 +267,7 @@ def test_a_callback_taken_by_another_worker_wakes_the_lease_holder(kling_sandbox
         holder._ctx.callback_url = config.url_for  # noqa: SLF001 - wired as jobs/worker.py does
         job = _done(holder, run_one(holder, kling_sandbox, MODEL))
         assert job.state == JobState.DOWNLOADED, job.error_message
-        (callback,) = kling_sandbox.callbacks()
+        (callback,) = _callbacks(kling_sandbox, 1)
         assert (callback["outcome"], callback["status"]) == ("delivered", 202)
         task_polls = polls(kling_sandbox, job.task_id)
         assert 0 <= (task_polls[-1]["time"] - callback["time"]) / SCALE <= PROMPT_S
