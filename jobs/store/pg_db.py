@@ -94,6 +94,8 @@ class PostgresDatabase:
             self._pool.close()
             raise StoreError(f"PostgreSQL: cannot connect to {redact_url(self.url)}: {exc}") from None
         self._counts: dict[str, int] = {}
+        self._epoch = 0
+        """Grows when the listener reconnects: every channel's version moves, seen or not."""
         self._counts_lock = threading.Lock()
         self._listener: threading.Thread | None = None
         self._listen_conn: psycopg.Connection | None = None
@@ -135,13 +137,12 @@ class PostgresDatabase:
     def version(self, channel: str) -> int:
         self._ensure_listener()
         with self._counts_lock:
-            return self._counts.get(channel, 0)
+            return self._counts.get(channel, 0) + self._epoch
 
     def _bump(self, channel: str | None) -> None:
         with self._counts_lock:
-            if channel is None:  # the listener lost its connection: anything may have changed
-                for name in list(self._counts):
-                    self._counts[name] += 1
+            if channel is None:  # the listener lost its connection: anything may have changed, on any channel
+                self._epoch += 1
             else:
                 self._counts[channel] = self._counts.get(channel, 0) + 1
 
