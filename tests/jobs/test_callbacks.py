@@ -253,18 +253,19 @@ def test_an_extend_sent_by_the_app_is_called_back_too(make_sandbox, hooked, monk
 
 
 def test_a_callback_taken_by_another_worker_wakes_the_lease_holder(kling_sandbox: SandboxServer, make_runner,
-                                                                   ledger: Ledger):
+                                                                   store_target):
     """Worker A serves the public URL; worker B holds the lease. A writes the mark, B's ledger watch (the
-    data_version interface) sees it and polls."""
+    data_version interface: SQLite's counter row, PostgreSQL's NOTIFY) sees it and polls."""
+    shared = Ledger(store_target)  # worker B's connection (on PostgreSQL its own pool)
     sock = socket.create_server(("127.0.0.1", 0))
     config = CallbackConfig(f"http://127.0.0.1:{sock.getsockname()[1]}", secrets.token_hex(32).encode())
-    other = Ledger(ledger.path)  # worker A's own connection to the shared ledger
+    other = Ledger(store_target)  # worker A's own connection to the shared ledger
     server = MetricsServer(other, "worker-a", dict, running=lambda: True,
                            routes=CallbackReceiver(other, config, wake=lambda: None).routes())
     server.start(sock)
+    holder = make_runner(ledger=shared, watch_interval_s=0.25)
+    holder._ctx.callback_url = config.url_for  # noqa: SLF001 - wired as jobs/worker.py does
     try:
-        holder = make_runner(watch_interval_s=0.25)
-        holder._ctx.callback_url = config.url_for  # noqa: SLF001 - wired as jobs/worker.py does
         job = _done(holder, run_one(holder, kling_sandbox, MODEL))
         assert job.state == JobState.DOWNLOADED, job.error_message
         (callback,) = _callbacks(kling_sandbox, 1)
@@ -274,7 +275,9 @@ def test_a_callback_taken_by_another_worker_wakes_the_lease_holder(kling_sandbox
         assert len(task_polls) <= 3
     finally:
         server.stop()
+        holder.stop()
         other.close()
+        shared.close()
 
 
 def test_at_real_speed_a_take_is_detected_within_a_second_of_its_finish(make_sandbox, hooked):
