@@ -7,6 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from components.auth import gate, render_banner, render_user
 from components.draft_state import ensure_draft
 from components.runtime import get_runtime
 from components.sidebar import render_sidebar
@@ -21,7 +22,6 @@ for handler in logging.getLogger().handlers:
     if not any(isinstance(f, RedactingFilter) for f in handler.filters):
         handler.addFilter(RedactingFilter())
 
-runtime = get_runtime()
 
 pages = [
     st.Page("app_pages/generate.py", title="Generate", icon=":material/movie_edit:", default=True),
@@ -33,9 +33,16 @@ pages = [
     st.Page("app_pages/prompt_library.py", title="Library", icon=":material/book:"),
     st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),
 ]
+# Before anything reads the store: a team deployment shows nobody's data to a request with no signed-in user
+# (the pages stay registered, hidden, so a deep link shows the sign-in screen rather than 'page not found').
+who = gate(pages)
+runtime = get_runtime()
 nav = st.navigation(pages)
 # Every run, whatever the page: Streamlit clears query parameters on a page change, and the draft id in the URL
 # is what lets a reload find the recipe again.
 ensure_draft()
 render_sidebar(runtime)
+with st.sidebar:
+    render_user(who)
+render_banner(who)
 nav.run()

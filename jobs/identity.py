@@ -1,0 +1,169 @@
+"""Who is using the app, decided from configuration and the request: no Streamlit here (components/auth.py
+reads the request and calls these rules).
+
+`DAILIES_AUTH` chooses how the user is known:
+
+* unset: the single-user app as it has always been (one person, their own machine, every right);
+* `none`: a shared deployment run on purpose without sign-in (every page says so);
+* `header`: an authenticating proxy (oauth2-proxy, Cloudflare Access, IAP…) in front of the app puts the signed-in
+  user's email in a header (`DAILIES_AUTH_HEADER`, default `X-Forwarded-Email`).
+
+Why the header is checked against the peer address: an HTTP header is text the client writes. Anyone who can open a
+connection to the app directly, past the proxy, can send `X-Forwarded-Email: boss@example.com` and be the boss. The
+header means something only when the connection comes from the proxy itself, which strips what the browser sent
+and writes its own. So the header is honoured only when the TCP peer is in `DAILIES_TRUSTED_PROXIES`
+(comma-separated IPs or CIDRs, default the loopback addresses: the proxy on the same machine and the app listening
+on 127.0.0.1, `make run`'s address, so nothing else can connect at all).
+
+The peer address Streamlit reports (`st.context.ip_address`) has passed through uvicorn's proxy-headers middleware,
+which replaces it with an address from `X-Forwarded-For` when the peer is in `FORWARDED_ALLOW_IPS` (uvicorn's
+default: loopback). After that rewrite the address is the browser's, not the proxy's, so header mode requires the
+rewrite off (`FORWARDED_ALLOW_IPS=""` in the app's environment): then the address checked is the connection's own.
+
+Roles: admins are the emails in `DAILIES_ADMINS`; everyone else signed in is a member. Nobody becomes admin by
+being first: an empty list means no admin at all (Settings then says who can change it: the operator).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+AUTH_MODES = ("none", "header")
+AUTH_ENV = "DAILIES_AUTH"
+HEADER_ENV = "DAILIES_AUTH_HEADER"
+PROXIES_ENV = "DAILIES_TRUSTED_PROXIES"
+ADMINS_ENV = "DAILIES_ADMINS"
+DEFAULT_HEADER = "X-Forwarded-Email"
+DEFAULT_PROXIES = "127.0.0.1,::1"
+ADMIN, MEMBER = "admin", "member"
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class AuthConfigError(ValueError):
+    """The auth configuration cannot be used: the app refuses to start and shows this message."""
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    mode: str | None
+    """None (single user), "none" or "header"."""
+    header: str = DEFAULT_HEADER
+    trusted: tuple[Network, ...] = ()
+    admins: frozenset[str] = frozenset()
+
+    @property
+    def signs_in(self) -> bool:
+        """A user must be known before any data is shown."""
+        return self.mode == "header"
+
+
+@dataclass(frozen=True)
+class Identity:
+    email: str | None
+    """The signed-in user, or None (single user, no auth, or not signed in)."""
+    role: str | None
+    """ADMIN or MEMBER when signed in; ADMIN with no sign-in (single user and `none` keep today's rights)."""
+    signed_in_required: bool = False
+
+    @property
+    def allowed(self) -> bool:
+        """May see the app at all: signed in, or on a deployment that does not sign in."""
+        return self.email is not None or not self.signed_in_required
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN
+
+
+def load_config(env: Mapping[str, str] | None = None) -> AuthConfig:
+    """The auth configuration from the environment; AuthConfigError names the variable and its allowed values."""
+    env = os.environ if env is None else env
+    raw = env.get(AUTH_ENV, "").strip().lower()
+    shared = bool(env.get("DAILIES_DATABASE_URL", "").strip())
+    if not raw:
+        if shared:
+            raise AuthConfigError(
+                f"{AUTH_ENV} is not set, but DAILIES_DATABASE_URL points at a shared store: anyone who reaches this "
+                f"URL would spend its budget and read every run. Set {AUTH_ENV} to one of: "
+                f"{', '.join(AUTH_MODES)} (none = run without sign-in on purpose; header = trust the email an "
+                f"authenticating proxy sends).")
+        return AuthConfig(mode=None)
+    if raw not in AUTH_MODES:
+        raise AuthConfigError(f"{AUTH_ENV}: {raw!r} is not one of: {', '.join(AUTH_MODES)} (or unset for one user "
+                              "on their own machine).")
+    admins = frozenset(e.strip().lower() for e in env.get(ADMINS_ENV, "").split(",") if e.strip())
+    if raw == "none":
+        return AuthConfig(mode="none", admins=admins)
+    header = env.get(HEADER_ENV, "").strip() or DEFAULT_HEADER
+    trusted = parse_networks(env.get(PROXIES_ENV, "").strip() or DEFAULT_PROXIES)
+    if env.get("FORWARDED_ALLOW_IPS") != "":
+        raise AuthConfigError(
+            f"{AUTH_ENV}=header: start the app with FORWARDED_ALLOW_IPS=\"\" in its environment. Otherwise the "
+            "server replaces the connection's address with one from the X-Forwarded-For header, and the check "
+            f"against {PROXIES_ENV} would look at the browser's address instead of the proxy's.")
+    return AuthConfig(mode="header", header=header, trusted=trusted, admins=admins)
+
+
+def parse_networks(value: str) -> tuple[Network, ...]:
+    nets: list[Network] = []
+    for item in value.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        try:
+            nets.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise AuthConfigError(f"{PROXIES_ENV}: {item!r} is not an IP address or CIDR network "
+                                  "(for example 127.0.0.1, ::1 or 10.0.0.0/24)") from None
+    return tuple(nets)
+
+
+def peer_trusted(config: AuthConfig, peer: str | None) -> bool:
+    if not peer:
+        return False
+    try:
+        address = ipaddress.ip_address(peer.strip("[]"))
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address.version == net.version and address in net for net in config.trusted)
+
+
+def resolve(config: AuthConfig, headers: Mapping[str, str], peer: str | None) -> Identity:
+    """Who this request is. `headers` are the request's (any case); `peer` the connection's address."""
+    if config.mode is None or config.mode == "none":
+        return Identity(email=None, role=ADMIN)
+    email = _header(headers, config.header) if peer_trusted(config, peer) else None
+    if not email:
+        return Identity(email=None, role=None, signed_in_required=True)
+    return Identity(email=email, role=ADMIN if email in config.admins else MEMBER, signed_in_required=True)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    wanted = name.lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            email = str(value).strip().lower()
+            # IAP writes "accounts.google.com:alice@example.com"; the part after the last colon is the email.
+            email = email.rpartition(":")[2]
+            return email if "@" in email and len(email) <= 320 else None
+    return None
+
+
+def local_user(env: Mapping[str, str] | None = None) -> str:
+    """Who runs the CLI: DAILIES_USER, else the OS login name."""
+    env = os.environ if env is None else env
+    named = env.get("DAILIES_USER", "").strip()
+    if named:
+        return named.lower()
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"

@@ -1,0 +1,81 @@
+"""Header sign-in in a real browser: no data before sign-in, the proxy's header honoured from a trusted address and
+ignored from any other (the same header, the same browser)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from app_process import ROOT, running_app
+from browser_guard import guarded_page
+
+pytestmark = pytest.mark.e2e
+
+READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
+HEADER_MODE = {"DAILIES_AUTH": "header", "FORWARDED_ALLOW_IPS": "", "DAILIES_ADMINS": "boss@example.com"}
+
+
+def _app(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> Iterator[str]:
+    clips_dir = ROOT / "static" / "clips" / f"test-{uuid.uuid4().hex[:12]}"
+    with running_app(tmp_path_factory.mktemp("signin"), clips_dir, time_scale=0.02, extra_env=env) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def header_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Behind a proxy on this machine: loopback is the trusted address (the default)."""
+    yield from _app(tmp_path_factory, HEADER_MODE)
+
+
+@pytest.fixture(scope="module")
+def elsewhere_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The proxy is 10.9.9.9: a connection from loopback is not it, whatever header it sends."""
+    yield from _app(tmp_path_factory, {**HEADER_MODE, "DAILIES_TRUSTED_PROXIES": "10.9.9.9"})
+
+
+def _open(browser, base: str, path: str = "", email: str | None = None):
+    page, guard = guarded_page(browser, base)
+    if email:
+        page.context.set_extra_http_headers({"X-Forwarded-Email": email})
+    page.goto(base + path)
+    page.wait_for_selector(READY, timeout=60_000)
+    page.wait_for_load_state("networkidle")
+    return page, guard
+
+
+def _assert_sign_in_only(page) -> None:
+    page.get_by_role("heading", name="Sign in to Dailies").wait_for(timeout=30_000)
+    body = page.inner_text("[data-testid='stApp']")
+    assert "ask your admin" in body
+    assert "Jobs running" not in body and "$" not in body and "Generate" not in body, body
+    assert page.get_by_test_id("stSidebarNav").count() == 0
+
+
+def test_without_the_header_every_page_shows_only_sign_in(header_app: str, browser, tmp_path: Path) -> None:
+    for path in ("", "/history", "/settings", "/costs"):
+        page, guard = _open(browser, header_app, path)
+        _assert_sign_in_only(page)
+        page.screenshot(path=str(tmp_path / f"signin{path.replace('/', '-') or '-home'}.png"), full_page=True)
+        assert guard.blocked == []
+        page.context.close()
+
+
+def test_the_proxy_header_from_loopback_signs_the_member_in(header_app: str, browser, tmp_path: Path) -> None:
+    page, _ = _open(browser, header_app, email="alice@example.com")
+    page.get_by_text("Signed in as alice@example.com · member").wait_for(timeout=30_000)
+    assert page.get_by_test_id("stSidebarNav").count() == 1
+    page.screenshot(path=str(tmp_path / "signed-in.png"), full_page=True)
+    page.context.close()
+    page, _ = _open(browser, header_app, email="boss@example.com")
+    page.get_by_text("Signed in as boss@example.com · admin").wait_for(timeout=30_000)
+    page.context.close()
+
+
+def test_the_same_header_from_an_untrusted_address_is_ignored(elsewhere_app: str, browser, tmp_path: Path) -> None:
+    page, _ = _open(browser, elsewhere_app, email="boss@example.com")
+    _assert_sign_in_only(page)
+    assert "boss@example.com" not in page.inner_text("[data-testid='stApp']")
+    page.screenshot(path=str(tmp_path / "forged.png"), full_page=True)
+    page.context.close()
