@@ -292,3 +292,20 @@ def test_at_real_speed_a_take_is_detected_within_a_second_of_its_finish(make_san
     task_polls = polls(server, job.task_id)
     assert 0 <= task_polls[-1]["time"] - finished <= 1.0, task_polls[-1]["time"] - finished
     assert len(task_polls) <= 3, len(task_polls)
+
+
+def test_a_callback_that_beats_the_submit_answer_brings_the_first_poll_forward(make_sandbox, hooked):
+    """The task ends (and calls back) while its submit answer is still on the way: the job is `submitting`, with
+    no task id yet. The mark waits in the ledger; once the task id is recorded the first poll goes at once
+    instead of at the family's first-poll time (5 s)."""
+    scale = 0.5
+    server = make_sandbox(time_scale=scale, render_times={"kling": (1, 1)})
+    server.faults.add(route="submit", kind="slow", count=1, delay_s=2.0)  # real seconds: past the render
+    hook = hooked()
+    job = _done(hook.runner, run_one(hook.runner, server, MODEL))
+    assert job.state == JobState.DOWNLOADED, job.error_message
+    (callback,) = _callbacks(server, 1)
+    (submit,) = submits(server)
+    assert callback["status"] == 202 and callback["time"] < submit["time"]  # marked while still submitting
+    first_poll = polls(server, job.task_id)[0]
+    assert (first_poll["time"] - submit["time"]) / scale < 2.5, "the first poll waited for its schedule"
