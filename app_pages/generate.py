@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.auth import current_owner
 from components.keys import current_backend
 from components.model_cards import CardResult, render_model_cards
 from components.queue import remember_run, render_queue
@@ -87,7 +88,8 @@ if clicked and refusal is None:
         ids = rt.runner.submit_run(
             form.recipe, choices, backend, takes=form.takes, request_id=request_id, run_id=request_id,
             budget_limit_usd=None if backend.sandbox else rt.prefs.budget_usd,
-            budget_period_start=None if backend.sandbox else period_start(rt.prefs.budget_period))
+            budget_period_start=None if backend.sandbox else period_start(rt.prefs.budget_period),
+            owner=current_owner())
     except ValidationErrors as e:
         for message in e.by_field().values():
             action_row.error(message)

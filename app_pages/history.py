@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.auth import current_identity
 from components.data_cache import data_version, forget, session_cached
 from components.history_view import (
     KEPT_FILTERS,
@@ -24,6 +25,7 @@ from jobs import vocabulary
 
 rt = get_runtime()
 backend = current_backend(rt)
+who = current_identity()
 st.title("History")
 
 version = data_version(rt)
@@ -42,10 +44,13 @@ with st.container(border=True):
                         help="Only clips whose technical checks found something: black frames, a freeze, flicker, "
                              "bars, a hard cut, odd motion or sound trouble.")
 
+    everyone = bool(who.email) and st.toggle(
+        "Everyone's jobs", key="h_everyone", help="Off: only the jobs you started. On: every job on this deployment.")
+
 start, end = (tuple(dates) + (None, None))[:2] if isinstance(dates, tuple | list) else (dates, None)
 since, until = day_bounds(start, end)
 filters = Filters(text=text, model_ids=tuple(models), states=tuple(states), since=since, until=until, kept=kept,
-                  flagged=flagged)
+                  flagged=flagged, owner=who.email if who.email and not everyone else None)
 if st.session_state.get("_h_filters") != describe(filters):  # new filters start at the first page
     st.session_state["_h_filters"] = describe(filters)
     st.session_state["h_page"] = 1
@@ -63,9 +68,14 @@ n1.markdown(f"**{result.total} job{'s' if result.total != 1 else ''}** · page {
 n2.number_input("Page", min_value=1, max_value=pages, step=1, key="h_page")
 
 if not result.jobs:
-    unfiltered = describe(filters) == describe(Filters())
-    st.info("No jobs yet: every take generated here, on Library or by the batch CLI appears on this page."
-            if unfiltered else "No job matches these filters.", icon=":material/search_off:")
+    unfiltered = describe(filters) == describe(Filters(owner=filters.owner))
+    if unfiltered and filters.owner:
+        message = "You have started no jobs yet. Turn on \"Everyone's jobs\" to see the team's."
+    elif unfiltered:
+        message = "No jobs yet: every take generated here, on Library or by the batch CLI appears on this page."
+    else:
+        message = "No job matches these filters."
+    st.info(message, icon=":material/search_off:")
 else:
     st.html(thumbnail_grid(result.jobs, rt.catalog))
 

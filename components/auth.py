@@ -31,6 +31,11 @@ def current_identity() -> Identity:
     return identity.resolve(config, headers, peer)
 
 
+def current_owner() -> str | None:
+    """What a job admitted from this session records as its owner: the signed-in email, None with no sign-in."""
+    return current_identity().email
+
+
 def gate(pages: list[Any]) -> Identity:
     """Stop the page before anything reads the store: a configuration that cannot be used, or nobody signed in
     where sign-in is required, shows one message and nothing else."""

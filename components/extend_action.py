@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.auth import current_owner
 from components.data_cache import forget
 from components.keys import current_backend
 from components.runtime import Runtime
@@ -46,6 +47,6 @@ def render_extend(rt: Runtime, job: Job, *, key_prefix: str) -> None:
                 rt.ledger, rt.runner, rt.runner.catalog, backend, job, prompt,
                 request_id=request_id_for("extend", job.id, prompt.strip()),
                 budget_limit_usd=rt.prefs.budget_usd if live else None,
-                budget_period_start=period_start(rt.prefs.budget_period) if live else None)
+                budget_period_start=period_start(rt.prefs.budget_period) if live else None, owner=current_owner())
             (st.success if result.job_id and "failed" not in result.message else st.error)(result.message)
             forget()

@@ -49,6 +49,7 @@ class Filters:
     until: float | None = None
     kept: str = "any"
     flagged: bool = False  # only clips whose technical checks raised a flag
+    owner: str | None = None  # only this person's jobs (History's "mine"); None: everyone's
 
 
 @dataclass(frozen=True)
@@ -68,11 +69,13 @@ def query(ledger: Ledger, f: Filters, page: int, page_size: int = PAGE_SIZE) -> 
     model = f.model_ids[0] if len(f.model_ids) == 1 else None
     simple = len(f.model_ids) <= 1 and f.kept == "any" and f.until is None
     if simple:
-        total = ledger.count_jobs(states=states, model_id=model, text=text, since=f.since, flagged=f.flagged)
+        total = ledger.count_jobs(states=states, model_id=model, text=text, since=f.since, flagged=f.flagged,
+                                  owner=f.owner)
         jobs = ledger.list_jobs(states=states, model_id=model, text=text, since=f.since, limit=page_size,
-                                offset=page * page_size, flagged=f.flagged)
+                                offset=page * page_size, flagged=f.flagged, owner=f.owner)
         return PageOfJobs(total, jobs)
-    rows = ledger.list_jobs(states=states, model_id=model, text=text, since=f.since, flagged=f.flagged)
+    rows = ledger.list_jobs(states=states, model_id=model, text=text, since=f.since, flagged=f.flagged,
+                            owner=f.owner)
     if f.model_ids:
         rows = [j for j in rows if j.model_id in f.model_ids]
     if f.kept != "any":

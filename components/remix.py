@@ -12,6 +12,7 @@ import json
 import time
 import uuid
 
+from components.auth import current_owner
 from components.runtime import Runtime
 from jobs.ledger import BudgetExceeded, Job, JobState
 from jobs.prefs import period_start
@@ -68,7 +69,7 @@ def submit_remix(rt: Runtime, backend: Backend, job: Job, prompt: str, *, reques
             "recipe_json": sub.recipe.to_json(), "options_json": job.options_json,
             "mapping_json": json.dumps(mapping, default=str), "state": str(JobState.SUBMITTING),
             "est_low_usd": job.est_low_usd, "est_high_usd": job.est_high_usd, "parent_job_id": job.id,
-            "link_kind": "remix",
+            "link_kind": "remix", "owner": current_owner(),
             "time_scale": backend.time_scale if backend.sandbox else 1.0,
             # Intent before spend, leased to this request so no rescan calls it submit_unknown mid-POST.
             "lease_owner": owner, "lease_expires_at": time.time() + REMIX_LEASE_S,

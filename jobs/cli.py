@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from jobs import limits, migrate_cli, settings, worker
+from jobs import identity, limits, migrate_cli, settings, worker
 from jobs.cli_inputs import batches
 from jobs.clipstore import ClipStore, open_clip_store
 from jobs.keys import SANDBOX_KEY, backend_from_env, mask, plain_http_warning
@@ -322,7 +322,7 @@ def _admit(engine: _Engine, args: argparse.Namespace, run_id: str) -> list[str]:
     try:
         return engine.runner.submit_groups(groups, engine.backend, takes=args.takes, run_id=run_id,
                                            budget_limit_usd=budget, budget_period_start=period_start,
-                                           fallback_model=args.fallback)
+                                           fallback_model=args.fallback, owner=identity.local_user())
     except BudgetExceeded as exc:
         raise DailiesError(str(exc)) from None
 

@@ -111,8 +111,9 @@ class ExtendResult:
 def submit_extend(ledger: Ledger, runner: Runner, catalog: Catalog, backend: Backend, parent: Job, prompt: str, *,
                   request_id: str, budget_limit_usd: float | None = None, budget_period_start: float | None = None,
                   client_factory: Callable[[Backend], CometClient] = CometClient,
-                  now: float | None = None) -> ExtendResult:
-    """Send the extend and hand its task to the runner. The same `request_id` twice sends nothing."""
+                  now: float | None = None, owner: str | None = None) -> ExtendResult:
+    """Send the extend and hand its task to the runner. The same `request_id` twice sends nothing. `owner`: who
+    asks (recorded on the new job)."""
     verdict = check(parent, now=now)
     if not verdict.allowed or verdict.video_id is None:
         return ExtendResult(None, f"Extend refused: {verdict.reason}")
@@ -159,7 +160,7 @@ def submit_extend(ledger: Ledger, runner: Runner, catalog: Catalog, backend: Bac
             "options_json": parent.options_json, "mapping_json": json.dumps(mapping, default=str),
             "state": str(JobState.SUBMITTING), "est_low_usd": cost.low_usd, "est_high_usd": cost.high_usd,
             "parent_job_id": parent.id, "link_kind": "extend", "time_scale": parent.time_scale,
-            "budget_limit_usd": budget_limit_usd, "budget_period_start": budget_period_start,
+            "budget_limit_usd": budget_limit_usd, "budget_period_start": budget_period_start, "owner": owner,
             # Intent before spend, leased to this request so no rescan calls it submit_unknown mid-POST.
             "lease_owner": owner, "lease_expires_at": time.time() + EXTEND_LEASE_S,
         }], limit_usd=budget_limit_usd, period_start=budget_period_start)

@@ -195,8 +195,10 @@ class Runner:
     def submit_run(self, recipe: Recipe, choices: Sequence[tuple[str, ModelOptions]], backend: Backend, *,
                    takes: int = 1, run_id: str | None = None, request_id: str | None = None,
                    budget_limit_usd: float | None = None, budget_period_start: float | None = None,
-                   fallback_model: str | None = None) -> list[str]:
+                   fallback_model: str | None = None, owner: str | None = None) -> list[str]:
         """Write one `waiting` intent row per (model, take) and queue them. Returns the job ids.
+
+        `owner`: who asks (the signed-in email, the CLI's user); recorded on every job of the run.
 
         The same `request_id` twice (a double click, a rerun) returns the first call's jobs. Raises
         ValidationErrors for a bad recipe and BudgetExceeded when the upper cost estimate of the run
@@ -204,12 +206,12 @@ class Runner:
         """
         return self.submit_groups([(recipe, choices)], backend, takes=takes, run_id=run_id, request_id=request_id,
                                   budget_limit_usd=budget_limit_usd, budget_period_start=budget_period_start,
-                                  fallback_model=fallback_model)
+                                  fallback_model=fallback_model, owner=owner)
 
     def submit_groups(self, groups: Sequence[tuple[Recipe, Sequence[tuple[str, ModelOptions]]]], backend: Backend,
                       *, takes: int = 1, run_id: str | None = None, request_id: str | None = None,
                       budget_limit_usd: float | None = None, budget_period_start: float | None = None,
-                      fallback_model: str | None = None) -> list[str]:
+                      fallback_model: str | None = None, owner: str | None = None) -> list[str]:
         """One run of several recipes (per-model variants, a board re-run): every row in one ledger
         transaction, so the budget admits the whole run or none of it."""
         if takes < 1:
@@ -240,7 +242,7 @@ class Runner:
                         key_fingerprint=backend.key_fingerprint, recipe_json=recipe.to_json(),
                         options_json=json.dumps(options.to_dict(), sort_keys=True, default=str), time_scale=scale,
                         budget_limit_usd=budget_limit_usd, budget_period_start=budget_period_start,
-                        fallback_model=fallback_model))
+                        fallback_model=fallback_model, owner=owner))
         jobs = self.ledger.create_jobs(rows, limit_usd=budget_limit_usd, period_start=budget_period_start)
         self._ctx.bump()
         for job in jobs:
@@ -249,7 +251,7 @@ class Runner:
         return [job.id for job in jobs]
 
     def retry(self, job_id: str, backend: Backend, *, request_id: str, budget_limit_usd: float | None = None,
-              budget_period_start: float | None = None) -> str:
+              budget_period_start: float | None = None, owner: str | None = None) -> str:
         """Send a failed take again: one new job in the same run (so on the same board), same recipe, options
         and take number, its parent the failed job. The same `request_id` twice returns the first job."""
         job = self.ledger.get(job_id)
@@ -269,7 +271,7 @@ class Runner:
             base_url=backend.base_url.rstrip("/"), key_fingerprint=backend.key_fingerprint,
             recipe_json=job.recipe_json, options_json=job.options_json,
             time_scale=backend.time_scale if backend.sandbox else 1.0, budget_limit_usd=budget_limit_usd,
-            budget_period_start=budget_period_start, parent_job_id=job.id, link_kind="retry")
+            budget_period_start=budget_period_start, parent_job_id=job.id, link_kind="retry", owner=owner)
         (created,) = self.ledger.create_jobs([row], limit_usd=budget_limit_usd, period_start=budget_period_start)
         self._ctx.bump()
         if created.state == JobState.WAITING:

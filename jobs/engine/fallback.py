@@ -33,7 +33,7 @@ def maybe_fallback(ctx: EngineContext, job: Job, *, reason: str) -> None:
                   backend=job.backend, base_url=job.base_url, key_fingerprint=job.key_fingerprint,
                   recipe_json=job.recipe_json, options_json="{}", time_scale=job.time_scale,
                   budget_limit_usd=job.budget_limit_usd, budget_period_start=job.budget_period_start,
-                  parent_job_id=job.id, link_kind="fallback")
+                  parent_job_id=job.id, link_kind="fallback", owner=job.owner)
     try:
         (child,) = ctx.ledger.create_jobs([row], limit_usd=job.budget_limit_usd,
                                           period_start=job.budget_period_start)

@@ -63,7 +63,7 @@ def applied_vs_requested(mapping: dict[str, Any], clip: Any, family: str) -> dic
 def job_row(job_id: str, sub: Submission, price: PriceRule, *, run_id: str, take: int, backend: str,
             base_url: str, key_fingerprint: str | None, recipe_json: str, options_json: str, time_scale: float,
             budget_limit_usd: float | None, budget_period_start: float | None, fallback_model: str | None = None,
-            parent_job_id: str | None = None, link_kind: str | None = None) -> dict[str, Any]:
+            parent_job_id: str | None = None, link_kind: str | None = None, owner: str | None = None) -> dict[str, Any]:
     """The one intent row a new job starts as (a run's take, or a fallback's child): `waiting`, nothing sent."""
     return {
         "id": job_id, "run_id": run_id, "take": take, "model_id": sub.model_id, "family": sub.family,
@@ -71,5 +71,5 @@ def job_row(job_id: str, sub: Submission, price: PriceRule, *, run_id: str, take
         "options_json": options_json, "mapping_json": submission_mapping_json(sub, price), "content_path": None,
         "est_low_usd": sub.cost.low_usd, "est_high_usd": sub.cost.high_usd, "fallback_model": fallback_model,
         "parent_job_id": parent_job_id, "link_kind": link_kind if parent_job_id else None, "time_scale": time_scale,
-        "budget_limit_usd": budget_limit_usd, "budget_period_start": budget_period_start,
+        "budget_limit_usd": budget_limit_usd, "budget_period_start": budget_period_start, "owner": owner,
     }

@@ -124,9 +124,10 @@ class Ledger(LeaseQueries, BudgetQueries):
                              (row["id"], now, str(row["state"]), "created"))
                 if row.get("est_high_usd") is not None:
                     conn.execute(
-                        "INSERT INTO reservations(job_id, backend, model_id, amount_usd, created_at)"
-                        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING",
-                        (row["id"], row["backend"], row["model_id"], float(row["est_high_usd"]), now))
+                        "INSERT INTO reservations(job_id, backend, model_id, amount_usd, created_at, owner)"
+                        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING",
+                        (row["id"], row["backend"], row["model_id"], float(row["est_high_usd"]), now,
+                         row.get("owner")))
             ids = [r["id"] for r in rows]
         return [self._require(i) for i in ids]
 
@@ -146,7 +147,8 @@ class Ledger(LeaseQueries, BudgetQueries):
 
     @staticmethod
     def _filters(states: Iterable[str] | None, run_id: str | None, model_id: str | None, text: str | None,
-                 since: float | None, backend: str | None, flagged: bool = False) -> tuple[str, list[Any]]:
+                 since: float | None, backend: str | None, flagged: bool = False,
+                 owner: str | None = None) -> tuple[str, list[Any]]:
         clauses: list[str] = ["flags_json IS NOT NULL AND flags_json != '[]'"] if flagged else []
         params: list[Any] = []
         if states is not None:
@@ -155,7 +157,7 @@ class Ledger(LeaseQueries, BudgetQueries):
                 return "WHERE 1 = 0", []
             clauses.append(f"state IN ({', '.join('?' for _ in states)})")
             params.extend(states)
-        for column, value in (("run_id", run_id), ("model_id", model_id), ("backend", backend)):
+        for column, value in (("run_id", run_id), ("model_id", model_id), ("backend", backend), ("owner", owner)):
             if value is not None:
                 clauses.append(f"{column} = ?")
                 params.append(value)
@@ -172,9 +174,10 @@ class Ledger(LeaseQueries, BudgetQueries):
 
     def list_jobs(self, states: Iterable[str] | None = None, run_id: str | None = None, model_id: str | None = None,
                   text: str | None = None, since: float | None = None, limit: int | None = None, offset: int = 0,
-                  newest_first: bool = True, backend: str | None = None, flagged: bool = False) -> list[Job]:
-        """`flagged`: only clips whose technical checks raised at least one flag."""
-        where, params = self._filters(states, run_id, model_id, text, since, backend, flagged)
+                  newest_first: bool = True, backend: str | None = None, flagged: bool = False,
+                  owner: str | None = None) -> list[Job]:
+        """`flagged`: only clips whose technical checks raised at least one flag; `owner`: only that person's."""
+        where, params = self._filters(states, run_id, model_id, text, since, backend, flagged, owner)
         order = "DESC" if newest_first else "ASC"
         sql = f"SELECT * FROM jobs {where} ORDER BY created_at {order}, run_id {order}, take {order}, id {order}"
         if limit is not None:
@@ -187,8 +190,8 @@ class Ledger(LeaseQueries, BudgetQueries):
 
     def count_jobs(self, states: Iterable[str] | None = None, run_id: str | None = None, model_id: str | None = None,
                    text: str | None = None, since: float | None = None, backend: str | None = None,
-                   flagged: bool = False) -> int:
-        where, params = self._filters(states, run_id, model_id, text, since, backend, flagged)
+                   flagged: bool = False, owner: str | None = None) -> int:
+        where, params = self._filters(states, run_id, model_id, text, since, backend, flagged, owner)
         return int(self._conn().execute(f"SELECT COUNT(*) FROM jobs {where}", params).fetchone()[0])
 
     def unchecked_clips(self, limit: int = 500) -> list[Job]:

@@ -109,17 +109,25 @@ def _columns_of_older_builds(conn: Conn, db: Database) -> None:
             ELSE 'fallback' END WHERE parent_job_id IS NOT NULL""")
 
 
-def _add_column(conn: Conn, db: Database, column_sql: str) -> None:
+def _add_column(conn: Conn, db: Database, column_sql: str, table: str = "jobs") -> None:
     """ALTER TABLE … ADD COLUMN, unless a build between versions already added it (SQLite has no IF NOT EXISTS
     for columns)."""
     name = column_sql.split()[0]
     if db.dialect == "sqlite":
-        have = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
+        have = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
         if name in have:
             return
-        conn.execute(f"ALTER TABLE jobs ADD COLUMN {column_sql}")
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column_sql}")
     else:
-        conn.execute(f"ALTER TABLE jobs ADD COLUMN IF NOT EXISTS {column_sql}")
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column_sql}")
+
+
+def _owners(conn: Conn, db: Database) -> None:
+    """Who admitted a job, and whose budget a reservation counts against (NULL for everything made before)."""
+    _add_column(conn, db, "owner TEXT")
+    _add_column(conn, db, "owner TEXT", table="reservations")
+    conn.execute("CREATE INDEX IF NOT EXISTS jobs_owner_created ON jobs(owner, created_at)")
+    conn.execute("CREATE INDEX IF NOT EXISTS reservations_owner_time ON reservations(backend, owner, created_at)")
 
 
 STEPS: tuple[Step, ...] = (
@@ -128,6 +136,7 @@ STEPS: tuple[Step, ...] = (
     Step(3, "History lists by time within a backend",
          sql=("CREATE INDEX IF NOT EXISTS jobs_backend_created ON jobs(backend, created_at)",)),
     Step(4, "a callback's poll-now hint", run=lambda conn, db: _add_column(conn, db, "poll_hint TEXT")),
+    Step(5, "who admitted each job, whose budget each reservation counts against", run=_owners),
 )
 
 

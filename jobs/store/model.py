@@ -115,6 +115,9 @@ class Job:
     poll_hint: str | None = None
     """Set by a worker's callback endpoint (the task id the callback named): the lease holder polls at once and
     clears it. Only a hint, never the result: the status endpoint decides (jobs/callbacks.py)."""
+    owner: str | None = None
+    """Who asked for it (the signed-in email, or the CLI's DAILIES_USER / OS user); None for a single-user app's
+    jobs and for every job made before owners existed. Set when the job is admitted, never changed."""
 
     @property
     def recipe(self) -> dict[str, Any]:
@@ -144,7 +147,7 @@ class Job:
 JOB_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Job))
 NOT_NULL = {"id", "run_id", "take", "model_id", "family", "backend", "base_url", "recipe_json", "state"}
 # Fields a caller may not set through transition()/update(): they have their own methods.
-GUARDED = {"id", "state", "lease_owner", "lease_expires_at", "created_at", "updated_at"}
+GUARDED = {"id", "state", "lease_owner", "lease_expires_at", "created_at", "updated_at", "owner"}
 
 
 def to_db(name: str, value: Any) -> Any:
