@@ -14,10 +14,12 @@ from jobs.engine.context import EngineContext
 def take_hints(ctx: EngineContext) -> int:
     """Poll now every held job whose ledger row carries a callback's mark; how many were brought forward."""
     with ctx.lock:
-        ids = [job_id for job_id, track in ctx.tracks.items() if track.callback]
+        ids = {job_id for job_id, track in ctx.tracks.items() if track.callback}
+    if not ids:
+        return 0
     taken = 0
-    for job in ctx.ledger.get_many(ids):
-        if job.poll_hint is None or job.lease_owner != ctx.owner:
+    for job in ctx.ledger.hinted(ctx.owner):  # one indexed query, however many jobs this engine holds
+        if job.id not in ids:
             continue
         ctx.ledger.update(job.id, poll_hint=None)
         if ctx.poll_now(job.id):

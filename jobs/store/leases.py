@@ -106,3 +106,9 @@ class LeaseQueries(LedgerBase):
                 conn.execute("UPDATE jobs SET lease_owner = ?, lease_expires_at = ? WHERE id = ?",
                              (owner, now + ttl_s, job_id))
         return ids
+
+    def hinted(self, owner: str) -> list[Job]:
+        """Jobs `owner` holds that a callback marked "poll now" (jobs/callbacks.py)."""
+        rows = self._conn().execute("SELECT * FROM jobs WHERE poll_hint IS NOT NULL AND lease_owner = ?",
+                                    (owner,)).fetchall()
+        return [row_to_job(r) for r in rows]

@@ -137,6 +137,8 @@ STEPS: tuple[Step, ...] = (
          sql=("CREATE INDEX IF NOT EXISTS jobs_backend_created ON jobs(backend, created_at)",)),
     Step(4, "a callback's poll-now hint", run=lambda conn, db: _add_column(conn, db, "poll_hint TEXT")),
     Step(5, "who admitted each job, whose budget each reservation counts against", run=_owners),
+    Step(6, "a worker finds its leases (heartbeat, release, callback hints) by owner",
+         sql=("CREATE INDEX IF NOT EXISTS jobs_lease_owner ON jobs(lease_owner)",)),
 )
 
 
