@@ -8,6 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from components.auth import admin_only_note, current_identity
 from components.data_cache import data_version, session_cached
 from components.keys import current_backend
 from components.rate_card import render_rate_card
@@ -190,6 +191,8 @@ st.caption("The rate card every estimate uses. Set your own prices in Settings â
 render_rate_card(rt, editable=False)
 if backend.sandbox:
     st.caption("Refreshing from CometAPI's public model catalogue is available when the app is live.")
+elif not current_identity().is_admin:  # a price refresh rewrites the rate card: an admin's change
+    st.caption(admin_only_note(current_identity()))
 elif st.button("Refresh prices from CometAPI", key="refresh_prices", icon=":material/sync:"):
     try:
         refresh = fetch_prices(backend.base_url, catalog)

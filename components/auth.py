@@ -58,6 +58,15 @@ def gate(pages: list[Any]) -> Identity:
     return who
 
 
+def admin_only_note(who: Identity) -> str:
+    """Why a member sees a setting read-only, and who can change it."""
+    admins = _config().admins
+    if not admins:
+        return ("Only an admin changes this, and none is configured: the operator lists admins' emails in "
+                "DAILIES_ADMINS.")
+    return f"Only an admin changes this ({', '.join(sorted(admins))}); you are signed in as a {who.role}."
+
+
 def render_banner(who: Identity) -> None:
     """On every page: a deployment without sign-in says so."""
     if _config().mode == "none":

@@ -62,14 +62,22 @@ def test_without_the_header_every_page_shows_only_sign_in(header_app: str, brows
         page.context.close()
 
 
-def test_the_proxy_header_from_loopback_signs_the_member_in(header_app: str, browser, tmp_path: Path) -> None:
+def test_the_proxy_header_from_loopback_signs_in_a_member_who_cannot_change_admin_settings(
+        header_app: str, browser, tmp_path: Path) -> None:
     page, _ = _open(browser, header_app, email="alice@example.com")
     page.get_by_text("Signed in as alice@example.com · member").wait_for(timeout=30_000)
     assert page.get_by_test_id("stSidebarNav").count() == 1
     page.screenshot(path=str(tmp_path / "signed-in.png"), full_page=True)
     page.context.close()
-    page, _ = _open(browser, header_app, email="boss@example.com")
+    page, _ = _open(browser, header_app, "/settings", email="alice@example.com")
+    page.get_by_text("Only an admin changes this (boss@example.com)").first.wait_for(timeout=30_000)
+    assert page.get_by_role("spinbutton", name="Budget (USD)").count() == 0
+    assert page.get_by_role("button", name="Inject fault").count() == 0
+    page.screenshot(path=str(tmp_path / "member-settings.png"), full_page=True)
+    page.context.close()
+    page, _ = _open(browser, header_app, "/settings", email="boss@example.com")
     page.get_by_text("Signed in as boss@example.com · admin").wait_for(timeout=30_000)
+    page.get_by_role("spinbutton", name="Budget (USD)").wait_for(timeout=30_000)
     page.context.close()
 
 
