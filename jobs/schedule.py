@@ -66,9 +66,9 @@ class PollPolicy:
     progress_hints: bool = True
     """The provider reports progress while rendering (the family's catalog `progress_hints`)."""
     dense_interval_s: float = 9.7
-    """Inside the expected window of a task without progress. Under the tutorial's 10 s, so the family polls
-    no more than its fixed loop (the sleep to the window pays for the difference) and sees a finish as soon.
-    A shorter one (5.8 s before) bought a lower p95 with ~1.2-1.35x the loop's polls."""
+    """Inside the expected window of a task without progress. Just under the tutorial's 10 s, so the family
+    polls about as often as its fixed loop (the sleep to the window pays for the difference) and sees a finish
+    as soon. A shorter one (5.8 s before) bought a lower p95 with ~1.2-1.35x the loop's polls."""
     dense_from_q: float = 0.02
     """Without progress, polling turns dense at this quantile of the render times: the earliest finishes are
     rare, and a poll there is paid for by nearly every task (one still running). Before that there is nothing
@@ -105,7 +105,8 @@ class PollPolicy:
     """Progress that eases out (each step slower, the root of what is left falling at one rate within 15 %
     over the last 4 samples) is extrapolated on that root, not on its pace."""
     slowdown_ratio: float = 0.35
-    """A step of progress slower than this share of the pace since the start counts as stuck."""
+    """A step of progress slower than this share of the fastest step before it (the first step counted from
+    the render's start) counts as stuck."""
     stuck_cap_s: float = 8.0
     """The longest wait while running progress stands still (or is still 0): under the tutorial's 10 s."""
     plateau_cap_s: float = 20.0
@@ -117,8 +118,8 @@ class PollPolicy:
     finishing_cap_s: float = 5.0
     """Seen at 100 % but still running: the waits start here and widen per poll to `finishing_cap_s`."""
     silent_interval_s: float = 7.5
-    """The dense interval for a task of a progress family that runs without reporting progress: its window
-    comes from the render-time prior, wider than a no-progress family's learned one."""
+    """The dense interval for a task of a progress family that runs without reporting progress (curve `none`),
+    in the same window as a no-progress family's: under the loop's 10 s, so such a row stays under the loop."""
     far_cap_s: float = 45.0
     """The longest wait while a task is queued or rendering towards a far predicted finish: a failure, or a
     finish that progress stuck at one value (stall, steps) did not announce, is seen within 45 s."""
