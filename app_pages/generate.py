@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.auth import current_owner
+from components.auth import current_owner, person_limit
 from components.keys import current_backend
 from components.model_cards import CardResult, render_model_cards
 from components.queue import remember_run, render_queue
@@ -89,7 +89,7 @@ if clicked and refusal is None:
             form.recipe, choices, backend, takes=form.takes, request_id=request_id, run_id=request_id,
             budget_limit_usd=None if backend.sandbox else rt.prefs.budget_usd,
             budget_period_start=None if backend.sandbox else period_start(rt.prefs.budget_period),
-            owner=current_owner())
+            owner=current_owner(), person_limit_usd=person_limit(rt.prefs, backend.sandbox))
     except ValidationErrors as e:
         for message in e.by_field().values():
             action_row.error(message)

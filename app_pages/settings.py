@@ -61,8 +61,9 @@ prefs = rt.prefs
 for problem in rt.prefs_problems:  # one bad saved value resets only itself, and says so
     st.warning(f"Saved setting ignored: {problem}", icon=":material/warning:")
 if not admin:
-    st.markdown(f"Budget: **${prefs.budget_usd:.2f}** per {prefs.budget_period} · CometAPI base URL: "
-                f"`{prefs.base_url}`")
+    each = f"${prefs.person_budget_usd:.2f}" if prefs.person_budget_usd is not None else "no limit"
+    st.markdown(f"Budget: **${prefs.budget_usd:.2f}** per {prefs.budget_period} (each person: {each}) · "
+                f"CometAPI base URL: `{prefs.base_url}`")
     off = [spec.display_name for spec in rt.catalog.models() if not spec.availability.available]
     st.markdown("Models switched off: " + (", ".join(off) + "." if off else "none."))
     st.caption(admin_only_note(who))
@@ -71,6 +72,9 @@ else:
         c1, c2 = st.columns(2)
         budget = c1.number_input("Budget (USD)", min_value=0.0, value=float(prefs.budget_usd), step=5.0)
         period = c2.selectbox("Budget period", PERIODS, index=PERIODS.index(prefs.budget_period))
+        person = st.number_input(
+            "Per-person budget (USD, 0 = none)", min_value=0.0, value=float(prefs.person_budget_usd or 0.0),
+            step=5.0, help="With sign-in: what one person's live runs may reserve per period, inside the budget.")
         base_url = st.text_input("CometAPI base URL", value=prefs.base_url,
                                  disabled=bool(os.environ.get("COMETAPI_BASE_URL")),
                                  help="COMETAPI_BASE_URL in the environment wins over this.")
@@ -93,6 +97,7 @@ else:
                 entry["available"] = on
         if st.form_submit_button("Save"):
             new = dataclasses.replace(prefs, budget_usd=budget, budget_period=period, base_url=base_url.strip(),
+                                      person_budget_usd=person or None,
                                       allow_http=allow_http, model_overrides={k: v for k, v in overrides.items() if v})
             problems = new.validate()
             if problems:

@@ -9,6 +9,7 @@ import streamlit as st
 
 from jobs import identity
 from jobs.identity import AuthConfig, AuthConfigError, Identity
+from jobs.prefs import Prefs
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,13 @@ def current_identity() -> Identity:
 def current_owner() -> str | None:
     """What a job admitted from this session records as its owner: the signed-in email, None with no sign-in."""
     return current_identity().email
+
+
+def person_limit(prefs: Prefs, sandbox: bool) -> float | None:
+    """The per-person limit a live run from this session must fit (None: sandbox, nobody signed in, or unset)."""
+    if sandbox or current_owner() is None:
+        return None
+    return prefs.person_budget_usd
 
 
 def gate(pages: list[Any]) -> Identity:

@@ -12,7 +12,7 @@ import json
 import time
 import uuid
 
-from components.auth import current_owner
+from components.auth import current_owner, person_limit
 from components.runtime import Runtime
 from jobs.ledger import BudgetExceeded, Job, JobState
 from jobs.prefs import period_start
@@ -74,7 +74,8 @@ def submit_remix(rt: Runtime, backend: Backend, job: Job, prompt: str, *, reques
             # Intent before spend, leased to this request so no rescan calls it submit_unknown mid-POST.
             "lease_owner": owner, "lease_expires_at": time.time() + REMIX_LEASE_S,
         }], limit_usd=None if backend.sandbox else rt.prefs.budget_usd,
-            period_start=None if backend.sandbox else period_start(rt.prefs.budget_period))
+            period_start=None if backend.sandbox else period_start(rt.prefs.budget_period),
+            person_limit_usd=person_limit(rt.prefs, backend.sandbox))
     except BudgetExceeded as e:
         return f"Remix refused by the budget: {e}"
     client = CometClient(backend)

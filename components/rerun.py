@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components.auth import current_owner
+from components.auth import current_owner, person_limit
 from components.runtime import Runtime
 from jobs.ledger import BudgetExceeded, Job
 from jobs.prefs import period_start
@@ -87,7 +87,7 @@ def submit(rt: Runtime, backend: Backend, groups: Sequence[tuple[Recipe, list[tu
             groups, backend, run_id=run, request_id=run,
             budget_limit_usd=None if backend.sandbox else rt.prefs.budget_usd,
             budget_period_start=None if backend.sandbox else period_start(rt.prefs.budget_period),
-            owner=current_owner())
+            owner=current_owner(), person_limit_usd=person_limit(rt.prefs, backend.sandbox))
     except BudgetExceeded as e:
         return run, [], [f"Refused by the budget: {e}"]
     except DailiesError as e:

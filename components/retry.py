@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.auth import current_owner
+from components.auth import current_owner, person_limit
 from components.data_cache import forget
 from components.keys import current_backend
 from components.runtime import Runtime
@@ -26,7 +26,8 @@ def _retry(rt: Runtime, job: Job) -> None:
         new_id = rt.runner.retry(
             job.id, backend, request_id=request_id_for("retry", job.id),
             budget_limit_usd=rt.prefs.budget_usd if live else None,
-            budget_period_start=period_start(rt.prefs.budget_period) if live else None, owner=current_owner())
+            budget_period_start=period_start(rt.prefs.budget_period) if live else None, owner=current_owner(),
+            person_limit_usd=person_limit(rt.prefs, backend.sandbox))
     except ValidationErrors as e:
         st.session_state[_message_key(job)] = "; ".join(e.by_field().values())
     except BudgetExceeded as e:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.auth import current_owner
 from components.clip_urls import clip_store_label
 from components.keys import current_backend
 from components.runtime import Runtime
@@ -30,6 +31,12 @@ def render_sidebar(rt: Runtime) -> None:
         budget = rt.prefs.budget_usd
         st.metric(f"Live spend this {rt.prefs.budget_period}", f"${spent:.2f}", help=f"Budget ${budget:.2f}")
         st.progress(min(1.0, spent / budget) if budget else 1.0, text=f"${spent:.2f} of ${budget:.2f}")
+        owner = current_owner()
+        if owner:
+            mine = rt.ledger.spend_total("live", since=since, owner=owner)
+            limit = rt.prefs.person_budget_usd
+            st.caption(f"you: ${mine:.2f}" + (f" of ${limit:.2f}" if limit is not None else "") +
+                       f" this {rt.prefs.budget_period} · team: ${spent:.2f} of ${budget:.2f}")
         simulated = rt.ledger.spend_total("sandbox", since=since)
         st.caption(f"Simulated (sandbox) spend, never counted: ${simulated:.2f}")
         st.caption(f"Ledger: {rt.ledger.describe().partition(' (')[0]} · Clips: {clip_store_label(rt.clips)}")

@@ -322,7 +322,8 @@ def _admit(engine: _Engine, args: argparse.Namespace, run_id: str) -> list[str]:
     try:
         return engine.runner.submit_groups(groups, engine.backend, takes=args.takes, run_id=run_id,
                                            budget_limit_usd=budget, budget_period_start=period_start,
-                                           fallback_model=args.fallback, owner=identity.local_user())
+                                           fallback_model=args.fallback, owner=identity.local_user(),
+                                           person_limit_usd=prefs.person_budget_usd if live else None)
     except BudgetExceeded as exc:
         raise DailiesError(str(exc)) from None
 

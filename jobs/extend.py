@@ -111,7 +111,8 @@ class ExtendResult:
 def submit_extend(ledger: Ledger, runner: Runner, catalog: Catalog, backend: Backend, parent: Job, prompt: str, *,
                   request_id: str, budget_limit_usd: float | None = None, budget_period_start: float | None = None,
                   client_factory: Callable[[Backend], CometClient] = CometClient,
-                  now: float | None = None, owner: str | None = None) -> ExtendResult:
+                  now: float | None = None, owner: str | None = None,
+                  person_limit_usd: float | None = None) -> ExtendResult:
     """Send the extend and hand its task to the runner. The same `request_id` twice sends nothing. `owner`: who
     asks (recorded on the new job)."""
     verdict = check(parent, now=now)
@@ -163,7 +164,7 @@ def submit_extend(ledger: Ledger, runner: Runner, catalog: Catalog, backend: Bac
             "budget_limit_usd": budget_limit_usd, "budget_period_start": budget_period_start, "owner": owner,
             # Intent before spend, leased to this request so no rescan calls it submit_unknown mid-POST.
             "lease_owner": owner, "lease_expires_at": time.time() + EXTEND_LEASE_S,
-        }], limit_usd=budget_limit_usd, period_start=budget_period_start)
+        }], limit_usd=budget_limit_usd, period_start=budget_period_start, person_limit_usd=person_limit_usd)
     except BudgetExceeded as e:
         return ExtendResult(None, f"Extend refused by the budget: {e}")
     sub = extend_submission(parent.model_id, verdict.video_id, prompt, recipe, parent.options, cost, parent.id)

@@ -35,6 +35,8 @@ class Prefs:
     concurrency_cap: int = 4
     allow_http: bool = False
     """Opt-in: a plain-http base URL off this machine (a self-hosted gateway). The key travels in clear text."""
+    person_budget_usd: float | None = None
+    """Live spend one signed-in person may reserve per period, inside `budget_usd`; None: no per-person limit."""
 
     def validate(self) -> list[str]:
         problems = []
@@ -42,6 +44,10 @@ class Prefs:
         for rule, value in ((BUDGET_RULE, self.budget_usd), (TIME_SCALE_RULE, self.sandbox_time_scale),
                             (CONCURRENCY_RULE, self.concurrency_cap)):
             problem = rule.problem(value)
+            if problem:
+                problems.append(problem)
+        if self.person_budget_usd is not None:
+            problem = dataclasses.replace(BUDGET_RULE, name="person_budget_usd").problem(self.person_budget_usd)
             if problem:
                 problems.append(problem)
         if not isinstance(self.budget_period, str) or self.budget_period not in PERIODS:

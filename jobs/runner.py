@@ -195,10 +195,12 @@ class Runner:
     def submit_run(self, recipe: Recipe, choices: Sequence[tuple[str, ModelOptions]], backend: Backend, *,
                    takes: int = 1, run_id: str | None = None, request_id: str | None = None,
                    budget_limit_usd: float | None = None, budget_period_start: float | None = None,
-                   fallback_model: str | None = None, owner: str | None = None) -> list[str]:
+                   fallback_model: str | None = None, owner: str | None = None,
+                   person_limit_usd: float | None = None) -> list[str]:
         """Write one `waiting` intent row per (model, take) and queue them. Returns the job ids.
 
-        `owner`: who asks (the signed-in email, the CLI's user); recorded on every job of the run.
+        `owner`: who asks (the signed-in email, the CLI's user); recorded on every job of the run, whose upper
+        estimate must also fit `person_limit_usd` (that person's own spend in the same period).
 
         The same `request_id` twice (a double click, a rerun) returns the first call's jobs. Raises
         ValidationErrors for a bad recipe and BudgetExceeded when the upper cost estimate of the run
@@ -206,12 +208,13 @@ class Runner:
         """
         return self.submit_groups([(recipe, choices)], backend, takes=takes, run_id=run_id, request_id=request_id,
                                   budget_limit_usd=budget_limit_usd, budget_period_start=budget_period_start,
-                                  fallback_model=fallback_model, owner=owner)
+                                  fallback_model=fallback_model, owner=owner, person_limit_usd=person_limit_usd)
 
     def submit_groups(self, groups: Sequence[tuple[Recipe, Sequence[tuple[str, ModelOptions]]]], backend: Backend,
                       *, takes: int = 1, run_id: str | None = None, request_id: str | None = None,
                       budget_limit_usd: float | None = None, budget_period_start: float | None = None,
-                      fallback_model: str | None = None, owner: str | None = None) -> list[str]:
+                      fallback_model: str | None = None, owner: str | None = None,
+                      person_limit_usd: float | None = None) -> list[str]:
         """One run of several recipes (per-model variants, a board re-run): every row in one ledger
         transaction, so the budget admits the whole run or none of it."""
         if takes < 1:
@@ -243,7 +246,8 @@ class Runner:
                         options_json=json.dumps(options.to_dict(), sort_keys=True, default=str), time_scale=scale,
                         budget_limit_usd=budget_limit_usd, budget_period_start=budget_period_start,
                         fallback_model=fallback_model, owner=owner))
-        jobs = self.ledger.create_jobs(rows, limit_usd=budget_limit_usd, period_start=budget_period_start)
+        jobs = self.ledger.create_jobs(rows, limit_usd=budget_limit_usd, period_start=budget_period_start,
+                                       person_limit_usd=person_limit_usd)
         self._ctx.bump()
         for job in jobs:
             if job.state == JobState.WAITING:
@@ -251,7 +255,8 @@ class Runner:
         return [job.id for job in jobs]
 
     def retry(self, job_id: str, backend: Backend, *, request_id: str, budget_limit_usd: float | None = None,
-              budget_period_start: float | None = None, owner: str | None = None) -> str:
+              budget_period_start: float | None = None, owner: str | None = None,
+              person_limit_usd: float | None = None) -> str:
         """Send a failed take again: one new job in the same run (so on the same board), same recipe, options
         and take number, its parent the failed job. The same `request_id` twice returns the first job."""
         job = self.ledger.get(job_id)
@@ -272,7 +277,8 @@ class Runner:
             recipe_json=job.recipe_json, options_json=job.options_json,
             time_scale=backend.time_scale if backend.sandbox else 1.0, budget_limit_usd=budget_limit_usd,
             budget_period_start=budget_period_start, parent_job_id=job.id, link_kind="retry", owner=owner)
-        (created,) = self.ledger.create_jobs([row], limit_usd=budget_limit_usd, period_start=budget_period_start)
+        (created,) = self.ledger.create_jobs([row], limit_usd=budget_limit_usd, period_start=budget_period_start,
+                                             person_limit_usd=person_limit_usd)
         self._ctx.bump()
         if created.state == JobState.WAITING:
             leases.adopt(self._ctx, created)

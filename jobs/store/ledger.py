@@ -80,12 +80,13 @@ class Ledger(LeaseQueries, BudgetQueries):
         return self.create_jobs([fields])[0]
 
     def create_jobs(self, specs: Sequence[dict[str, Any]], *, limit_usd: float | None = None,
-                    period_start: float | None = None) -> list[Job]:
+                    period_start: float | None = None, person_limit_usd: float | None = None) -> list[Job]:
         """Write intent rows for a whole run in one transaction, reserving each job's upper cost estimate.
 
         Ids already in the ledger (the same form request submitted twice) are returned as they are and
         reserve nothing again. Raises BudgetExceeded, writing nothing, when the new jobs would take the
-        backend's spend since `period_start` past `limit_usd`.
+        backend's spend since `period_start` past `limit_usd`, or an owner's own spend past `person_limit_usd`
+        (checked per owner in the same transaction; jobs with no owner count only against the team).
         """
         now = time.time()
         rows: list[dict[str, Any]] = []
@@ -116,6 +117,11 @@ class Ledger(LeaseQueries, BudgetQueries):
                         f"budget: this run needs up to ${requested:.2f} but ${spent:.2f} of the "
                         f"${limit_usd:.2f} limit is already spent or reserved ({backend})",
                         spent_usd=spent, requested_usd=requested, limit_usd=limit_usd)
+            if person_limit_usd is not None and new_rows:
+                backend = new_rows[0]["backend"]
+                for owner in sorted({r.get("owner") for r in new_rows if r.get("owner")}):
+                    requested = sum(float(r.get("est_high_usd") or 0.0) for r in new_rows if r.get("owner") == owner)
+                    self._check_person(conn, backend, owner, requested, person_limit_usd, period_start)
             for row in new_rows:
                 cols = list(row)
                 conn.execute(f"INSERT INTO jobs ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from jobs import cli
-from jobs.ledger import Ledger, LedgerError
+from jobs.ledger import BudgetExceeded, Ledger, LedgerError
 from tests.jobs.jobs_helpers import backend_for, no_options, recipe
 
 
@@ -59,3 +61,78 @@ def test_the_cli_records_dailies_user(sandbox, tmp_path, monkeypatch) -> None:
                      "--timeout", "30"], out=out) == 0, out.getvalue()
     jobs = Ledger(tmp_path / "data" / "ledger.sqlite3").list_jobs()
     assert [j.owner for j in jobs] == ["carol@example.com"]
+
+
+def test_a_persons_limit_refuses_them_while_the_team_still_has_room(ledger) -> None:
+    ledger.create_jobs([spec(owner="alice@example.com", est_high_usd=3.0, backend="live")],
+                       limit_usd=100.0, period_start=0.0, person_limit_usd=4.0)
+    with pytest.raises(BudgetExceeded) as refused:
+        ledger.create_jobs([spec(owner="alice@example.com", est_high_usd=1.5, backend="live")],
+                           limit_usd=100.0, period_start=0.0, person_limit_usd=4.0)
+    assert "your limit" in str(refused.value) and "$3.00 of your $4.00" in str(refused.value)
+    assert "team budget is not what refused it" in str(refused.value)
+    ledger.create_jobs([spec(owner="bob@example.com", est_high_usd=3.5, backend="live")],
+                       limit_usd=100.0, period_start=0.0, person_limit_usd=4.0)
+    assert ledger.spend_total("live", owner="alice@example.com") == pytest.approx(3.0)
+    assert ledger.spend_total("live", owner="bob@example.com") == pytest.approx(3.5)
+    assert ledger.spend_total("live") == pytest.approx(6.5)
+    # The team's limit still binds everyone's together.
+    with pytest.raises(BudgetExceeded, match=r"\$6.50 of the \$7.00 limit"):
+        ledger.create_jobs([spec(owner="carol@example.com", est_high_usd=1.0, backend="live")],
+                           limit_usd=7.0, period_start=0.0, person_limit_usd=4.0)
+
+
+def test_a_reservation_keeps_its_owner_when_the_charge_replaces_the_estimate(ledger) -> None:
+    (job,) = ledger.create_jobs([spec(owner="alice@example.com", est_high_usd=2.0, backend="live")])
+    ledger.reserve(job.id, 0.75, limit_usd=None, period_start=None, backend="live")
+    assert ledger.spend_total("live", owner="alice@example.com") == pytest.approx(0.75)
+
+
+def test_one_persons_two_tabs_cannot_pass_their_limit_together(store_target) -> None:
+    """Two ledgers (two connections, as two app replicas or tabs) admit one person's runs at the same moment:
+    the per-person check runs under the team's budget lock, so exactly one of the two fits."""
+    ledgers = [Ledger(store_target) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def admit(led: Ledger) -> None:
+        barrier.wait(timeout=10)
+        try:
+            led.create_jobs([spec(owner="alice@example.com", est_high_usd=0.6, backend="live")],
+                            limit_usd=100.0, period_start=0.0, person_limit_usd=1.0)
+            results.append("admitted")
+        except BudgetExceeded:
+            results.append("refused")
+
+    threads = [threading.Thread(target=admit, args=(led,)) for led in ledgers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    try:
+        assert sorted(results) == ["admitted", "refused"]
+        assert ledgers[0].spend_total("live", owner="alice@example.com") == pytest.approx(0.6)
+    finally:
+        for led in ledgers:
+            led.close()
+
+
+def test_the_runner_refuses_a_run_past_the_persons_limit_with_the_reason(make_runner, make_sandbox) -> None:
+    """The limits the app passes for a live run, here on the sandbox's own pot (the runner applies what it is
+    given; the pages pass none for sandbox runs)."""
+    server = make_sandbox()
+    runner = make_runner()
+    backend = backend_for(server)
+    first = runner.submit_run(recipe(), [("veo3.1-fast", no_options())], backend, owner="alice@example.com",
+                              budget_limit_usd=200.0, budget_period_start=0.0, person_limit_usd=1.0)
+    high = runner.ledger.get(first[0]).est_high_usd
+    assert high is not None and 0 < high <= 1.0
+    limit = 2.5 * high  # room for one more take of alice's, not two
+    with pytest.raises(BudgetExceeded, match="per-person limit"):
+        runner.submit_run(recipe("another take"), [("veo3.1-fast", no_options())], backend, takes=2,
+                          owner="alice@example.com", budget_limit_usd=200.0, budget_period_start=0.0,
+                          person_limit_usd=limit)
+    assert runner.ledger.count_jobs(owner="alice@example.com") == 1
+    runner.submit_run(recipe("bob's"), [("veo3.1-fast", no_options())], backend, takes=2, owner="bob@example.com",
+                      budget_limit_usd=200.0, budget_period_start=0.0, person_limit_usd=limit)
+    assert runner.ledger.count_jobs(owner="bob@example.com") == 2

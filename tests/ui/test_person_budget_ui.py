@@ -1,0 +1,52 @@
+"""The sidebar shows a signed-in person their own spend beside the team's; Settings sets the per-person budget."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components import auth
+from jobs import settings
+from jobs.identity import ADMIN, MEMBER, Identity
+from jobs.ledger import Ledger
+from tests.ui.ui_helpers import open_page, rerun, texts
+
+
+def _as(monkeypatch: pytest.MonkeyPatch, email: str, role: str) -> None:
+    monkeypatch.setenv("DAILIES_AUTH", "none")  # sign-in has its own tests; the identity is given here
+    monkeypatch.setattr(auth, "current_identity", lambda: Identity(email=email, role=role, signed_in_required=True))
+
+
+def _spend(data_dir, owner: str, amount: float) -> None:
+    ledger = Ledger(data_dir / settings.LEDGER_FILENAME)
+    try:
+        ledger.create_jobs([{"run_id": "r", "model_id": "veo3.1-fast", "family": "veo", "backend": "live",
+                             "base_url": "https://api.cometapi.com", "key_fingerprint": "f", "state": "failed",
+                             "recipe_json": json.dumps({"prompt": "p"}), "est_high_usd": amount, "owner": owner}])
+    finally:
+        ledger.close()
+
+
+def test_sidebar_shows_my_spend_of_my_budget_and_the_teams(empty_app, monkeypatch) -> None:
+    empty_app.mkdir(parents=True, exist_ok=True)
+    (empty_app / "prefs.json").write_text(json.dumps({"budget_usd": 200.0, "budget_period": "week",
+                                                      "person_budget_usd": 20.0}))
+    _spend(empty_app, "alice@example.com", 4.20)
+    _spend(empty_app, "bob@example.com", 56.80)
+    _as(monkeypatch, "alice@example.com", MEMBER)
+    at = open_page("app_pages/history.py")
+    assert "you: $4.20 of $20.00 this week · team: $61.00 of $200.00" in texts(at.sidebar, "caption")
+
+
+def test_an_admin_sets_the_per_person_budget_in_settings(empty_app, monkeypatch) -> None:
+    _as(monkeypatch, "boss@example.com", ADMIN)
+    at = open_page("app_pages/settings.py")
+    field = next(n for n in at.number_input if n.label.startswith("Per-person budget"))
+    field.set_value(15.0)
+    next(b for b in at.button if b.label == "Save").click()
+    rerun(at)
+    saved = json.loads((empty_app / "prefs.json").read_text())
+    assert saved["person_budget_usd"] == 15.0
+    rerun(at)  # the sidebar is drawn before the page that saved
+    assert any("you: $0.00 of $15.00 this month" in c for c in texts(at.sidebar, "caption"))
