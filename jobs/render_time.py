@@ -28,6 +28,9 @@ class RenderTime:
     seen: tuple[float, ...] = field(default=(), repr=False)
     """The learned render times, sorted: quantiles come from them, not from a log-normal guess (a uniform spread
     has no early tail; a log-normal through its p50 and p90 puts the 18th percentile well inside it)."""
+    prior: RenderTime | None = field(default=None, repr=False)
+    """The catalog's prior behind a learned distribution: beyond what a few samples can tell (below the lowest
+    of n renders is a share of about 1/(n+1)), the wider of the two answers."""
 
     @property
     def window(self) -> tuple[float, float]:
@@ -48,10 +51,16 @@ class RenderTime:
         log-normal through p50 and p90."""
         q = min(1.0, max(0.0, q))
         if self.seen:
-            pos = q * (len(self.seen) - 1)
-            i = min(int(pos), len(self.seen) - 1)
-            j = min(i + 1, len(self.seen) - 1)
-            return self.seen[i] + (self.seen[j] - self.seen[i]) * (pos - i)
+            n = len(self.seen)
+            pos = q * (n - 1)
+            i = min(int(pos), n - 1)
+            j = min(i + 1, n - 1)
+            seen = self.seen[i] + (self.seen[j] - self.seen[i]) * (pos - i)
+            if self.prior is not None and q * (n + 1) < 1:
+                return min(seen, self.prior.quantile(q))  # earlier than any render seen: five renders are no proof
+            if self.prior is not None and (1 - q) * (n + 1) < 1:
+                return max(seen, self.prior.quantile(q))
+            return seen
         z = statistics.NormalDist().inv_cdf(min(1 - 1e-9, max(1e-9, q)))
         return self.quantile_below_median(-z)
 
@@ -66,4 +75,4 @@ def learn_render_time(samples: Sequence[float], prior: RenderTime, *,
     p90 = clean[min(len(clean) - 1, math.ceil(0.9 * len(clean)) - 1)]
     p10 = clean[max(0, math.ceil(0.1 * len(clean)) - 1)]
     return RenderTime(p50_s=p50, p90_s=max(p90, p50), source="history", samples=len(clean), p10_s=min(p10, p50),
-                      seen=tuple(clean))
+                      seen=tuple(clean), prior=prior.prior if prior.prior is not None else prior)

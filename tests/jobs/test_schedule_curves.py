@@ -112,6 +112,20 @@ def test_learned_render_times_give_their_own_quantiles_not_a_log_normal_guess():
     assert prior.quantile(0.03) < prior.quantile(0.1) < 180
 
 
+def test_a_few_learned_renders_do_not_narrow_the_window_past_what_they_can_show():
+    """Five renders are learned (the ledger's minimum): below the fastest of them lies ~1/6 of all renders.
+    Sleeping to the fastest one seen put Kling's p95 at 37 s on one such history; the prior's wider tail holds
+    until there are enough renders to see the 2nd percentile."""
+    prior = RenderTime(p50_s=180, p90_s=600)
+    few = learn_render_time([167, 200, 240, 280, 300], prior)
+    assert few.quantile(0.02) == pytest.approx(prior.quantile(0.02))
+    assert few.quantile(0.97) == pytest.approx(prior.quantile(0.97))
+    assert few.quantile(0.5) == pytest.approx(240)
+    tutorial, runner = walk("kling", "none", few, uniform_renders(45, 315))
+    assert p95([t.detect_s for t in runner]) <= LOOP_S + ROUND_TRIP_S
+    assert statistics.mean(t.polls for t in runner) <= 1.01 * statistics.mean(t.polls for t in tutorial)
+
+
 def make(family: str = "veo") -> PollSchedule:
     return PollSchedule(PollPolicy.for_family(family), VEO_PRIOR, rng=random.Random(5))
 
