@@ -114,3 +114,32 @@ def test_a_range_priced_take_reads_reserved_at_the_top_of_its_range_never_record
     kling = next(c for c in captions if "est. $0.13–$2.64" in c)
     assert "reserved $2.64 (top of the price range; no exact price)" in kling and "recorded" not in kling, kling
     assert any("recorded $0.30" in c or "recorded $0.32" in c for c in captions), captions  # exact prices still do
+
+
+def test_what_another_process_writes_shows_at_the_next_rerun(seeded) -> None:
+    """Compare caches per counter (jobs, boards): each kind of outside write must still reach the open page."""
+    from jobs.boards import Boards
+
+    at = open_page("app_pages/compare.py", query={"run": seeded.board_run})
+    board_id = at.selectbox(key="compare_board").value
+    boards_before = len(at.selectbox(key="compare_board").options)
+    runway = seeded.board_jobs["gen3a_turbo"]
+    ledger = Ledger(seeded.data_dir / "ledger.sqlite3")
+    boards = Boards(ledger.database)
+    try:
+        ledger.update(runway, kept=1)  # a take on the open board changes (another replica's click)
+        rerun(at)
+        assert at.button(key=f"keep:{runway}").proto.type == "primary"
+        ledger.create_job(run_id="run-from-elsewhere", model_id="veo3.1-fast", family="veo", backend="sandbox",
+                          base_url="http://127.0.0.1:9", recipe_json='{"prompt": "sent from the CLI"}',
+                          state="failed")
+        rerun(at)  # a new run becomes a board
+        options = at.selectbox(key="compare_board").options
+        assert len(options) == boards_before + 1 and any("sent from the CLI" in o for o in options), options
+        boards.add(board_id, [seeded.spare_job])  # a take added to the open board elsewhere
+        rerun(at)
+        assert at.selectbox(key="compare_board").value == board_id
+        assert len(re.findall(r'<video class="sync"', _iframe_html(at))) == 4
+    finally:
+        boards.close()
+        ledger.close()
