@@ -23,12 +23,13 @@ boards = get_boards(rt)
 st.title("Compare")
 
 
-# Three caches, each on what it depends on, so a job update from a worker (a ledger change, many a minute in a
+# Each cache is keyed on what it depends on, so a job update from a worker (a ledger change, many a minute in a
 # team) re-reads one board's takes, not every board and every job (1.1 s on PostgreSQL at 10,000 jobs; see
-# bench/store_scale.py): new runs become boards when the ledger moves; the board list only changes with the
-# boards' own counter (a board's takes are fixed rows); the takes shown are read for the board picked.
-session_cached("compare_sync", data_version(rt)[0], boards.sync_runs)
-version = data_version(rt)  # again: the sync may have added boards
+# bench/store_scale.py). Jobs are only ever added, never deleted, so their count moves exactly when a new run
+# (or a run's fallback take) may need its board; the board list changes only with the boards' own counter (a
+# board's takes are fixed rows); the takes shown are read for the board picked.
+session_cached("compare_sync", rt.ledger.count_jobs(), boards.sync_runs)
+version = data_version(rt)  # after the sync, which may have added boards
 all_boards = session_cached("compare_boards", version[1], boards.list)
 if not all_boards:
     st.info("No boards yet: every Generate run becomes a board. Generate a few takes first.",
@@ -66,7 +67,8 @@ def _downloaded() -> list:
     return rt.ledger.list_jobs(states=[JobState.DOWNLOADED.value], limit=PICKABLE_CLIPS)
 
 
-pickable = session_cached("compare_pickable", version, _downloaded)
+# Only a job becoming downloaded (a terminal state) changes this list: what a label shows never changes.
+pickable = session_cached("compare_pickable", rt.ledger.count_jobs(states=[JobState.DOWNLOADED.value]), _downloaded)
 choices = {j.id: j for j in pickable if j.id not in board.job_ids}
 
 

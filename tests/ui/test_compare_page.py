@@ -117,7 +117,8 @@ def test_a_range_priced_take_reads_reserved_at_the_top_of_its_range_never_record
 
 
 def test_what_another_process_writes_shows_at_the_next_rerun(seeded) -> None:
-    """Compare caches per counter (jobs, boards): each kind of outside write must still reach the open page."""
+    """Compare caches on what each part depends on (job and board counters, job counts): each kind of outside write
+    must still reach the open page."""
     from jobs.boards import Boards
 
     at = open_page("app_pages/compare.py", query={"run": seeded.board_run})
@@ -136,6 +137,14 @@ def test_what_another_process_writes_shows_at_the_next_rerun(seeded) -> None:
         rerun(at)  # a new run becomes a board
         options = at.selectbox(key="compare_board").options
         assert len(options) == boards_before + 1 and any("sent from the CLI" in o for o in options), options
+        fresh = ledger.create_job(run_id="run-rendering-elsewhere", model_id="veo3.1-fast", family="veo",
+                                  backend="sandbox", base_url="http://127.0.0.1:9", state="running",
+                                  recipe_json='{"prompt": "rendered by a worker"}')
+        rerun(at)
+        assert not any(fresh.id[:6] in o for o in at.multiselect(key="compare_add").options)
+        ledger.transition(fresh.id, "downloaded", clip_url="/app/static/clips/elsewhere.mp4")  # a worker's download
+        rerun(at)
+        assert any(fresh.id[:6] in o for o in at.multiselect(key="compare_add").options)
         boards.add(board_id, [seeded.spare_job])  # a take added to the open board elsewhere
         rerun(at)
         assert at.selectbox(key="compare_board").value == board_id
