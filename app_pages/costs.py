@@ -200,6 +200,7 @@ elif st.button("Refresh prices from CometAPI", key="refresh_prices", icon=":mate
         st.error(f"Could not refresh prices: {e.message}")
     else:
         rt.save_prefs(dataclasses.replace(rt.prefs, model_overrides=merge_overrides(rt.prefs.model_overrides,
-                                                                                     refresh)))
+                                                                                     refresh)),
+                     who=current_identity().email)
         st.success(f"Updated {len(refresh.overrides)} price(s) from {refresh.source_url}; "
                    f"{len(refresh.skipped)} model(s) kept their catalog price.")

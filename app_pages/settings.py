@@ -7,6 +7,7 @@ import os
 
 import streamlit as st
 
+from components.activity_view import render_activity
 from components.auth import admin_only_note, current_identity
 from components.catalog_status import LISTING_OFF, render_catalog_status
 from components.clip_urls import clip_store_label
@@ -104,7 +105,7 @@ else:
                 for p in problems:
                     st.error(p)
             else:
-                rt.save_prefs(new)
+                rt.save_prefs(new, who=who.email)
                 st.success("Saved.")
                 if new.allow_http and new.base_url.startswith("http://"):
                     st.warning(f"Plain http to {new.base_url}: the API key travels in clear text.")
@@ -133,7 +134,7 @@ speed = st.select_slider("Render speed (real seconds per simulated second)", opt
 if busy:
     st.caption(f"{busy} sandbox job(s) are running: the speed can change once they finish.")
 if admin and speed != prefs.sandbox_time_scale:
-    rt.save_prefs(dataclasses.replace(prefs, sandbox_time_scale=speed))
+    rt.save_prefs(dataclasses.replace(prefs, sandbox_time_scale=speed), who=who.email)
 if rt.sandbox is None:
     st.caption("The sandbox starts when the app runs without a key" +
                (f"; it is at {rt.sandbox_url}." if rt.sandbox_url else "."))
@@ -152,7 +153,11 @@ else:
         except ValueError as e:  # a combination the sandbox refuses, e.g. a drip on the submit route
             st.error(str(e))
         else:
+            rt.ledger.record_activity(who.email, "sandbox fault", f"next {count} {route} request(s): {kind}")
             st.success(f"Next {count} {route} request(s): {kind}.")
     if b2.button("Clear faults"):
         rt.sandbox.faults.clear()
+        rt.ledger.record_activity(who.email, "sandbox fault", "faults cleared")
         st.success("Faults cleared.")
+
+render_activity(rt)

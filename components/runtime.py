@@ -16,7 +16,7 @@ from jobs import catalog_watch, settings
 from jobs.clipstore import ClipStorage, open_clip_store
 from jobs.eta import EtaBook
 from jobs.ledger import Ledger
-from jobs.prefs import Prefs, load_deployment_prefs, save_deployment_prefs
+from jobs.prefs import Prefs, changes, load_deployment_prefs, save_deployment_prefs
 from jobs.runner import Runner
 from providers.catalog import Catalog, load_catalog
 from sandbox import SandboxConfig, SandboxServer
@@ -47,9 +47,13 @@ class Runtime:
     def catalog(self) -> Catalog:
         return self.runner.catalog
 
-    def save_prefs(self, prefs: Prefs) -> None:
-        """Persist, then apply what can change while running (catalog overrides, sandbox speed)."""
+    def save_prefs(self, prefs: Prefs, *, who: str | None = None) -> None:
+        """Persist, then apply what can change while running (catalog overrides, sandbox speed). The change is
+        recorded in the Activity table under `who` (the signed-in email; None with no sign-in)."""
+        changed = changes(self.prefs, prefs)
         save_deployment_prefs(self.data_dir, prefs)
+        if changed:
+            self.ledger.record_activity(who, "settings changed", "; ".join(changed))
         self.prefs = prefs
         self.prefs_problems = ()
         self.runner.catalog = self.build_catalog()

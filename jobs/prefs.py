@@ -65,6 +65,21 @@ class Prefs:
         return problems
 
 
+def changes(old: Prefs, new: Prefs) -> list[str]:
+    """What a save changed, in words for the Activity table (model overrides by the models they touch)."""
+    out: list[str] = []
+    for f in dataclasses.fields(Prefs):
+        before, after = getattr(old, f.name), getattr(new, f.name)
+        if before == after:
+            continue
+        if f.name == "model_overrides":
+            touched = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+            out.append(f"model_overrides: {', '.join(touched)}")
+        else:
+            out.append(f"{f.name}: {before} → {after}")
+    return out
+
+
 def _loopback(url: str) -> bool:
     return is_loopback_host(urlsplit(url).hostname or "")
 

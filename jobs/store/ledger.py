@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from jobs.store import ledger_schema
+from jobs.store.activity import ActivityQueries
 from jobs.store.budget import BudgetQueries
 from jobs.store.db import NO_LIMIT, Conn, Database
 from jobs.store.leases import LeaseQueries
@@ -46,7 +47,7 @@ _SEARCHED = ("recipe_json", "model_id", "task_id", "note", "id")
 """What History's search box looks in."""
 
 
-class Ledger(LeaseQueries, BudgetQueries):
+class Ledger(LeaseQueries, BudgetQueries, ActivityQueries):
     """The jobs table and its rules. Safe to share between threads; several processes may open one file."""
 
     def __init__(self, target: str | Path | Database, *, busy_timeout_ms: int = 15000) -> None:

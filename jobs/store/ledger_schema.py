@@ -143,6 +143,17 @@ STEPS: tuple[Step, ...] = (
     # 32 ms, 1.6 ms with this index (bench/store_scale.py; PostgreSQL was already fast through jobs_created).
     Step(7, "the newest jobs of a state (Compare's clips to add, History's state filter)",
          sql=("CREATE INDEX IF NOT EXISTS jobs_state_created ON jobs(state, created_at)",)),
+    Step(8, "settings changes for the Activity table", sql=(
+        """CREATE TABLE IF NOT EXISTS activity (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            at REAL NOT NULL,
+            who TEXT,
+            action TEXT NOT NULL,
+            detail TEXT,
+            cost_usd REAL
+        )""",
+        "CREATE INDEX IF NOT EXISTS activity_at ON activity(at)",
+    )),
 )
 
 

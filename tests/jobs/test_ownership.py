@@ -136,3 +136,19 @@ def test_the_runner_refuses_a_run_past_the_persons_limit_with_the_reason(make_ru
     runner.submit_run(recipe("bob's"), [("veo3.1-fast", no_options())], backend, takes=2, owner="bob@example.com",
                       budget_limit_usd=200.0, budget_period_start=0.0, person_limit_usd=limit)
     assert runner.ledger.count_jobs(owner="bob@example.com") == 2
+
+
+def test_activity_lists_paid_takes_with_their_owner_and_cost_and_settings_changes(ledger) -> None:
+    (alice,) = ledger.create_jobs([spec(owner="alice@example.com", est_high_usd=2.5, backend="live")])
+    (bob,) = ledger.create_jobs([spec(owner="bob@example.com", est_high_usd=1.0)])
+    ledger.reserve(alice.id, 0.8, limit_usd=None, period_start=None, backend="live")  # the charge replaces it
+    ledger.record_activity("boss@example.com", "settings changed", "budget_usd: 25.0 → 30.0")
+    rows = ledger.activity()
+    by_what = {(r["who"], r["action"]): r for r in rows}
+    assert by_what[("alice@example.com", "live take")]["cost_usd"] == pytest.approx(0.8)
+    assert by_what[("bob@example.com", "sandbox take (simulated)")]["cost_usd"] == pytest.approx(1.0)
+    assert by_what[("boss@example.com", "settings changed")]["detail"] == "budget_usd: 25.0 → 30.0"
+    assert [r["at"] for r in rows] == sorted((r["at"] for r in rows), reverse=True)
+    ledger.release_reservation(bob.id)
+    released = next(r for r in ledger.activity() if r["who"] == "bob@example.com")
+    assert released["cost_usd"] == 0.0 and "released" in released["detail"]

@@ -50,3 +50,20 @@ def test_an_admin_sets_the_per_person_budget_in_settings(empty_app, monkeypatch)
     assert saved["person_budget_usd"] == 15.0
     rerun(at)  # the sidebar is drawn before the page that saved
     assert any("you: $0.00 of $15.00 this month" in c for c in texts(at.sidebar, "caption"))
+
+
+def test_settings_activity_shows_who_spent_and_who_changed_a_setting(empty_app, monkeypatch) -> None:
+    _spend(empty_app, "alice@example.com", 4.20)
+    _as(monkeypatch, "boss@example.com", ADMIN)
+    at = open_page("app_pages/settings.py")
+    next(n for n in at.number_input if n.label == "Budget (USD)").set_value(30.0)
+    next(b for b in at.button if b.label == "Save").click()
+    rerun(at)
+    rerun(at)
+    frame = next(d.value for d in at.dataframe if "Who" in d.value.columns)
+    rows = frame.to_dict("records")
+    assert {"Who": "boss@example.com", "What": "settings changed", "Detail": "budget_usd: 25.0 → 30.0"}.items() <= \
+        next(r for r in rows if r["What"] == "settings changed").items()
+    take = next(r for r in rows if r["What"] == "live take")
+    assert take["Who"] == "alice@example.com" and take["Cost (USD)"] == pytest.approx(4.20)
+    assert [b for b in at.get("download_button") if b.proto.label == "Download activity (CSV)"]
