@@ -28,7 +28,10 @@ st.title("Compare")
 # bench/store_scale.py). Jobs are only ever added, never deleted, so their count moves exactly when a new run
 # (or a run's fallback take) may need its board; the board list changes only with the boards' own counter (a
 # board's takes are fixed rows); the takes shown are read for the board picked.
-session_cached("compare_sync", rt.ledger.count_jobs(), boards.sync_runs)
+jobs_total, downloaded = session_cached(
+    "compare_counts", rt.ledger.data_version(),
+    lambda: (rt.ledger.count_jobs(), rt.ledger.count_jobs(states=[JobState.DOWNLOADED.value])))
+session_cached("compare_sync", jobs_total, boards.sync_runs)
 version = data_version(rt)  # after the sync, which may have added boards
 all_boards = session_cached("compare_boards", version[1], boards.list)
 if not all_boards:
@@ -68,7 +71,7 @@ def _downloaded() -> list:
 
 
 # Only a job becoming downloaded (a terminal state) changes this list: what a label shows never changes.
-pickable = session_cached("compare_pickable", rt.ledger.count_jobs(states=[JobState.DOWNLOADED.value]), _downloaded)
+pickable = session_cached("compare_pickable", downloaded, _downloaded)
 choices = {j.id: j for j in pickable if j.id not in board.job_ids}
 
 

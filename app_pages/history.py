@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.auth import current_identity
-from components.data_cache import data_version, forget, session_cached
+from components.data_cache import forget, session_cached
 from components.history_view import (
     KEPT_FILTERS,
     PAGE_SIZE,
@@ -28,7 +28,7 @@ backend = current_backend(rt)
 who = current_identity()
 st.title("History")
 
-version = data_version(rt)
+version = rt.ledger.data_version()  # jobs only: nothing here shows a board, so a board edit re-reads nothing
 render_attention(rt, session_cached("history_attention", version, lambda: attention_jobs(rt.ledger)))
 
 with st.container(border=True):
