@@ -48,6 +48,8 @@ def ensure_draft() -> str:
         current = drafts.latest() or new_draft_id()
     st.session_state[_ID_KEY] = current
     if st.query_params.get(PARAM) != current:
+        # No rerun follows: Streamlit sends the new query string and the browser changes the URL in place
+        # (history.pushState / replaceState; read in 1.67's server and frontend), so an edit made meanwhile is kept.
         st.query_params[PARAM] = current
     return current
 

@@ -17,8 +17,6 @@ COLUMNS = ["Model", "Mode", "Length", "Priced", "Shipped", "Source", "Checked", 
            "In estimates now"]
 
 
-
-
 def _type_price(page, row: int, price: str) -> None:
     """Click the card's first cell, walk to the row's "Yours" cell and type the price, as a user does."""
     page.wait_for_selector(READY, timeout=30_000)  # the grid is not redrawn under us
@@ -37,6 +35,12 @@ def _type_price(page, row: int, price: str) -> None:
     page.keyboard.type(price)
     page.wait_for_function(f"() => document.querySelector('input.gdg-input:focus')?.value === {price!r}",
                            timeout=10_000)
+    # glide-data-grid's cell editor queues a zero-delay timer on every key; if the last digit's timer runs after
+    # Enter it closes the editor without saving (glideapps/glide-data-grid#1201, open; Streamlit 1.67 bundles the
+    # unfixed editor). Playwright presses Enter ~10 ms after the digit, before that timer, and lost the edit in 3
+    # of 10 runs. A later zero-delay timer runs after the digit's (timers of equal delay run in order): Enter
+    # then arrives as after any human keystroke.
+    page.evaluate("() => new Promise(resolve => setTimeout(resolve, 0))")
     page.keyboard.press("Enter")
 
 
@@ -48,27 +52,15 @@ def test_typing_a_price_in_the_rate_card_changes_the_estimate(app_server: str, b
     assert page.get_by_text(re.compile(r"^Total: ")).first.inner_text().startswith("Total: $0.33–$2.84")
 
     page.goto(f"{app_server}/settings")
-    # The entrypoint puts the draft id into the URL, which reruns the page once more: edit after that rerun.
-    page.wait_for_url(re.compile(r"/settings\?(.*&)?draft=[0-9a-f]{32}"), timeout=30_000)
     page.wait_for_selector(READY, timeout=60_000)
     shipped = load_catalog()
     row = next(i for i, r in enumerate(rate_rows(shipped, shipped))
                if (r.model_id, r.mode, r.duration_s) == ("kling-v1-6", "std", 5))
     page.get_by_text("Every price the app estimates with").wait_for(timeout=30_000)
     page.wait_for_selector(READY, timeout=30_000)  # the page's first run is over: the grid is not redrawn under us
-    # The grid is a canvas driven by keyboard focus; a loaded browser sometimes drops the first gesture before the
-    # editor has the cell (nothing is sent to the app then). One more try of the same gesture; the app's
-    # confirmation below is still required.
-    saved = page.get_by_text("Saved: Kling v1.6 (std, 5 s) $0.30")
-    for attempt in range(2):
-        _type_price(page, row, "0.3")
-        try:
-            saved.wait_for(timeout=15_000 if attempt == 0 else 30_000)
-            break
-        except Exception:
-            page.screenshot(path=str(tmp_path / f"failed-edit-{attempt}.png"), full_page=True)
-            if attempt == 1:
-                raise
+    # One edit, as soon as the card is drawn: the first one a user makes must reach the app.
+    _type_price(page, row, "0.3")
+    page.get_by_text("Saved: Kling v1.6 (std, 5 s) $0.30").wait_for(timeout=30_000)
     page.screenshot(path=str(tmp_path / "settings-rate-card.png"), full_page=True)
 
     page.goto(app_server)
