@@ -12,20 +12,13 @@ from pathlib import Path
 import pytest
 from app_process import running_app
 from PIL import Image
+from seeding import TIME_SCALE, seeding_engine
 
-from components.runtime import clips_url_prefix
 from jobs import settings
-from jobs.clipstore import ClipStore
-from jobs.ledger import JobState, Ledger
-from jobs.runner import Runner
-from providers.catalog import load_catalog
-from providers.client import Backend
-from providers.recipe import ImageInput, ModelOptions, Recipe
-from sandbox import SandboxConfig, SandboxServer
+from providers.recipe import ImageInput, Recipe
 
 pytestmark = pytest.mark.e2e
 
-TIME_SCALE = 0.01
 MODELS = ("veo3.1-fast", "kling-v1-6", "gen4_turbo", "doubao-seedance-2-0", "grok-imagine-video")
 READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 PLAYER = "iframe[title='Synchronised player']"
@@ -42,27 +35,14 @@ def _png() -> bytes:
 
 def seed_five(data_dir: Path, clips_dir: Path) -> str:
     """One run with a take of each family (a first frame for Runway; the others take the text)."""
-    srv = SandboxServer(SandboxConfig(time_scale=TIME_SCALE, data_dir=data_dir / "seed-sandbox",
-                                      render_times={"*": (20, 40)}), port=0).start()
-    ledger = Ledger(data_dir / settings.LEDGER_FILENAME)
-    clips = ClipStore(clips_dir, url_prefix=clips_url_prefix(clips_dir))
-    runner = Runner(ledger, clips, load_catalog(), workers=4, concurrency_cap=8, rescan_interval_s=0.5).start()
-    backend = Backend(base_url=srv.base_url, api_key="sk-sandbox", sandbox=True, time_scale=TIME_SCALE)
-    run = uuid.uuid4().hex
-    try:
+    with seeding_engine(data_dir, clips_dir, workers=4) as seed:
         text = Recipe(prompt="a red kite over a beach at dawn", duration_s=5, aspect_ratio="16:9")
-        ids = runner.submit_run(text, [(m, ModelOptions()) for m in MODELS if m != "gen4_turbo"], backend,
-                                run_id=run, request_id=f"{run}:0")
+        ids = seed.submit(text, [m for m in MODELS if m != "gen4_turbo"])
         image = Recipe(prompt="a red kite over a beach at dawn", duration_s=5, aspect_ratio="16:9",
                        first_frame=ImageInput(data=_png(), mime="image/png", name="first.png"))
-        ids += runner.submit_run(image, [("gen4_turbo", ModelOptions())], backend, run_id=run, request_id=f"{run}:1")
-        assert runner.wait_for(lambda: all(j.state == JobState.DOWNLOADED for j in ledger.get_many(ids)), 90), \
-            [(j.model_id, j.state, j.error_message) for j in ledger.get_many(ids)]
-    finally:
-        runner.stop(timeout=5)
-        srv.stop()
-        ledger.close()
-    return run
+        ids += seed.submit(image, ["gen4_turbo"])
+        seed.wait(ids, 90)
+    return seed.run_id
 
 
 @pytest.fixture(scope="module")

@@ -10,20 +10,13 @@ from pathlib import Path
 import pytest
 from app_process import running_app
 from browser_guard import guarded_page
+from seeding import TIME_SCALE, seeding_engine
 
-from components.runtime import clips_url_prefix
 from jobs import settings
-from jobs.clipstore import ClipStore
-from jobs.ledger import JobState, Ledger
-from jobs.runner import Runner
-from providers.catalog import load_catalog
-from providers.client import Backend
-from providers.recipe import ModelOptions, Recipe
-from sandbox import SandboxConfig, SandboxServer
+from providers.recipe import Recipe
 
 pytestmark = pytest.mark.e2e
 
-TIME_SCALE = 0.01
 FREEZE_START = 1.5
 READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 PLAYER = "iframe[title='Synchronised player']"
@@ -32,31 +25,18 @@ SHOTS = Path("/tmp/dailies-shots")
 
 def _seed(data_dir: Path, clips_dir: Path) -> str:
     """Two takes of one run; the first has a frozen stretch baked in by the sandbox. Checks run as in the app."""
-    srv = SandboxServer(SandboxConfig(time_scale=TIME_SCALE, data_dir=data_dir / "seed-sandbox",
-                                      render_times={"*": (20, 40)}), port=0).start()
-    ledger = Ledger(data_dir / settings.LEDGER_FILENAME)
-    clips = ClipStore(clips_dir, url_prefix=clips_url_prefix(clips_dir))
-    runner = Runner(ledger, clips, load_catalog(), workers=2, concurrency_cap=4, rescan_interval_s=0.5).start()
-    backend = Backend(base_url=srv.base_url, api_key="sk-sandbox", sandbox=True, time_scale=TIME_SCALE)
-    run = uuid.uuid4().hex
     recipe = Recipe(prompt="a red kite over a beach at dawn", duration_s=4, aspect_ratio="16:9")
-    try:
-        srv.faults.add(route="submit", kind="defect", count=1, defect="freeze", start_s=FREEZE_START,
-                       duration_s=1.5)
-        (frozen,) = runner.submit_run(recipe, [("veo3.1-fast", ModelOptions())], backend, run_id=run,
-                                      request_id=f"{run}:0")
-        assert runner.wait_for(lambda: bool(ledger.get(frozen).task_id), 30)  # the defect went to this take
-        ids = [frozen, *runner.submit_run(recipe, [("veo3.1", ModelOptions())], backend, run_id=run,
-                                          request_id=f"{run}:1")]
-        assert runner.wait_for(lambda: all(j.state == JobState.DOWNLOADED and j.flags_json is not None
-                                           for j in ledger.get_many(ids)), 90)
-        assert [f["kind"] for f in ledger.get(frozen).flags] == ["freeze"]
-        assert ledger.get(ids[1]).flags == []
-    finally:
-        runner.stop(timeout=5)
-        srv.stop()
-        ledger.close()
-    return run
+    with seeding_engine(data_dir, clips_dir, workers=2, concurrency_cap=4) as seed:
+        seed.sandbox.faults.add(route="submit", kind="defect", count=1, defect="freeze", start_s=FREEZE_START,
+                                duration_s=1.5)
+        (frozen,) = seed.submit(recipe, ["veo3.1-fast"])
+        # The defect went to this take before the second is sent.
+        assert seed.runner.wait_for(lambda: bool(seed.ledger.get(frozen).task_id), 30)
+        ids = [frozen, *seed.submit(recipe, ["veo3.1"])]
+        seed.wait(ids, 90, checked=True)
+        assert [f["kind"] for f in seed.ledger.get(frozen).flags] == ["freeze"]
+        assert seed.ledger.get(ids[1]).flags == []
+    return seed.run_id
 
 
 @pytest.fixture(scope="module")
