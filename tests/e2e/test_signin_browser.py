@@ -87,3 +87,33 @@ def test_the_same_header_from_an_untrusted_address_is_ignored(elsewhere_app: str
     assert "boss@example.com" not in page.inner_text("[data-testid='stApp']")
     page.screenshot(path=str(tmp_path / "forged.png"), full_page=True)
     page.context.close()
+
+
+def test_a_members_run_is_theirs_in_history_and_in_the_admins_activity(header_app: str, browser,
+                                                                        tmp_path: Path) -> None:
+    page, _ = _open(browser, header_app, email="carol@example.com")
+    prompt = page.get_by_role("textbox", name="Prompt", exact=True)
+    prompt.fill("A paper lantern drifts over a quiet lake")
+    prompt.press("Control+Enter")
+    page.wait_for_selector(READY, timeout=30_000)
+    page.get_by_role("button", name="Generate").click()
+    page.get_by_text("Submitted 2 take(s).").wait_for(timeout=30_000)
+    page.context.close()
+
+    # Another member's History is theirs alone: carol's run is not in it until they ask for everyone's.
+    page, _ = _open(browser, header_app, "/history", email="dave@example.com")
+    page.get_by_text("You have started no jobs yet.").wait_for(timeout=30_000)
+    page.get_by_text("Everyone's jobs", exact=True).click()
+    page.get_by_text("2 jobs").first.wait_for(timeout=30_000)
+    page.context.close()
+
+    page, _ = _open(browser, header_app, "/settings", email="boss@example.com")
+    page.get_by_role("heading", name="Activity").wait_for(timeout=30_000)
+    page.get_by_role("heading", name="Activity").scroll_into_view_if_needed()
+    page.screenshot(path=str(tmp_path / "activity.png"), full_page=True)
+    with page.expect_download(timeout=30_000) as download:
+        page.get_by_role("button", name="Download activity (CSV)").click()
+    text = Path(download.value.path()).read_text()
+    lines = [line for line in text.splitlines() if "carol@example.com" in line]
+    assert len(lines) == 2 and all("sandbox take (simulated)" in line for line in lines), text
+    page.context.close()
