@@ -12,6 +12,7 @@ import uuid
 
 import streamlit as st
 
+from components.auth import current_owner
 from components.review_runtime import model_name
 from components.runtime import Runtime
 from exports.player import PlayerClip, player_html
@@ -108,7 +109,7 @@ def render_session(rt: Runtime, store: ReviewStore, review: Review) -> None:
         if choice is not None:
             store.add_vote(review.id, left, right, jobs[left].model_id, jobs[right].model_id, choice,
                            reasons=reasons or [], reviewer=reviewer, prompt=prompt, tags=chosen,
-                           vote_id=f"{_seed()}:{review.id}:{index}")
+                           vote_id=f"{_seed()}:{review.id}:{index}", voter=current_owner())
             done.add(index)
             st.session_state[REVEALED] = index
             st.rerun()

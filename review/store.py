@@ -52,6 +52,8 @@ class Vote:
     reasons: tuple[str, ...]
     tags: tuple[str, ...]
     prompt: str
+    voter: str | None = None
+    """The signed-in person who cast it (None with no sign-in): one vote per person per pair of a review."""
 
     @property
     def winner_model(self) -> str | None:
@@ -105,8 +107,10 @@ class ReviewStore:
 
     def add_vote(self, review_id: str, job_a: str, job_b: str, model_a: str, model_b: str, winner: str, *,
                  reasons: Iterable[str] = (), reviewer: str = "", tags: Iterable[str] | None = None,
-                 prompt: str = "", vote_id: str | None = None) -> Vote:
-        """Record one verdict. The same `vote_id` twice (a double click) stores one vote."""
+                 prompt: str = "", vote_id: str | None = None, voter: str | None = None) -> Vote:
+        """Record one verdict. The same `vote_id` twice (a double click) stores one vote. With a `voter` (the
+        signed-in person), their second verdict on the same pair of the review replaces the first (the unique
+        index on review, voter and pair makes it so even from two tabs at once)."""
         if winner not in WINNERS:
             raise ReviewError(f"winner: {winner!r} is not one of {', '.join(WINNERS)}")
         reasons = tuple(reasons)
@@ -118,15 +122,24 @@ class ReviewStore:
         review = self.get_review(review_id)
         if review is None:
             raise ReviewError(f"review_id: no review {review_id!r}")
+        pair_key = f"{min(job_a, job_b)}|{max(job_a, job_b)}" if voter else None
+        if voter:
+            earlier = self.tables.first("votes", review_id=review_id, voter=voter, pair_key=pair_key)
+            vote_id = earlier["id"] if earlier is not None else vote_id
         vote = Vote(id=vote_id or uuid.uuid4().hex, review_id=review_id, created_at=time.time(),
                     reviewer=reviewer.strip()[:80], job_a=job_a, job_b=job_b, model_a=model_a, model_b=model_b,
                     winner=winner, reasons=tuple(r for r in REASONS if r in reasons),
-                    tags=normalise_tags(review.tags if tags is None else tags), prompt=prompt)
-        self.tables.insert("votes", {
+                    tags=normalise_tags(review.tags if tags is None else tags), prompt=prompt, voter=voter)
+        row = {
             "id": vote.id, "review_id": vote.review_id, "created_at": vote.created_at, "reviewer": vote.reviewer,
             "job_a": vote.job_a, "job_b": vote.job_b, "model_a": vote.model_a, "model_b": vote.model_b,
             "winner": vote.winner, "reasons_json": json.dumps(list(vote.reasons)),
-            "tags_json": json.dumps(list(vote.tags)), "prompt": vote.prompt})
+            "tags_json": json.dumps(list(vote.tags)), "prompt": vote.prompt}
+        if voter:
+            self.tables.insert("votes", {**row, "voter": voter, "pair_key": pair_key},
+                               key=("review_id", "voter", "pair_key"), replace=True)
+        else:
+            self.tables.insert("votes", row)
         stored = self.get_vote(vote.id)
         assert stored is not None
         return stored
@@ -172,4 +185,4 @@ def _row_to_vote(r: Any) -> Vote:
     return Vote(id=r["id"], review_id=r["review_id"], created_at=r["created_at"], reviewer=r["reviewer"],
                 job_a=r["job_a"], job_b=r["job_b"], model_a=r["model_a"], model_b=r["model_b"], winner=r["winner"],
                 reasons=tuple(json.loads(r["reasons_json"])), tags=tuple(json.loads(r["tags_json"])),
-                prompt=r["prompt"])
+                prompt=r["prompt"], voter=r["voter"])

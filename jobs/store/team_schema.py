@@ -34,6 +34,12 @@ REVIEW_STEPS = (Step(1, "tables of the first build", sql=(
     )""",
     "CREATE INDEX IF NOT EXISTS votes_review ON votes(review_id)",
     "CREATE INDEX IF NOT EXISTS votes_time ON votes(created_at)",
+)), Step(2, "one person, one vote per pair of a review", sql=(
+    # voter: the signed-in email (NULL with no sign-in); pair_key: the pair in either order, set with a voter.
+    # NULLs are distinct in a unique index on SQLite and PostgreSQL alike, so anonymous votes never clash.
+    "ALTER TABLE votes ADD COLUMN voter TEXT",
+    "ALTER TABLE votes ADD COLUMN pair_key TEXT",
+    "CREATE UNIQUE INDEX IF NOT EXISTS votes_one_per_person ON votes(review_id, voter, pair_key)",
 )),)
 
 BEST_WORST_STEPS = (Step(1, "tables of the first build", sql=(
@@ -75,7 +81,7 @@ LIBRARY_STEPS = (Step(1, "tables of the first build", sql=(
 REVIEW_COLUMNS = {
     "reviews": ("id", "name", "created_at", "tags_json", "pairs_json", "clips_json", "sources_json"),
     "votes": ("id", "review_id", "created_at", "reviewer", "job_a", "job_b", "model_a", "model_b", "winner",
-              "reasons_json", "tags_json", "prompt"),
+              "reasons_json", "tags_json", "prompt", "voter", "pair_key"),
 }
 BEST_WORST_COLUMNS = {
     "best_worst_votes": ("id", "source", "created_at", "reviewer", "jobs_json", "models_json", "best", "worst",
