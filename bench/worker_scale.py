@@ -36,9 +36,16 @@ RENDER_S = (30.0, 90.0)
 """Every take renders uniformly in this range (simulated seconds), whatever the model."""
 LEASE_S = 6.0
 """No worker is killed here; a worker rescans every lease/3 s, so this sets how fast 1,000 takes are claimed."""
+DRIFT_LIMIT = 1.10
+"""A worker whose median submit → first poll gap exceeds the schedule's written first delay (the family's
+max(first_poll_s, min_interval_s), jittered ±20 % around it) by more than 10 % is behind its own schedule: its
+HTTP threads, not its rules, set when it polls (the same rule as poll_efficiency's tutorial drift)."""
 STARVED_CPU_SHARE = 0.85
 """A single worker busy on more than this share of one core for its whole run is a starved baseline: one Python
 process cannot go faster, so its polls and downloads queue behind each other."""
+IDLE_S = 3.0
+"""After the last take settles, each worker's CPU over this long, idle: its fixed cost per second (rescans, lease
+heartbeats, the ledger watch), which a worker pays whether it drives 200 takes or 1,000."""
 TARGET_CPU_RATIO = 1.25
 """CPU per task "flat": 3 workers spend at most this much more per task than one."""
 
@@ -46,6 +53,7 @@ TARGET_CPU_RATIO = 1.25
 @dataclass
 class Phase:
     workers: int
+    threads: int = 0
     takes: int = 0
     downloaded: int = 0
     polls: int = 0
@@ -53,6 +61,9 @@ class Phase:
     cpu_s: list[float] = field(default_factory=list)  # per worker, start-up excluded
     tasks: list[int] = field(default_factory=list)  # per worker: takes it submitted (the sandbox's log)
     wall_s: float = 0.0
+    idle_share: list[float] = field(default_factory=list)  # per worker: CPU s per s with nothing to do
+    requests: int = 0  # every request the workers sent for these takes (submits, polls, downloads)
+    first_poll_drift: float = 0.0  # median submit → first poll gap over the schedule's written first delay
     failures: list[str] = field(default_factory=list)
 
     def p(self, q: float) -> float:
@@ -68,6 +79,16 @@ class Phase:
     @property
     def cpu_per_task(self) -> list[float]:
         return [cpu / n for cpu, n in zip(self.cpu_s, self.tasks, strict=True) if n]
+
+    @property
+    def net_cpu_per_task(self) -> list[float]:
+        """CPU per task less what the worker would have spent idle over the same wall time."""
+        return [(cpu - idle * self.wall_s) / n
+                for cpu, idle, n in zip(self.cpu_s, self.idle_share, self.tasks, strict=True) if n]
+
+    @property
+    def cpu_per_request(self) -> float:
+        return sum(self.cpu_s) / max(1, self.requests)
 
     @property
     def busiest_core_share(self) -> float:
@@ -143,7 +164,7 @@ def run_phase(n: int, sandbox: SandboxProcess, base_env: dict[str, str], pg_base
     from jobs.ledger import JobState, Ledger
     from tests import pg_helpers
 
-    phase = Phase(workers=n)
+    phase = Phase(workers=n, threads=args.threads)
     tmp.mkdir()
     database = pg_helpers.create_database(f"bench_workers_{n}", base=pg_base)
     env = {**base_env, "DAILIES_DATABASE_URL": database, "DAILIES_DATA_DIR": str(tmp / "data"),
@@ -165,6 +186,9 @@ def run_phase(n: int, sandbox: SandboxProcess, base_env: dict[str, str], pg_base
         _wait(settled, args.give_up_s, f"{phase.takes} takes to settle with {n} worker(s)")
         phase.wall_s = time.monotonic() - started
         phase.cpu_s = [cpu_seconds(w.proc.pid) - w.cpu_at_start for w in workers]
+        time.sleep(IDLE_S)  # a measuring window, not a wait for a condition
+        phase.idle_share = [(cpu_seconds(w.proc.pid) - w.cpu_at_start - cpu) / IDLE_S
+                            for w, cpu in zip(workers, phase.cpu_s, strict=True)]
         jobs = ledger.list_jobs(newest_first=False)
     finally:
         for w in workers:
@@ -174,6 +198,8 @@ def run_phase(n: int, sandbox: SandboxProcess, base_env: dict[str, str], pg_base
     ids = {j.task_id for j in jobs if j.task_id}
     log = [r for r in sandbox.requests() if r.get("task_id") in ids]
     phase.polls = sum(1 for r in log if r.get("route") == "poll")
+    phase.requests = sum(1 for r in log if r.get("worker"))
+    phase.first_poll_drift = first_poll_drift(log, args.time_scale)
     submitted = [r.get("worker") for r in log if r.get("route") == "submit"]
     phase.tasks = [submitted.count(w.id) for w in workers]
     finished = sandbox.finished_at(sorted(ids))
@@ -185,6 +211,24 @@ def run_phase(n: int, sandbox: SandboxProcess, base_env: dict[str, str], pg_base
         if job.detected_at and job.task_id in finished:
             phase.latencies_s.append(max(0.0, job.detected_at - finished[job.task_id]) / args.time_scale)
     return phase
+
+
+def first_poll_drift(log: list[dict], time_scale: float) -> float:
+    """Median over tasks of (first poll − submit) / the first delay the schedule wrote for the task's family."""
+    from providers import families
+
+    submitted: dict[str, float] = {}
+    ratios = []
+    for r in log:  # arrival order
+        tid = r.get("task_id")
+        if r.get("route") == "submit":
+            submitted[tid] = r["time"]
+        elif r.get("route") == "poll" and tid in submitted:
+            rules = families.rules(r["family"])
+            written = max(rules.first_poll_s, rules.min_interval_s)
+            ratios.append((r["time"] - submitted.pop(tid)) / time_scale / written)
+    ratios.sort()
+    return ratios[len(ratios) // 2] if ratios else float("nan")
 
 
 def _ratio(a: float, b: float) -> str:
@@ -200,15 +244,27 @@ def table(one: Phase, many: Phase) -> str:
         spread = f"{min(per) * 1000:.1f}-{max(per) * 1000:.1f}" if len(per) > 1 else f"{mean(per) * 1000:.1f}"
         return [str(p.workers), f"{p.downloaded}/{p.takes}", "/".join(str(t) for t in p.tasks),
                 f"{p.requests_per_task:.2f}", f"{p.p(0.5):.2f}", f"{p.p(0.95):.2f}", f"{mean(per) * 1000:.1f}",
-                spread, f"{p.busiest_core_share:.0%}", f"{p.wall_s:.1f}"]
+                spread, f"{mean(p.net_cpu_per_task) * 1000:.1f}", f"{p.cpu_per_request * 1000:.2f}",
+                f"{mean(p.idle_share):.1%}", f"{p.first_poll_drift:.2f}",
+                f"{p.busiest_core_share:.0%}", f"{p.requests / max(p.wall_s, 1e-9) / p.workers:.0f}",
+                f"{p.wall_s:.1f}"]
 
     head = ["workers", "downloaded", "takes per worker", "status req/task", "detect p50 s", "detect p95 s",
-            "CPU ms/task/worker", "range", "busiest worker CPU", "wall s"]
+            "CPU ms/task/worker", "range", "net of idle", "CPU ms/request", "idle CPU", "first-poll drift",
+            "busiest worker CPU",
+            "req/s per worker", "wall s"]
     rows = [head, ["---"] * len(head), row(one), row(many)]
     rows.append([f"{many.workers}/{one.workers}", "", "", _ratio(many.requests_per_task, one.requests_per_task),
                  _ratio(many.p(0.5), one.p(0.5)), _ratio(many.p(0.95), one.p(0.95)),
-                 _ratio(mean(many.cpu_per_task), mean(one.cpu_per_task)), "", "", _ratio(many.wall_s, one.wall_s)])
+                 _ratio(mean(many.cpu_per_task), mean(one.cpu_per_task)), "",
+                 _ratio(mean(many.net_cpu_per_task), mean(one.net_cpu_per_task)),
+                 _ratio(many.cpu_per_request, one.cpu_per_request), "", "", "", "",
+                 _ratio(many.wall_s, one.wall_s)])
     return "\n".join("| " + " | ".join(r) + " |" for r in rows)
+
+
+def one_threads(p: Phase) -> str:
+    return f"{p.threads} HTTP threads" if p.threads else "HTTP threads"
 
 
 def verdict(one: Phase, many: Phase) -> list[str]:
@@ -220,12 +276,20 @@ def verdict(one: Phase, many: Phase) -> list[str]:
              f"({many.p(0.95):.2f} s against {one.p(0.95):.2f} s)",
              f"target CPU per task flat (<= {TARGET_CPU_RATIO:g}x): {flat} "
              f"({cpu_many * 1000:.1f} against {cpu_one * 1000:.1f} ms per task)"]
+    starved = False
     if one.busiest_core_share > STARVED_CPU_SHARE:
+        starved = True
         lines.append(f"BASELINE STARVED: the single worker used {one.busiest_core_share:.0%} of a core for its "
                      f"whole run (> {STARVED_CPU_SHARE:.0%}); its detection is bounded by its CPU, not its schedule")
-    else:
+    if one.first_poll_drift > DRIFT_LIMIT:
+        starved = True
+        lines.append(f"BASELINE SATURATED: the single worker's first polls came {one.first_poll_drift:.2f}x the "
+                     f"schedule's first delay (> {DRIFT_LIMIT:g}x): its {one_threads(one)} fell behind, so its "
+                     "detection and its requests per task are bounded by them, not by its schedule")
+    if not starved:
         lines.append(f"baseline not starved: the single worker used {one.busiest_core_share:.0%} of a core "
-                     f"(starved above {STARVED_CPU_SHARE:.0%})")
+                     f"(starved above {STARVED_CPU_SHARE:.0%}), first-poll drift {one.first_poll_drift:.2f}x "
+                     f"(saturated above {DRIFT_LIMIT:g}x)")
     return lines
 
 

@@ -18,7 +18,8 @@ from tests.jobs.standalone import StandaloneSandbox
 pytestmark = pytest.mark.e2e
 
 READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
-SCALE = "0.02"
+SCALE = "0.05"
+"""Kling renders 2-16 s here, Veo 1-8 s: long enough for the live queue to show takes in flight."""
 
 
 def test_the_app_in_external_mode_plays_clips_the_workers_made(browser, tmp_path: Path) -> None:
@@ -29,7 +30,8 @@ def test_the_app_in_external_mode_plays_clips_the_workers_made(browser, tmp_path
     worker_env = {**os.environ, **shared, "COMETAPI_KEY": server.api_key, "COMETAPI_BASE_URL": server.base_url}
     worker_env.pop("DAILIES_CLIP_STORE", None)
     logs = [(tmp_path / f"worker{i}.log").open("w") for i in range(2)]
-    workers = [subprocess.Popen([sys.executable, "-m", "jobs", "worker", "--time-scale", SCALE, "--lease-ttl", "5"],
+    workers = [subprocess.Popen([sys.executable, "-m", "jobs", "worker", "--time-scale", SCALE, "--lease-ttl", "5",
+                                 "--claim-batch", "1"],  # one take per rescan: the two split the run
                                 cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT) for log in logs]
     try:
         # The app finds the sandbox on its port (as it finds its own after a restart) and runs no engine.
@@ -43,6 +45,8 @@ def test_the_app_in_external_mode_plays_clips_the_workers_made(browser, tmp_path
             prompt.press("Control+Enter")
             page.wait_for_selector(READY, timeout=30_000)
             page.get_by_role("button", name="Generate").click()
+            # The live queue: the takes in flight, as the workers move them (the app itself sends nothing).
+            page.get_by_role("button", name="Stop tracking").first.wait_for(state="visible", timeout=30_000)
             videos = page.locator("video")
             videos.nth(1).wait_for(state="attached", timeout=90_000)
             digests = set()
@@ -53,15 +57,19 @@ def test_the_app_in_external_mode_plays_clips_the_workers_made(browser, tmp_path
                 assert resp.status == 206 and resp.headers["content-type"] == "video/mp4"
                 digests.add(hashlib.sha256(resp.body()).hexdigest())
             assert len(digests) == 2
+            page.get_by_text("2 takes (2 ready)").first.wait_for(state="visible", timeout=10_000)
             page.evaluate("() => { for (const v of document.querySelectorAll('video')) { v.muted = true; v.play(); } }")
             page.wait_for_function(
                 "() => [...document.querySelectorAll('video')].every(v => v.readyState >= 3 && v.currentTime > 0.3)",
                 timeout=20_000)
+            videos.nth(0).scroll_into_view_if_needed()
             page.screenshot(path=str(tmp_path / "external.png"), full_page=True)
             page.close()
         # The workers sent everything: two POSTs, each naming the worker that sent it.
+        ids = {line.split()[1] for i in range(2) for line in (tmp_path / f"worker{i}.log").read_text().splitlines()
+               if " up: " in line}
         posts = server.posts()
-        assert len(posts) == 2 and all(p["worker"] for p in posts)
+        assert len(ids) == 2 and len(posts) == 2 and {p["worker"] for p in posts} <= ids
         assert sum((tmp_path / f"worker{i}.log").read_text().count("-> downloaded") for i in range(2)) == 2
     finally:
         for proc in workers:
