@@ -20,4 +20,6 @@ def test_smoke_run_prints_one_and_three_workers_with_every_take_downloaded() -> 
         assert sum(int(n) for n in row[2].split("/")) == 8, text  # each take submitted by exactly one worker
         assert float(row[3]) > 0 and float(row[6]) > 0, text  # the sandbox saw polls; /proc gave CPU time
     assert len(rows["3"][2].split("/")) == 3, text
-    assert "time scale 0.01" in text and "unscaled seconds" in text and "starved" in text.lower()
+    assert "time scale 0.01" in text and "unscaled seconds" in text
+    # The baseline is judged either way: "BASELINE STARVED", "BASELINE SATURATED" or "baseline not starved".
+    assert "baseline" in text.lower() and "target p95" in text
