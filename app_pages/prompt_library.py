@@ -7,6 +7,7 @@ import time
 import pandas as pd
 import streamlit as st
 
+from components.auth import current_owner, person_limit
 from components.keys import current_backend
 from components.library_form import render_save_form
 from components.queue import remember_run
@@ -42,7 +43,8 @@ def _start(saved: SavedRecipe) -> None:
         started = library.start_run(
             saved, rt.runner, backend, request_id=request_id_for("library", saved.id),
             budget_limit_usd=rt.prefs.budget_usd if live else None,
-            budget_period_start=period_start(rt.prefs.budget_period) if live else None)
+            budget_period_start=period_start(rt.prefs.budget_period) if live else None, owner=current_owner(),
+            person_limit_usd=person_limit(rt.prefs, backend.sandbox))
     except ValidationErrors as e:
         for message in e.by_field().values():
             st.error(message)

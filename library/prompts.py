@@ -195,8 +195,10 @@ class PromptLibrary:
 
     def start_run(self, saved: SavedRecipe, runner: Runner, backend: Backend, *,
                   model_ids: Sequence[str] | None = None, takes: int = 1, request_id: str | None = None,
-                  budget_limit_usd: float | None = None, budget_period_start: float | None = None) -> StartedRun:
+                  budget_limit_usd: float | None = None, budget_period_start: float | None = None,
+                  owner: str | None = None, person_limit_usd: float | None = None) -> StartedRun:
         """Send each model its variant of the recipe, as one run (one board), and link the run to the recipe.
+        `owner` (who starts it) is recorded on every job and must fit `person_limit_usd` as well.
 
         Every variant group is written in one ledger transaction, so a run is never half sent because
         its second group passed the budget (BudgetExceeded, nothing written).
@@ -212,7 +214,8 @@ class PromptLibrary:
         # One ledger transaction for every variant group: the budget admits the whole run or none of it.
         job_ids = runner.submit_groups(list(groups.values()), backend, takes=takes, run_id=request,
                                        request_id=request, budget_limit_usd=budget_limit_usd,
-                                       budget_period_start=budget_period_start)
+                                       budget_period_start=budget_period_start, owner=owner,
+                                       person_limit_usd=person_limit_usd)
         run_id = request
         self.link_run(saved.id, run_id)
         return StartedRun(run_id=run_id, job_ids=tuple(job_ids))

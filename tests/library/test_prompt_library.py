@@ -40,8 +40,9 @@ def test_save_load_start_run_and_rank(tmp_path: Path, sandbox) -> None:
     try:
         backend = Backend(base_url=sandbox.base_url, api_key="sk-sandbox", sandbox=True,
                           time_scale=sandbox.config.time_scale)
-        started = again.start_run(loaded, runner, backend, request_id="click-1")
+        started = again.start_run(loaded, runner, backend, request_id="click-1", owner="ana@example.com")
         assert len(started.job_ids) == 2
+        assert {j.owner for j in ledger.get_many(started.job_ids)} == {"ana@example.com"}
         assert runner.wait_for(lambda: all(j.state == JobState.DOWNLOADED for j in ledger.get_many(started.job_ids)),
                                timeout=30), [j.state for j in ledger.get_many(started.job_ids)]
         jobs = {j.model_id: j for j in ledger.get_many(started.job_ids)}
