@@ -114,16 +114,27 @@ class Boards:
 
     # --- reading ------------------------------------------------------------------------------------
 
-    def _items(self, board_id: str) -> tuple[str, ...]:
-        rows = self._conn().execute(
-            "SELECT i.job_id FROM board_items i LEFT JOIN jobs j ON j.id = i.job_id "
-            "WHERE i.board_id = ? AND i.removed = 0 ORDER BY COALESCE(j.run_id, ''), j.created_at, j.model_id, "
-            "j.take, i.added_at", (board_id,)).fetchall()
-        return tuple(r[0] for r in rows)
+    _ITEMS = ("SELECT i.board_id, i.job_id FROM board_items i LEFT JOIN jobs j ON j.id = i.job_id "
+              "WHERE i.removed = 0{only} ORDER BY i.board_id, COALESCE(j.run_id, ''), j.created_at, j.model_id, "
+              "j.take, i.added_at")
+
+    def _items_of(self, board_ids: list[str] | None) -> dict[str, tuple[str, ...]]:
+        """Every listed board's takes in one query (a query per board is a round trip each on PostgreSQL)."""
+        if board_ids is not None and not board_ids:
+            return {}
+        only = "" if board_ids is None else f" AND i.board_id IN ({', '.join('?' for _ in board_ids)})"
+        found: dict[str, list[str]] = {}
+        for row in self._conn().execute(self._ITEMS.format(only=only), board_ids or []).fetchall():
+            found.setdefault(row[0], []).append(row[1])
+        return {board_id: tuple(jobs) for board_id, jobs in found.items()}
+
+    def _boards(self, rows: list[Any], *, all_boards: bool = False) -> list[Board]:
+        items = self._items_of(None if all_boards else [r["id"] for r in rows])
+        return [Board(id=r["id"], name=r["name"], run_id=r["run_id"], created_at=r["created_at"],
+                      job_ids=items.get(r["id"], ())) for r in rows]
 
     def _board(self, row: Any) -> Board:
-        return Board(id=row["id"], name=row["name"], run_id=row["run_id"], created_at=row["created_at"],
-                     job_ids=self._items(row["id"]))
+        return self._boards([row])[0]
 
     def list(self, limit: int | None = None) -> list[Board]:
         """Newest first."""
@@ -132,7 +143,9 @@ class Boards:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
-        return [self._board(r) for r in self._conn().execute(sql, params).fetchall()]
+        rows = self._conn().execute(sql, params).fetchall()
+        # A long list reads every item once rather than naming hundreds of ids in one statement.
+        return self._boards(rows, all_boards=limit is None or len(rows) > 200)
 
     def get(self, board_id: str) -> Board | None:
         row = self._conn().execute("SELECT * FROM boards WHERE id = ? AND hidden = 0", (board_id,)).fetchone()

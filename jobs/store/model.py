@@ -145,6 +145,7 @@ class Job:
 
 
 JOB_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Job))
+_FIELD_SET = frozenset(JOB_FIELDS)
 NOT_NULL = {"id", "run_id", "take", "model_id", "family", "backend", "base_url", "recipe_json", "state"}
 # Fields a caller may not set through transition()/update(): they have their own methods.
 GUARDED = {"id", "state", "lease_owner", "lease_expires_at", "created_at", "updated_at", "owner"}
@@ -161,7 +162,7 @@ def to_db(name: str, value: Any) -> Any:
 
 
 def row_to_job(row: Any) -> Job:
-    values = {k: row[k] for k in row.keys() if k in JOB_FIELDS}  # noqa: SIM118 - sqlite3.Row has no iteration of keys
+    values = {k: row[k] for k in row.keys() if k in _FIELD_SET}  # noqa: SIM118 - sqlite3.Row has no iteration of keys
     values["state"] = JobState(values["state"])
     values["needs_key"] = bool(values.get("needs_key"))
     return Job(**values)
