@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from components import draft_state
+from components.auth import current_owner
 from components.job_card import model_name, render_active, render_job
 from components.retry import render_retry
 from components.runtime import Runtime
@@ -55,12 +56,17 @@ def remember_run(run_id: str) -> None:
 
 
 def my_runs(rt: Runtime) -> list[Run]:
-    """This browser's runs with their jobs, cached per session until the runner or the list changes."""
+    """This browser's runs with their jobs, cached per session until the runner or the list changes. Signed in,
+    the person's runs from any browser or tab join them, newest first."""
     run_ids = tuple(draft_state.value(RUNS_FIELD) or [])
-    version = (rt.runner.change_counter, run_ids)
+    owner = current_owner()
+    version = (rt.runner.change_counter, run_ids, owner)
     cached = st.session_state.get(CACHE_KEY)
     if cached and cached[0] == version:
         return cached[1]
+    if owner:  # asked only when the cache is stale: an ordinary rerun still asks the ledger nothing
+        theirs = [j.run_id for j in rt.ledger.list_jobs(owner=owner, limit=RUNS_KEPT)]
+        run_ids = tuple(dict.fromkeys([*theirs, *run_ids]))[:RUNS_KEPT]
     runs = []
     for run_id in run_ids:
         jobs = rt.ledger.list_jobs(run_id=run_id, newest_first=False)
@@ -167,7 +173,8 @@ def render_queue(rt: Runtime) -> None:
         return
     pages = max(1, -(-len(earlier) // RUNS_PER_PAGE))
     h1, h2 = st.columns([4, 1], vertical_alignment="bottom")
-    h1.markdown(f"**Earlier runs from this browser** ({len(earlier)})")
+    h1.markdown(f"**{'Your earlier runs' if current_owner() else 'Earlier runs from this browser'}** "
+                f"({len(earlier)})")
     page = int(h2.number_input("Page", min_value=1, max_value=pages, value=1, step=1, key="runs_page",
                                label_visibility="collapsed" if pages == 1 else "visible")) if pages > 1 else 1
     for run in earlier[(page - 1) * RUNS_PER_PAGE:page * RUNS_PER_PAGE]:
