@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from components.auth import current_identity
 from components.rankings_chart import price_chart
 from components.review_runtime import best_worst_store, model_name, review_store
 from components.runtime import get_runtime
@@ -29,7 +30,13 @@ st.caption("Bradley–Terry ratings from everyone's blind votes (a tie counts ha
            f"a rank while their intervals overlap. A model needs {MIN_VOTES} votes for a rank, and its rank is "
            f"preliminary below {PRELIMINARY_VOTES}.")
 
-ballots = [as_ballot(v) for v in store.votes()] + best_worst_store(rt).ballots()
+who = current_identity()
+mine_only = bool(who.email) and st.toggle(
+    "Only my votes", key="rank_mine",
+    help="Off: everyone's votes (one per person per pair). On: only the pair votes you cast; best–worst ballots do "
+         "not record their voter yet, so they are left out.")
+pair_votes = [v for v in store.votes() if not mine_only or v.voter == who.email]
+ballots = [as_ballot(v) for v in pair_votes] + ([] if mine_only else best_worst_store(rt).ballots())
 voted_jobs = rt.ledger.get_many(sorted({j for b in ballots for j in b.jobs}))
 by_pool, left_out = split_pools(ballots, ledger_pools(voted_jobs, ballots))
 if not by_pool:

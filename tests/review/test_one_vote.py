@@ -56,3 +56,29 @@ def test_two_tabs_of_one_person_voting_at_once_leave_one_vote(store_target) -> N
     finally:
         for s in stores:
             s.close()
+
+
+def test_rankings_count_each_persons_vote_once_and_show_mine_on_request(app_env, monkeypatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from components import auth
+    from jobs.identity import MEMBER, Identity
+    from tests.review.review_helpers import ROOT
+
+    store = ReviewStore.in_data_dir(app_env.data_dir)
+    review = store.create_review("ads", [("j1", "j2")], {"j1": "a" * 64, "j2": "b" * 64})
+    for winner in ("a", "a", "b"):  # ana changes her mind twice: one vote, for B
+        store.add_vote(review.id, "j1", "j2", "veo3.1-fast", "kling-v1-6", winner, voter="ana@example.com")
+    for voter in ("bo@example.com", "cy@example.com"):
+        store.add_vote(review.id, "j1", "j2", "veo3.1-fast", "kling-v1-6", "a", voter=voter)
+    store.close()
+    monkeypatch.setattr(auth, "current_identity",
+                        lambda: Identity(email="ana@example.com", role=MEMBER, signed_in_required=True))
+    at = AppTest.from_file(str(ROOT / "app_pages" / "rankings.py"), default_timeout=30)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.metric[0].value == "3"  # three people, three votes
+    at.toggle(key="rank_mine").set_value(True)
+    at.run()
+    assert at.metric[0].value == "1"
+    assert list(at.dataframe[0].value["won"]) in ([1, 0], [0, 1])
