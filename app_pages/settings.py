@@ -121,8 +121,9 @@ if not admin:
 render_catalog_status(rt)
 
 st.subheader("Storage")
-st.markdown(f"Database: {rt.ledger.describe()} · clips: {clip_store_label(rt.clips, detail=True)} · "
-            f"data directory `{paths.data_dir()}`")
+# One line per backend: run together on one line, the database's name and the bucket's read as one blur.
+st.markdown(f"- Database: {rt.ledger.describe()}\n- Clips: {clip_store_label(rt.clips, detail=True)}\n"
+            f"- Data directory on this host: `{paths.data_dir()}`")
 
 st.subheader("Sandbox")
 speeds = sorted({0.01, 0.05, 0.1, 0.25, 0.5, 1.0, prefs.sandbox_time_scale})

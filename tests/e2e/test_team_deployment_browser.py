@@ -252,12 +252,12 @@ def test_settings_names_postgresql_and_the_bucket_and_no_credential(team: Team, 
     page, guard = guarded_page(browser, team.b, height=1100, also=(moto_endpoint,))
     page.goto(f"{team.b}/settings")
     _settle(page)
-    storage = page.get_by_text(re.compile(r"^Database: "))
-    storage.wait_for(timeout=30_000)
-    text = storage.inner_text()
+    database = page.locator("li").filter(has_text=re.compile(r"^Database: "))
+    database.wait_for(timeout=30_000)
     port = urlsplit(team.db_url).port
-    assert f"Database: PostgreSQL (127.0.0.1:{port}/{team.dbname})" in text, text
-    assert team.bucket in text and "S3" in text, text
+    assert database.inner_text() == f"Database: PostgreSQL (127.0.0.1:{port}/{team.dbname})"
+    clips = page.locator("li").filter(has_text=re.compile(r"^Clips: ")).inner_text()
+    assert clips == f"Clips: S3 bucket {team.bucket}, prefix team/", clips
     sidebar = page.get_by_test_id("stSidebar").inner_text()
     assert "PostgreSQL" in sidebar and team.bucket in sidebar, sidebar
     for secret in (PASSWORD, SECRET_KEY):

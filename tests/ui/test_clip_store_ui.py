@@ -24,7 +24,7 @@ def test_the_local_folder_is_named_when_nothing_is_configured(empty_app, monkeyp
     monkeypatch.delenv("DAILIES_CLIP_STORE", raising=False)
     at = open_page("app_pages/settings.py")
     assert "Clips: local folder" in shown(at)
-    assert f"clips: local folder `{settings.clips_dir()}`" in shown(at)
+    assert f"- Clips: local folder `{settings.clips_dir()}`" in shown(at)  # Settings → Storage
 
 
 def test_an_s3_clip_store_is_named_without_credentials_and_history_plays_from_the_bucket(
@@ -32,7 +32,7 @@ def test_an_s3_clip_store_is_named_without_credentials_and_history_plays_from_th
     monkeypatch.setenv("DAILIES_CLIP_STORE", f"s3://{s3_env}/team/clips")
     at = open_page("app_pages/settings.py")
     text = shown(at)
-    assert f"Clips: S3 bucket `{s3_env}`" in text and f"clips: S3 bucket `{s3_env}`, prefix `team/clips/`" in text
+    assert f"Clips: S3 bucket `{s3_env}`" in text and f"- Clips: S3 bucket `{s3_env}`, prefix `team/clips/`" in text
     assert SECRET_KEY not in text and ACCESS_KEY not in text and moto_endpoint not in text
 
     empty_app.mkdir(parents=True, exist_ok=True)
