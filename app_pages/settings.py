@@ -8,7 +8,7 @@ import os
 import streamlit as st
 
 from components.activity_view import render_activity
-from components.auth import admin_only_note, current_identity
+from components.auth import admin_only_note, current_identity, signs_in
 from components.catalog_status import LISTING_OFF, render_catalog_status
 from components.clip_urls import clip_store_label
 from components.keys import FORCE_SANDBOX, forget_session_key, key_status, session_keys_allowed, set_session_key
@@ -73,9 +73,10 @@ else:
         c1, c2 = st.columns(2)
         budget = c1.number_input("Budget (USD)", min_value=0.0, value=float(prefs.budget_usd), step=5.0)
         period = c2.selectbox("Budget period", PERIODS, index=PERIODS.index(prefs.budget_period))
-        person = st.number_input(
+        person = st.number_input(  # without sign-in nobody is a person to the app: the field would mean nothing
             "Per-person budget (USD, 0 = none)", min_value=0.0, value=float(prefs.person_budget_usd or 0.0),
-            step=5.0, help="With sign-in: what one person's live runs may reserve per period, inside the budget.")
+            step=5.0, help="What one signed-in person's live runs may reserve per period, inside the budget.",
+        ) if signs_in() else (prefs.person_budget_usd or 0.0)
         base_url = st.text_input("CometAPI base URL", value=prefs.base_url,
                                  disabled=bool(os.environ.get("COMETAPI_BASE_URL")),
                                  help="COMETAPI_BASE_URL in the environment wins over this.")

@@ -32,6 +32,11 @@ def current_identity() -> Identity:
     return identity.resolve(config, headers, peer)
 
 
+def signs_in() -> bool:
+    """Whether this deployment knows who each person is (only then do per-person settings mean anything)."""
+    return _config().signs_in
+
+
 def current_owner() -> str | None:
     """What a job admitted from this session records as its owner: the signed-in email, None with no sign-in."""
     return current_identity().email

@@ -14,7 +14,8 @@ from tests.ui.ui_helpers import open_page, rerun, texts
 
 
 def _as(monkeypatch: pytest.MonkeyPatch, email: str, role: str) -> None:
-    monkeypatch.setenv("DAILIES_AUTH", "none")  # sign-in has its own tests; the identity is given here
+    monkeypatch.setenv("DAILIES_AUTH", "header")  # sign-in has its own tests; the identity is given here
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "")
     monkeypatch.setattr(auth, "current_identity", lambda: Identity(email=email, role=role, signed_in_required=True))
 
 
@@ -67,3 +68,9 @@ def test_settings_activity_shows_who_spent_and_who_changed_a_setting(empty_app, 
     take = next(r for r in rows if r["What"] == "live take")
     assert take["Who"] == "alice@example.com" and take["Cost (USD)"] == pytest.approx(4.20)
     assert [b for b in at.get("download_button") if b.proto.label == "Download activity (CSV)"]
+
+
+def test_single_user_settings_have_no_per_person_budget(empty_app) -> None:
+    at = open_page("app_pages/settings.py")
+    assert "Budget (USD)" in [n.label for n in at.number_input]
+    assert not [n for n in at.number_input if n.label.startswith("Per-person budget")]
