@@ -39,6 +39,8 @@ def render_activity(rt: Runtime) -> None:
         return
     st.caption("Every take that reserved money (sandbox takes are simulated and never counted) and every settings "
                "change, with who did it. The API key never appears here.")
-    st.dataframe(rows, hide_index=True, width="stretch", key="activity_table")
+    # Shown as money ($2.64, $0.20); the CSV keeps plain numbers for spreadsheets.
+    st.dataframe(rows, hide_index=True, width="stretch", key="activity_table",
+                 column_config={"Cost (USD)": st.column_config.NumberColumn("Cost (USD)", format="$%.2f")})
     st.download_button("Download activity (CSV)", activity_csv(rows), file_name="dailies-activity.csv",
                        mime="text/csv", icon=":material/download:")
