@@ -57,6 +57,8 @@ def test_a_finished_task_is_called_back_with_its_status_object(make_sandbox, rec
     assert body["task_id"] == task_id and body["task_status"] == "succeed"
     assert body["task_result"]["videos"][0]["url"]
     assert receiver.paths == ["/hook/job1?token=s3cret"]
+    # The sandbox records a delivery once the receiver has answered it: a moment after the body arrived.
+    wait_until(lambda: srv.callbacks(), timeout=10)
     (record,) = srv.callbacks()
     assert (record["outcome"], record["status"], record["path"]) == ("delivered", 204, "/hook/job1")
     assert "s3cret" not in json.dumps(srv.callbacks())  # the sandbox's log keeps no query string
@@ -83,6 +85,7 @@ def test_callbacks_can_be_dropped_delayed_and_duplicated(make_sandbox, receiver:
         for _ in range(3):
             assert submit_kling(c, callback_url=receiver.url).status_code == 200
     wait_until(lambda: len(receiver.bodies) == 4, timeout=15)
+    wait_until(lambda: len(srv.callbacks()) >= 6, timeout=10)  # each recorded once its receiver answered
     outcomes = [(r["outcome"], r["fault"]) for r in srv.callbacks()]
     assert outcomes.count(("dropped", "callback_drop")) == 1
     assert outcomes.count(("delayed", "callback_delay")) == 1
