@@ -28,27 +28,17 @@ MODELS = ("veo3.1-fast", "veo3.1", "kling-v1-6", "gen3a_turbo", "sora-2")
 STATES = ("downloaded",) * 17 + ("failed", "canceled", "expired")
 
 
-def _thumbnails(clips_dir: Path, url_prefix: str, count: int = 4) -> list[str]:
-    from PIL import Image
-
-    urls = []
-    for i in range(count):
-        name = f"bench-thumb-{i}.jpg"
-        Image.new("RGB", (320, 180), (40 * i, 90, 160)).save(clips_dir / name, format="JPEG")
-        urls.append(f"{url_prefix}/{name}")
-    return urls
-
-
 def seed(data_dir: Path, clips_dir: Path, jobs: int) -> None:
     """`jobs` rows of realistic shape (recipe, mapping, probe, costs) in one transaction."""
     import json
 
+    from bench.store_calls import thumbnails
     from components.runtime import clips_url_prefix
     from jobs import settings
     from jobs.ledger import Ledger
 
     ledger = Ledger(data_dir / settings.LEDGER_FILENAME)
-    thumbs = _thumbnails(clips_dir, clips_url_prefix(clips_dir))
+    thumbs = thumbnails(clips_dir, clips_url_prefix(clips_dir))
     now = time.time()
     specs = []
     for i in range(jobs):
