@@ -59,3 +59,18 @@ def running_app(data_dir: Path, clips_dir: Path, time_scale: float,
             except subprocess.TimeoutExpired:
                 proc.kill()
             shutil.rmtree(clips_dir, ignore_errors=True)
+
+
+@contextmanager
+def two_apps(root: Path, time_scale: float, env: dict[str, str]) -> Iterator[tuple[str, str, list[Path]]]:
+    """Two app processes on one shared store (two replicas of a team deployment), each with its own data folder
+    and clips folder as two hosts would have; yields both base URLs and the two data folders."""
+    import uuid
+
+    dirs = [root / "host-a", root / "host-b"]
+    for d in dirs:
+        d.mkdir()
+    clips = [ROOT / "static" / "clips" / f"test-{uuid.uuid4().hex[:12]}" for _ in dirs]
+    with running_app(dirs[0], clips[0], time_scale, extra_env=env) as a, \
+            running_app(dirs[1], clips[1], time_scale, extra_env=env) as b:
+        yield a, b, dirs

@@ -14,6 +14,7 @@ import pytest
 from app_process import running_app
 from browser_guard import guarded_page
 from compare_seed import ROOT, TIME_SCALE, seed_three_takes
+from sync_players import READ_ALL, play_and_check_sync
 
 from tests.s3_helpers import ACCESS_KEY, REGION, SECRET_KEY, client, moto_endpoint, s3_store
 
@@ -24,8 +25,6 @@ pytestmark = pytest.mark.e2e
 READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 PLAYER = "iframe[title='Synchronised player']"
 TAKES = (("veo3.1-fast", 4), ("kling-v1-6", 5))
-READ_ALL = """() => [...document.querySelectorAll('video.sync')].map(v => (
-    {paused: v.paused, readyState: v.readyState, t: v.currentTime, src: v.currentSrc}))"""
 
 
 @pytest.fixture(scope="module")
@@ -61,13 +60,7 @@ def test_compare_plays_two_clips_from_the_bucket_in_sync(s3_app, moto_endpoint: 
         src = urlsplit(video["src"])
         assert f"{src.scheme}://{src.netloc}" == moto_endpoint and src.path.startswith(f"/{bucket}/team/")
         assert "X-Amz-Signature=" in src.query and SECRET_KEY not in video["src"]
-    frame.click("#sync-play")
-    frame.wait_for_function("() => [...document.querySelectorAll('video.sync')].every(v => v.currentTime > 1.5)",
-                            timeout=15_000)
-    after = frame.evaluate(READ_ALL)
-    assert not any(v["paused"] for v in after), after
-    times = [v["t"] for v in after]
-    assert max(times) - min(times) <= 0.1, times
+    play_and_check_sync(frame)
     page.screenshot(path=str(tmp_path / "compare-s3.png"), full_page=True)
     page.screenshot(path="/tmp/s3-compare.png")
     assert guard.blocked == []  # nothing but the app and the bucket

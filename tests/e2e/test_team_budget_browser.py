@@ -13,12 +13,11 @@ import os
 import re
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from app_process import ROOT, running_app
+from app_process import ROOT, two_apps
 from browser_guard import guarded_page
 
 from jobs.prefs import Prefs, save_deployment_prefs
@@ -53,13 +52,8 @@ def live_team(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
                                           render_times={"*": (20, 40)}), port=0).start()
     env = {"DAILIES_DATABASE_URL": db, "DAILIES_AUTH": "none", "COMETAPI_BASE_URL": sandbox.base_url,
            "COMETAPI_KEY": LIVE_KEY}
-    dirs = [root / "host-a", root / "host-b"]
-    for d in dirs:
-        d.mkdir()
-    clips = [ROOT / "static" / "clips" / f"test-{uuid.uuid4().hex[:12]}" for _ in dirs]
     try:
-        with running_app(dirs[0], clips[0], TIME_SCALE, extra_env=env) as a, \
-                running_app(dirs[1], clips[1], TIME_SCALE, extra_env=env) as b:
+        with two_apps(root, TIME_SCALE, env) as (a, b, _dirs):
             yield {"a": a, "b": b, "env": env, "budget": budget, "root": root}
     finally:
         sandbox.stop()

@@ -21,8 +21,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from app_process import ROOT, running_app
+from app_process import ROOT, two_apps
 from browser_guard import guarded_page
+from sync_players import READ_ALL, play_and_check_sync
 
 from jobs.ledger import JobState, Ledger
 from jobs.prefs import period_start
@@ -42,8 +43,6 @@ PASSWORD = "pw-7f3a9c-never-shown"
 CLI_PROMPT = "A lighthouse beam sweeps a stormy sea"
 APP_PROMPT = "A paper kite over the dunes"
 BOARD = "Team picks, lighthouse"
-READ_ALL = """() => [...document.querySelectorAll('video.sync')].map(v => (
-    {paused: v.paused, readyState: v.readyState, t: v.currentTime, src: v.currentSrc}))"""
 SPEND = re.compile(r"Simulated \(sandbox\) spend, never counted: \$(\d+\.\d\d)")
 
 
@@ -77,13 +76,8 @@ def team(pg_server_url: str, moto_endpoint: str, tmp_path_factory: pytest.TempPa
     env = {"DAILIES_DATABASE_URL": db_url, "DAILIES_CLIP_STORE": f"s3://{bucket}/team", "DAILIES_AUTH": "none",
            "AWS_ENDPOINT_URL": moto_endpoint, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
            "AWS_REGION": REGION, "DAILIES_SANDBOX_PORT": str(sandbox.port)}
-    dirs = [root / "host-a", root / "host-b"]
-    for d in dirs:
-        d.mkdir()
-    clips = [ROOT / "static" / "clips" / f"test-{uuid.uuid4().hex[:12]}" for _ in dirs]
     try:
-        with running_app(dirs[0], clips[0], TIME_SCALE, extra_env=env) as a, \
-                running_app(dirs[1], clips[1], TIME_SCALE, extra_env=env) as b:
+        with two_apps(root, TIME_SCALE, env) as (a, b, dirs):
             yield Team(a=a, b=b, db_url=db_url, dbname=parts.path.lstrip("/"), bucket=bucket, env=env,
                        logs=[d / "streamlit.log" for d in dirs], sandbox=sandbox)
     finally:
@@ -204,13 +198,7 @@ def test_two_apps_and_a_cli_share_one_ledger_board_list_and_bucket(team: Team, b
         assert f"{src.scheme}://{src.netloc}" == moto_endpoint, video["src"]  # not the app server
         assert src.path.startswith(f"/{team.bucket}/team/") and "X-Amz-Signature=" in src.query, video["src"]
         assert SECRET_KEY not in video["src"]
-    frame.click("#sync-play")
-    frame.wait_for_function("() => [...document.querySelectorAll('video.sync')].every(v => v.currentTime > 1.5)",
-                            timeout=15_000)
-    after = frame.evaluate(READ_ALL)
-    assert not any(v["paused"] for v in after), after
-    times = [v["t"] for v in after]
-    assert max(times) - min(times) <= 0.1, times
+    play_and_check_sync(frame)
     frame.click("#sync-play")
     page_b.screenshot(path=str(tmp_path / "team-compare-b.png"), full_page=True)
     page_b.screenshot(path="/tmp/teame2e-compare.png")
