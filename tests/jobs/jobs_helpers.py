@@ -16,6 +16,15 @@ from providers.recipe import ImageInput, ModelOptions, Recipe
 SANDBOX_KEY = "sk-sandbox"
 
 
+def job_spec(**kw: Any) -> dict[str, Any]:
+    """The fields of one plain intent row for the ledger's own tests (a Kling take on a dead loopback port)."""
+    base = {"run_id": "run1", "model_id": "kling-v1-6", "family": "kling", "backend": "sandbox",
+            "base_url": "http://127.0.0.1:1", "key_fingerprint": "abc", "recipe_json": '{"prompt": "x"}',
+            "est_low_usd": 0.5, "est_high_usd": 1.0}
+    base.update(kw)
+    return base
+
+
 def backend_for(server: Any, *, base_url: str | None = None) -> Backend:
     return Backend(base_url=base_url or server.base_url, api_key=SANDBOX_KEY, sandbox=True,
                    time_scale=server.config.time_scale)

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from jobs.ledger import BudgetExceeded, JobState, Ledger, LedgerError
+from tests.jobs.jobs_helpers import job_spec as spec
 
 
 @pytest.fixture
@@ -17,14 +18,6 @@ def ledger(store_target):
     led = Ledger(store_target)
     yield led
     led.close()
-
-
-def spec(**kw):
-    base = {"run_id": "run1", "model_id": "kling-v1-6", "family": "kling", "backend": "sandbox",
-            "base_url": "http://127.0.0.1:1", "key_fingerprint": "abc", "recipe_json": '{"prompt": "x"}',
-            "est_low_usd": 0.5, "est_high_usd": 1.0}
-    base.update(kw)
-    return base
 
 
 def test_intent_row_is_written_as_waiting_with_an_event(ledger):

@@ -8,7 +8,7 @@ import pytest
 
 from jobs import cli
 from jobs.ledger import BudgetExceeded, Ledger, LedgerError
-from tests.jobs.jobs_helpers import backend_for, no_options, recipe
+from tests.jobs.jobs_helpers import backend_for, job_spec as spec, no_options, recipe
 
 
 @pytest.fixture
@@ -16,14 +16,6 @@ def ledger(store_target):
     led = Ledger(store_target)
     yield led
     led.close()
-
-
-def spec(**kw):
-    base = {"run_id": "run1", "model_id": "kling-v1-6", "family": "kling", "backend": "sandbox",
-            "base_url": "http://127.0.0.1:1", "key_fingerprint": "abc", "recipe_json": '{"prompt": "x"}',
-            "est_low_usd": 0.5, "est_high_usd": 1.0}
-    base.update(kw)
-    return base
 
 
 def test_owner_is_recorded_filtered_and_never_changed(ledger) -> None:
