@@ -39,4 +39,4 @@ def render_sidebar(rt: Runtime) -> None:
                        f" this {rt.prefs.budget_period} · team: ${spent:.2f} of ${budget:.2f}")
         simulated = rt.ledger.spend_total("sandbox", since=since)
         st.caption(f"Simulated (sandbox) spend, never counted: ${simulated:.2f}")
-        st.caption(f"Ledger: {rt.ledger.describe().partition(' (')[0]} · Clips: {clip_store_label(rt.clips)}")
+        st.caption(f"Ledger: {rt.ledger.backend_name} · Clips: {clip_store_label(rt.clips)}")

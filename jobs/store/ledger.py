@@ -69,7 +69,13 @@ class Ledger(LeaseQueries, BudgetQueries, ActivityQueries):
         return self._db
 
     def describe(self) -> str:
+        """The backend and where (Settings): "PostgreSQL (host:5432/db)", never a credential."""
         return self._db.describe()
+
+    @property
+    def backend_name(self) -> str:
+        """The backend alone (the sidebar): "SQLite" or "PostgreSQL"."""
+        return {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[self._db.dialect]
 
     def close(self) -> None:
         self._db.close()
