@@ -20,8 +20,10 @@ which replaces it with an address from `X-Forwarded-For` when the peer is in `FO
 default: loopback). After that rewrite the address is the browser's, not the proxy's, so header mode requires the
 rewrite off (`FORWARDED_ALLOW_IPS=""` in the app's environment): then the address checked is the connection's own.
 
-Roles: admins are the emails in `DAILIES_ADMINS`; everyone else signed in is a member. Nobody becomes admin by
-being first: an empty list means no admin at all (Settings then says who can change it: the operator).
+Roles: admins are the emails in `DAILIES_ADMINS`; viewers the emails in `DAILIES_VIEWERS`; everyone else signed in
+has `DAILIES_DEFAULT_ROLE` (member, or viewer for a deployment that mostly shows). Nobody becomes admin by being
+first: an empty list means no admin at all (Settings then says who can change it: the operator). What each role
+may do is jobs/permissions.py; `DAILIES_VIEWERS_VOTE=1` lets viewers vote.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 AUTH_MODES = ("none", "header")
 AUTH_ENV = "DAILIES_AUTH"
@@ -38,7 +41,13 @@ PROXIES_ENV = "DAILIES_TRUSTED_PROXIES"
 ADMINS_ENV = "DAILIES_ADMINS"
 DEFAULT_HEADER = "X-Forwarded-Email"
 DEFAULT_PROXIES = "127.0.0.1,::1"
-ADMIN, MEMBER = "admin", "member"
+VIEWERS_ENV = "DAILIES_VIEWERS"
+DEFAULT_ROLE_ENV = "DAILIES_DEFAULT_ROLE"
+VIEWERS_VOTE_ENV = "DAILIES_VIEWERS_VOTE"
+ADMIN, MEMBER, VIEWER = "admin", "member", "viewer"
+DEFAULT_ROLES = (MEMBER, VIEWER)
+"""What DAILIES_DEFAULT_ROLE may say: an admin is always named, never a default."""
+_YES, _NO = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -54,6 +63,10 @@ class AuthConfig:
     header: str = DEFAULT_HEADER
     trusted: tuple[Network, ...] = ()
     admins: frozenset[str] = frozenset()
+    viewers: frozenset[str] = frozenset()
+    default_role: str = MEMBER
+    """The role of everyone signed in who is neither an admin nor a named viewer."""
+    viewers_vote: bool = False
 
     @property
     def signs_in(self) -> bool:
@@ -66,7 +79,7 @@ class Identity:
     email: str | None
     """The signed-in user, or None (single user, no auth, or not signed in)."""
     role: str | None
-    """ADMIN or MEMBER when signed in; ADMIN with no sign-in (single user and `none` keep today's rights)."""
+    """ADMIN, MEMBER or VIEWER when signed in; ADMIN with no sign-in (single user and `none` keep today's rights)."""
     signed_in_required: bool = False
 
     @property
@@ -95,9 +108,10 @@ def load_config(env: Mapping[str, str] | None = None) -> AuthConfig:
     if raw not in AUTH_MODES:
         raise AuthConfigError(f"{AUTH_ENV}: {raw!r} is not one of: {', '.join(AUTH_MODES)} (or unset for one user "
                               "on their own machine).")
-    admins = frozenset(e.strip().lower() for e in env.get(ADMINS_ENV, "").split(",") if e.strip())
+    admins = _emails(env, ADMINS_ENV)
+    roles = _roles(env)
     if raw == "none":
-        return AuthConfig(mode="none", admins=admins)
+        return AuthConfig(mode="none", admins=admins, **roles)
     header = env.get(HEADER_ENV, "").strip() or DEFAULT_HEADER
     trusted = parse_networks(env.get(PROXIES_ENV, "").strip() or DEFAULT_PROXIES)
     if env.get("FORWARDED_ALLOW_IPS") != "":
@@ -105,7 +119,31 @@ def load_config(env: Mapping[str, str] | None = None) -> AuthConfig:
             f"{AUTH_ENV}=header: start the app with FORWARDED_ALLOW_IPS=\"\" in its environment. Otherwise the "
             "server replaces the connection's address with one from the X-Forwarded-For header, and the check "
             f"against {PROXIES_ENV} would look at the browser's address instead of the proxy's.")
-    return AuthConfig(mode="header", header=header, trusted=trusted, admins=admins)
+    return AuthConfig(mode="header", header=header, trusted=trusted, admins=admins, **roles)
+
+
+def _emails(env: Mapping[str, str], name: str) -> frozenset[str]:
+    return frozenset(e.strip().lower() for e in env.get(name, "").split(",") if e.strip())
+
+
+def _roles(env: Mapping[str, str]) -> dict[str, Any]:
+    """Viewers, the default role and whether viewers vote; AuthConfigError names the variable and its values."""
+    default = env.get(DEFAULT_ROLE_ENV, "").strip().lower() or MEMBER
+    if default not in DEFAULT_ROLES:
+        raise AuthConfigError(f"{DEFAULT_ROLE_ENV}: {default!r} is not one of: {', '.join(DEFAULT_ROLES)} (admins "
+                              f"are named in {ADMINS_ENV}, never given by default).")
+    vote = env.get(VIEWERS_VOTE_ENV, "").strip().lower()
+    if vote not in _YES + _NO:
+        raise AuthConfigError(f"{VIEWERS_VOTE_ENV}: {vote!r} is not one of: 1, 0 (or true/false, yes/no, on/off).")
+    return {"viewers": _emails(env, VIEWERS_ENV), "default_role": default, "viewers_vote": vote in _YES}
+
+
+def role_for(config: AuthConfig, email: str) -> str:
+    """A signed-in person's role: an admin by the list, a viewer by the list, else the default role. An admin
+    named among the viewers too stays an admin."""
+    if email in config.admins:
+        return ADMIN
+    return VIEWER if email in config.viewers else config.default_role
 
 
 def parse_networks(value: str) -> tuple[Network, ...]:
@@ -141,7 +179,7 @@ def resolve(config: AuthConfig, headers: Mapping[str, str], peer: str | None) ->
     email = _header(headers, config.header) if peer_trusted(config, peer) else None
     if not email:
         return Identity(email=None, role=None, signed_in_required=True)
-    return Identity(email=email, role=ADMIN if email in config.admins else MEMBER, signed_in_required=True)
+    return Identity(email=email, role=role_for(config, email), signed_in_required=True)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jobs import identity
-from jobs.identity import ADMIN, MEMBER, AuthConfigError
+from jobs.identity import ADMIN, MEMBER, VIEWER, AuthConfigError
 
 HEADER_ENV = {"DAILIES_AUTH": "header", "FORWARDED_ALLOW_IPS": ""}
 
@@ -72,3 +72,30 @@ def test_admins_come_only_from_the_list_and_the_first_user_is_a_member() -> None
 def test_the_cli_user_is_dailies_user_or_the_os_login() -> None:
     assert identity.local_user({"DAILIES_USER": "Carol@Example.com"}) == "carol@example.com"
     assert identity.local_user({}) != ""
+
+
+def test_viewers_are_named_and_everyone_else_has_the_default_role() -> None:
+    config = identity.load_config({**HEADER_ENV, "DAILIES_ADMINS": "boss@example.com",
+                                   "DAILIES_VIEWERS": "Vic@Example.com, boss@example.com"})
+    role = {e: identity.resolve(config, {"X-Forwarded-Email": e}, "127.0.0.1").role
+            for e in ("vic@example.com", "boss@example.com", "ann@example.com")}
+    assert role == {"vic@example.com": VIEWER, "boss@example.com": ADMIN, "ann@example.com": MEMBER}
+    assert not config.viewers_vote
+    shows = identity.load_config({**HEADER_ENV, "DAILIES_DEFAULT_ROLE": "Viewer", "DAILIES_VIEWERS_VOTE": "1"})
+    assert identity.resolve(shows, {"X-Forwarded-Email": "ann@example.com"}, "127.0.0.1").role == VIEWER
+    assert shows.viewers_vote
+
+
+@pytest.mark.parametrize(("env", "named"), [
+    ({"DAILIES_DEFAULT_ROLE": "admin"}, "DAILIES_DEFAULT_ROLE: 'admin' is not one of: member, viewer"),
+    ({"DAILIES_VIEWERS_VOTE": "maybe"}, "DAILIES_VIEWERS_VOTE: 'maybe' is not one of: 1, 0"),
+], ids=["default-role", "viewers-vote"])
+def test_a_bad_role_setting_refuses_to_start_naming_the_variable_and_its_values(env, named) -> None:
+    with pytest.raises(AuthConfigError, match=named):
+        identity.load_config({**HEADER_ENV, **env})
+
+
+def test_single_user_and_no_auth_keep_every_right_whatever_the_viewer_list_says() -> None:
+    env = {"DAILIES_VIEWERS": "vic@example.com", "DAILIES_DEFAULT_ROLE": "viewer"}
+    for config in (identity.load_config(env), identity.load_config({**env, "DAILIES_AUTH": "none"})):
+        assert identity.resolve(config, {"X-Forwarded-Email": "vic@example.com"}, "127.0.0.1").role == ADMIN
