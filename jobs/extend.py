@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from jobs.callbacks import config_from_env
-from jobs.ledger import BudgetExceeded, Job, JobState, Ledger
+from jobs.ledger import BudgetExceeded, Job, JobState, Ledger, NotPermitted
 from jobs.runner import Runner
 from providers import callback_url, pricing
 from providers.catalog import Catalog, price_rule_to_dict
@@ -112,9 +112,9 @@ def submit_extend(ledger: Ledger, runner: Runner, catalog: Catalog, backend: Bac
                   request_id: str, budget_limit_usd: float | None = None, budget_period_start: float | None = None,
                   client_factory: Callable[[Backend], CometClient] = CometClient,
                   now: float | None = None, owner: str | None = None,
-                  person_limit_usd: float | None = None) -> ExtendResult:
+                  person_limit_usd: float | None = None, role: str | None = None) -> ExtendResult:
     """Send the extend and hand its task to the runner. The same `request_id` twice sends nothing. `owner`: who
-    asks (recorded on the new job)."""
+    asks (recorded on the new job, held to `person_limit_usd`); `role`: theirs (a viewer's extend is refused)."""
     verdict = check(parent, now=now)
     if not verdict.allowed or verdict.video_id is None:
         return ExtendResult(None, f"Extend refused: {verdict.reason}")
@@ -152,7 +152,8 @@ def submit_extend(ledger: Ledger, runner: Runner, catalog: Catalog, backend: Bac
     }
     if hook is not None:
         mapping["report"].append(callback_url.report_line(hook))  # type: ignore[attr-defined]
-    owner = f"extend:{row_id}"
+    # The lease this request holds while its POST is in flight; `owner` stays the person who asked.
+    lease = f"extend:{row_id}"
     try:
         (row,) = ledger.create_jobs([{
             "id": row_id, "run_id": parent.run_id, "take": parent.take, "model_id": parent.model_id,
@@ -163,10 +164,13 @@ def submit_extend(ledger: Ledger, runner: Runner, catalog: Catalog, backend: Bac
             "parent_job_id": parent.id, "link_kind": "extend", "time_scale": parent.time_scale,
             "budget_limit_usd": budget_limit_usd, "budget_period_start": budget_period_start, "owner": owner,
             # Intent before spend, leased to this request so no rescan calls it submit_unknown mid-POST.
-            "lease_owner": owner, "lease_expires_at": time.time() + EXTEND_LEASE_S,
-        }], limit_usd=budget_limit_usd, period_start=budget_period_start, person_limit_usd=person_limit_usd)
+            "lease_owner": lease, "lease_expires_at": time.time() + EXTEND_LEASE_S,
+        }], limit_usd=budget_limit_usd, period_start=budget_period_start, person_limit_usd=person_limit_usd,
+            role=role)
     except BudgetExceeded as e:
         return ExtendResult(None, f"Extend refused by the budget: {e}")
+    except NotPermitted as e:
+        return ExtendResult(None, f"Extend refused: {e}")
     sub = extend_submission(parent.model_id, verdict.video_id, prompt, recipe, parent.options, cost, parent.id)
     if hook is not None:
         sub = callback_url.with_callback(dataclasses.replace(sub, callback=True), hook)
@@ -176,14 +180,14 @@ def submit_extend(ledger: Ledger, runner: Runner, catalog: Catalog, backend: Bac
     except DailiesError as e:
         state = JobState.SUBMIT_UNKNOWN if e.kind.value == "submit_unknown" else JobState.FAILED
         ledger.transition(row.id, state, error_kind=str(e.kind), error_message=e.message, charged=str(e.charged))
-        ledger.release(owner, [row.id])
+        ledger.release(lease, [row.id])
         return ExtendResult(row.id, f"Extend failed: {e.message}")
     finally:
         client.close()
     ledger.record_task_id(row.id, status.task_id, submitted_at=time.time(),
                           poll_path=kling_extend.POLL_TEMPLATE.format(task_id=status.task_id), content_path=None)
     ledger.transition(row.id, JobState.STALE, detail="extend accepted; handing it to the runner")
-    ledger.release(owner, [row.id])
+    ledger.release(lease, [row.id])
     runner.set_key(backend)
     runner.resume(row.id)
     warned = f" {verdict.warning}" if verdict.warning else ""

@@ -13,7 +13,9 @@ from jobs.store.model import (
     Job,
     JobState,
     LedgerError,
+    NotPermitted,
 )
 
 __all__ = ["ACTIVE_STATES", "ATTENTION_STATES", "BACKENDS", "JOB_FIELDS", "LINK_KINDS", "SLOT_STATES",
-           "TERMINAL_STATES", "BudgetExceeded", "Job", "JobState", "Ledger", "LedgerError"]
+           "TERMINAL_STATES", "BudgetExceeded", "Job", "JobState", "Ledger", "LedgerError",
+           "NotPermitted"]

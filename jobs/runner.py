@@ -196,11 +196,12 @@ class Runner:
                    takes: int = 1, run_id: str | None = None, request_id: str | None = None,
                    budget_limit_usd: float | None = None, budget_period_start: float | None = None,
                    fallback_model: str | None = None, owner: str | None = None,
-                   person_limit_usd: float | None = None) -> list[str]:
+                   person_limit_usd: float | None = None, role: str | None = None) -> list[str]:
         """Write one `waiting` intent row per (model, take) and queue them. Returns the job ids.
 
         `owner`: who asks (the signed-in email, the CLI's user); recorded on every job of the run, whose upper
-        estimate must also fit `person_limit_usd` (that person's own spend in the same period).
+        estimate must also fit `person_limit_usd` (that person's own spend in the same period). `role`: theirs;
+        one that may not start takes (a viewer) raises NotPermitted and writes nothing.
 
         The same `request_id` twice (a double click, a rerun) returns the first call's jobs. Raises
         ValidationErrors for a bad recipe and BudgetExceeded when the upper cost estimate of the run
@@ -208,13 +209,14 @@ class Runner:
         """
         return self.submit_groups([(recipe, choices)], backend, takes=takes, run_id=run_id, request_id=request_id,
                                   budget_limit_usd=budget_limit_usd, budget_period_start=budget_period_start,
-                                  fallback_model=fallback_model, owner=owner, person_limit_usd=person_limit_usd)
+                                  fallback_model=fallback_model, owner=owner, person_limit_usd=person_limit_usd,
+                                  role=role)
 
     def submit_groups(self, groups: Sequence[tuple[Recipe, Sequence[tuple[str, ModelOptions]]]], backend: Backend,
                       *, takes: int = 1, run_id: str | None = None, request_id: str | None = None,
                       budget_limit_usd: float | None = None, budget_period_start: float | None = None,
                       fallback_model: str | None = None, owner: str | None = None,
-                      person_limit_usd: float | None = None) -> list[str]:
+                      person_limit_usd: float | None = None, role: str | None = None) -> list[str]:
         """One run of several recipes (per-model variants, a board re-run): every row in one ledger
         transaction, so the budget admits the whole run or none of it."""
         if takes < 1:
@@ -247,7 +249,7 @@ class Runner:
                         budget_limit_usd=budget_limit_usd, budget_period_start=budget_period_start,
                         fallback_model=fallback_model, owner=owner))
         jobs = self.ledger.create_jobs(rows, limit_usd=budget_limit_usd, period_start=budget_period_start,
-                                       person_limit_usd=person_limit_usd)
+                                       person_limit_usd=person_limit_usd, role=role)
         self._ctx.bump()
         for job in jobs:
             if job.state == JobState.WAITING:
@@ -256,7 +258,7 @@ class Runner:
 
     def retry(self, job_id: str, backend: Backend, *, request_id: str, budget_limit_usd: float | None = None,
               budget_period_start: float | None = None, owner: str | None = None,
-              person_limit_usd: float | None = None) -> str:
+              person_limit_usd: float | None = None, role: str | None = None) -> str:
         """Send a failed take again: one new job in the same run (so on the same board), same recipe, options
         and take number, its parent the failed job. The same `request_id` twice returns the first job."""
         job = self.ledger.get(job_id)
@@ -278,7 +280,7 @@ class Runner:
             time_scale=backend.time_scale if backend.sandbox else 1.0, budget_limit_usd=budget_limit_usd,
             budget_period_start=budget_period_start, parent_job_id=job.id, link_kind="retry", owner=owner)
         (created,) = self.ledger.create_jobs([row], limit_usd=budget_limit_usd, period_start=budget_period_start,
-                                             person_limit_usd=person_limit_usd)
+                                             person_limit_usd=person_limit_usd, role=role)
         self._ctx.bump()
         if created.state == JobState.WAITING:
             leases.adopt(self._ctx, created)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jobs import settings
+from jobs import permissions, settings
 from jobs.runner import Runner
 from jobs.store.tables import Tables
 from jobs.store.team_schema import LIBRARY_COLUMNS, LIBRARY_STEPS
@@ -63,6 +63,8 @@ class SavedRecipe:
     """One per model the recipe is meant for, in the order they were picked."""
     created_at: float = 0.0
     updated_at: float = 0.0
+    created_by: str | None = None
+    """Who saved it first (a later edit keeps it); None with no sign-in and for recipes saved before."""
 
     @property
     def model_ids(self) -> tuple[str, ...]:
@@ -109,8 +111,11 @@ class PromptLibrary:
     # --- saving ------------------------------------------------------------------------------------
 
     def save(self, name: str, recipe: Recipe, *, tags: Iterable[str] = (), variants: Sequence[ModelVariant] = (),
-             catalog: Catalog | None = None, recipe_id: str | None = None) -> SavedRecipe:
-        """Create (or, with `recipe_id`, replace) a saved recipe. Names are unique across the library."""
+             catalog: Catalog | None = None, recipe_id: str | None = None, created_by: str | None = None,
+             role: str | None = None) -> SavedRecipe:
+        """Create (or, with `recipe_id`, replace) a saved recipe. Names are unique across the library.
+        `created_by`: the signed-in person saving it (kept by later edits); `role`: theirs (a viewer's is refused)."""
+        _require_editor(role)
         name = name.strip()
         if not name:
             raise LibraryError("name: give the recipe a name")
@@ -132,7 +137,7 @@ class PromptLibrary:
         existing = self.get(recipe_id) if recipe_id else None
         saved = SavedRecipe(id=recipe_id or uuid.uuid4().hex, name=name, recipe=recipe, tags=normalise_tags(tags),
                             variants=tuple(variants), created_at=existing.created_at if existing else now,
-                            updated_at=now)
+                            updated_at=now, created_by=existing.created_by if existing else created_by)
         clash = self.by_name(name)
         if clash is not None and clash.id != saved.id:
             raise LibraryError(f"name: {name!r} is already used by another saved recipe")
@@ -140,10 +145,11 @@ class PromptLibrary:
             "id": saved.id, "name": saved.name, "tags_json": json.dumps(list(saved.tags)),
             "recipe_json": recipe.to_json(), "variants_json": json.dumps([v.to_dict() for v in saved.variants],
                                                                          sort_keys=True),
-            "created_at": saved.created_at, "updated_at": now}, replace=True)
+            "created_at": saved.created_at, "updated_at": now, "created_by": saved.created_by}, replace=True)
         return saved
 
-    def delete(self, recipe_id: str) -> None:
+    def delete(self, recipe_id: str, *, role: str | None = None) -> None:
+        _require_editor(role)
         self.tables.delete(("saved_recipes", {"id": recipe_id}), ("recipe_runs", {"recipe_id": recipe_id}))
 
     # --- reading -----------------------------------------------------------------------------------
@@ -156,8 +162,11 @@ class PromptLibrary:
         row = self.tables.first("saved_recipes", name=name.strip())
         return _row_to_saved(row) if row else None
 
-    def list(self, *, tag: str | None = None, text: str | None = None) -> list[SavedRecipe]:
-        out = sorted((_row_to_saved(r) for r in self.tables.find("saved_recipes")),
+    def list(self, *, tag: str | None = None, text: str | None = None,
+             created_by: str | None = None) -> list[SavedRecipe]:
+        """By name; only the recipes `created_by` saved, when given."""
+        where = {} if created_by is None else {"created_by": created_by}
+        out = sorted((_row_to_saved(r) for r in self.tables.find("saved_recipes", **where)),
                      key=lambda s: (s.name.lower(), s.name))
         if tag:
             out = [s for s in out if tag.strip().lower() in s.tags]
@@ -196,9 +205,11 @@ class PromptLibrary:
     def start_run(self, saved: SavedRecipe, runner: Runner, backend: Backend, *,
                   model_ids: Sequence[str] | None = None, takes: int = 1, request_id: str | None = None,
                   budget_limit_usd: float | None = None, budget_period_start: float | None = None,
-                  owner: str | None = None, person_limit_usd: float | None = None) -> StartedRun:
+                  owner: str | None = None, person_limit_usd: float | None = None,
+                  role: str | None = None) -> StartedRun:
         """Send each model its variant of the recipe, as one run (one board), and link the run to the recipe.
-        `owner` (who starts it) is recorded on every job and must fit `person_limit_usd` as well.
+        `owner` (who starts it) is recorded on every job and must fit `person_limit_usd` as well; a `role` that
+        may not start takes (a viewer) is refused by the ledger (NotPermitted), with nothing written.
 
         Every variant group is written in one ledger transaction, so a run is never half sent because
         its second group passed the budget (BudgetExceeded, nothing written).
@@ -215,15 +226,21 @@ class PromptLibrary:
         job_ids = runner.submit_groups(list(groups.values()), backend, takes=takes, run_id=request,
                                        request_id=request, budget_limit_usd=budget_limit_usd,
                                        budget_period_start=budget_period_start, owner=owner,
-                                       person_limit_usd=person_limit_usd)
+                                       person_limit_usd=person_limit_usd, role=role)
         run_id = request
         self.link_run(saved.id, run_id)
         return StartedRun(run_id=run_id, job_ids=tuple(job_ids))
+
+
+def _require_editor(role: str | None) -> None:
+    refusal = permissions.refusal(role, permissions.LIBRARY)
+    if refusal is not None:
+        raise LibraryError(f"role: {refusal}")
 
 
 def _row_to_saved(r: Any) -> SavedRecipe:
     return SavedRecipe(id=r["id"], name=r["name"], recipe=Recipe.from_dict(json.loads(r["recipe_json"])),
                        tags=tuple(json.loads(r["tags_json"])),
                        variants=tuple(ModelVariant.from_dict(v) for v in json.loads(r["variants_json"])),
-                       created_at=r["created_at"], updated_at=r["updated_at"])
+                       created_at=r["created_at"], updated_at=r["updated_at"], created_by=r["created_by"])
 

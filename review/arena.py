@@ -37,6 +37,8 @@ class Ballot:
     tags: tuple[str, ...] = ()
     prompt: str = ""
     kind: str = "pair"  # "pair" or "best_worst"
+    voter: str | None = None
+    """The signed-in person who cast it (None with no sign-in): Rankings' "only my votes"."""
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -48,7 +50,8 @@ class Ballot:
 
 def pair_ballot(vote: Vote) -> Ballot:
     score = {"a": 1.0, "b": 0.0}.get(vote.winner, 0.5)
-    return Ballot(vote.id, ((vote.model_a, vote.model_b, score),), (vote.job_a, vote.job_b), vote.tags, vote.prompt)
+    return Ballot(vote.id, ((vote.model_a, vote.model_b, score),), (vote.job_a, vote.job_b), vote.tags, vote.prompt,
+                  voter=vote.voter)
 
 
 def implied_pairs(models: Sequence[str], best: int, worst: int) -> tuple[tuple[str, str, float], ...]:
@@ -66,8 +69,9 @@ def implied_pairs(models: Sequence[str], best: int, worst: int) -> tuple[tuple[s
 
 
 def best_worst_ballot(vote_id: str, models: Sequence[str], jobs: Sequence[str], best: int, worst: int, *,
-                      tags: Iterable[str] = (), prompt: str = "") -> Ballot:
-    return Ballot(vote_id, implied_pairs(models, best, worst), tuple(jobs), tuple(tags), prompt, "best_worst")
+                      tags: Iterable[str] = (), prompt: str = "", voter: str | None = None) -> Ballot:
+    return Ballot(vote_id, implied_pairs(models, best, worst), tuple(jobs), tuple(tags), prompt, "best_worst",
+                  voter)
 
 
 def as_ballot(vote: Vote | Ballot) -> Ballot:

@@ -38,8 +38,10 @@ class BestWorstStore:
         self.tables.close()
 
     def add(self, jobs: Sequence[str], models: Sequence[str], best: int, worst: int, *, source: str = "",
-            reviewer: str = "", tags: Iterable[str] = (), prompt: str = "", vote_id: str | None = None) -> Ballot:
-        """Record one best–worst verdict (the same `vote_id` twice stores one vote)."""
+            reviewer: str = "", tags: Iterable[str] = (), prompt: str = "", vote_id: str | None = None,
+            voter: str | None = None) -> Ballot:
+        """Record one best–worst verdict (the same `vote_id` twice stores one vote). With a `voter` (the signed-in
+        person), their second verdict on the same set of clips, in any order, replaces the first."""
         if len(jobs) != len(models):
             raise ReviewError(f"jobs: {len(jobs)} clips but {len(models)} models")
         if len(set(jobs)) != len(jobs):
@@ -48,11 +50,19 @@ class BestWorstStore:
             implied_pairs(models, best, worst)
         except ValueError as exc:
             raise ReviewError(str(exc)) from exc
+        set_key = "|".join(sorted(jobs)) if voter else None
+        if voter:
+            earlier = self.tables.first("best_worst_votes", voter=voter, set_key=set_key)
+            vote_id = earlier["id"] if earlier is not None else vote_id
         vote_id = vote_id or uuid.uuid4().hex
-        self.tables.insert("best_worst_votes", {
-            "id": vote_id, "source": source, "created_at": time.time(), "reviewer": reviewer.strip()[:80],
-            "jobs_json": json.dumps(list(jobs)), "models_json": json.dumps(list(models)), "best": int(best),
-            "worst": int(worst), "tags_json": json.dumps(list(normalise_tags(tags))), "prompt": prompt})
+        row = {"id": vote_id, "source": source, "created_at": time.time(), "reviewer": reviewer.strip()[:80],
+               "jobs_json": json.dumps(list(jobs)), "models_json": json.dumps(list(models)), "best": int(best),
+               "worst": int(worst), "tags_json": json.dumps(list(normalise_tags(tags))), "prompt": prompt}
+        if voter:
+            self.tables.insert("best_worst_votes", {**row, "voter": voter, "set_key": set_key},
+                               key=("voter", "set_key"), replace=True)
+        else:
+            self.tables.insert("best_worst_votes", row)
         stored = self.get(vote_id)
         assert stored is not None
         return stored
@@ -74,7 +84,8 @@ class BestWorstStore:
 
 def _ballot(r: Any) -> Ballot:
     return best_worst_ballot(r["id"], json.loads(r["models_json"]), json.loads(r["jobs_json"]), r["best"],
-                             r["worst"], tags=tuple(json.loads(r["tags_json"])), prompt=r["prompt"])
+                             r["worst"], tags=tuple(json.loads(r["tags_json"])), prompt=r["prompt"],
+                             voter=r["voter"])
 
 
 MAX_SETS = 20

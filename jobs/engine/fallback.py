@@ -1,4 +1,8 @@
-"""Opt-in: send the same recipe to the job's fallback model as a new, linked job (the budget applies)."""
+"""Opt-in: send the same recipe to the job's fallback model as a new, linked job.
+
+The fallback reserves money again, so it is admitted like the original take: in one ledger transaction, against the
+team's limit and its owner's per-person limit, both as they were when the original was admitted (kept on the job).
+"""
 
 from __future__ import annotations
 
@@ -36,8 +40,9 @@ def maybe_fallback(ctx: EngineContext, job: Job, *, reason: str) -> None:
                   parent_job_id=job.id, link_kind="fallback", owner=job.owner)
     try:
         (child,) = ctx.ledger.create_jobs([row], limit_usd=job.budget_limit_usd,
-                                          period_start=job.budget_period_start)
-    except LedgerError as exc:  # BudgetExceeded: note it, keep the original job
+                                          period_start=job.budget_period_start,
+                                          person_limit_usd=job.person_limit_usd)
+    except LedgerError as exc:  # BudgetExceeded (the team's or the owner's): note it, keep the original job
         ctx.ledger.update(job.id, note=f"Fallback to {job.fallback_model} refused: {exc}")
         return
     ctx.ledger.update(job.id, note=f"{reason}; the recipe went to {job.fallback_model} as job {child.id[:8]}. "

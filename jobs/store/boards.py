@@ -42,7 +42,12 @@ _SCHEMA = (
     )""",
     "CREATE INDEX IF NOT EXISTS board_items_job ON board_items(job_id)",
 )
-STEPS = (Step(1, "boards and their takes", sql=_SCHEMA),)
+STEPS = (
+    Step(1, "boards and their takes", sql=_SCHEMA),
+    # NULL for boards made before, and for every board of a single-user app (nobody is signed in).
+    Step(2, "who made each board", sql=("ALTER TABLE boards ADD COLUMN created_by TEXT",
+                                        "CREATE INDEX IF NOT EXISTS boards_created_by ON boards(created_by)")),
+)
 
 
 class BoardError(ValueError):
@@ -57,6 +62,8 @@ class Board:
     """Set for the board made automatically from one run."""
     created_at: float
     job_ids: tuple[str, ...]
+    created_by: str | None = None
+    """Who made it (a run's board: who started the run); None with no sign-in and for boards made before."""
 
 
 class Boards:
@@ -90,7 +97,9 @@ class Boards:
         missing = conn.execute(
             "SELECT run_id, MIN(created_at) AS at, "
             "(SELECT j2.recipe_json FROM jobs j2 WHERE j2.run_id = j.run_id ORDER BY j2.created_at, j2.id LIMIT 1) "
-            "AS recipe "
+            "AS recipe, "
+            "(SELECT j3.owner FROM jobs j3 WHERE j3.run_id = j.run_id ORDER BY j3.created_at, j3.id LIMIT 1) "
+            "AS owner "
             "FROM jobs j WHERE run_id NOT IN (SELECT run_id FROM boards WHERE run_id IS NOT NULL) GROUP BY run_id"
         ).fetchall()
         unlinked = conn.execute(
@@ -102,10 +111,10 @@ class Boards:
         now = time.time()
         with self._write() as conn:
             for row in missing:
-                conn.execute("INSERT INTO boards(id, name, run_id, created_at, updated_at) "
-                             "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                conn.execute("INSERT INTO boards(id, name, run_id, created_at, updated_at, created_by) "
+                             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                              (uuid.uuid4().hex, run_board_name(_prompt(row["recipe"]), row["at"]), row["run_id"],
-                              row["at"] or now, now))
+                              row["at"] or now, now, row["owner"]))
             conn.execute(
                 "INSERT INTO board_items(board_id, job_id, added_at) "
                 "SELECT b.id, j.id, COALESCE(j.created_at, ?) FROM jobs j JOIN boards b ON b.run_id = j.run_id "
@@ -131,15 +140,19 @@ class Boards:
     def _boards(self, rows: list[Any], *, all_boards: bool = False) -> list[Board]:
         items = self._items_of(None if all_boards else [r["id"] for r in rows])
         return [Board(id=r["id"], name=r["name"], run_id=r["run_id"], created_at=r["created_at"],
-                      job_ids=items.get(r["id"], ())) for r in rows]
+                      job_ids=items.get(r["id"], ()), created_by=r["created_by"]) for r in rows]
 
     def _board(self, row: Any) -> Board:
         return self._boards([row])[0]
 
-    def list(self, limit: int | None = None) -> list[Board]:
-        """Newest first."""
-        sql = "SELECT * FROM boards WHERE hidden = 0 ORDER BY created_at DESC, id"
-        params: list[int] = []
+    def list(self, limit: int | None = None, *, created_by: str | None = None) -> list[Board]:
+        """Newest first; only the boards `created_by` made, when given."""
+        sql = "SELECT * FROM boards WHERE hidden = 0"
+        params: list[object] = []
+        if created_by is not None:
+            sql += " AND created_by = ?"
+            params.append(created_by)
+        sql += " ORDER BY created_at DESC, id"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
@@ -163,12 +176,13 @@ class Boards:
 
     # --- editing ------------------------------------------------------------------------------------
 
-    def create(self, name: str, job_ids: Iterable[str] = ()) -> Board:
+    def create(self, name: str, job_ids: Iterable[str] = (), *, created_by: str | None = None) -> Board:
+        """A board of picked takes; `created_by`: the signed-in person making it (None with no sign-in)."""
         name = _clean_name(name)
         board_id, now = uuid.uuid4().hex, time.time()
         with self._write() as conn:
-            conn.execute("INSERT INTO boards(id, name, run_id, created_at, updated_at) VALUES (?, ?, NULL, ?, ?)",
-                         (board_id, name, now, now))
+            conn.execute("INSERT INTO boards(id, name, run_id, created_at, updated_at, created_by) "
+                         "VALUES (?, ?, NULL, ?, ?, ?)", (board_id, name, now, now, created_by))
             for job_id in job_ids:
                 conn.execute("INSERT INTO board_items(board_id, job_id, added_at) VALUES (?, ?, ?) "
                              "ON CONFLICT DO NOTHING", (board_id, job_id, now))

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from jobs import permissions
 from jobs.store import ledger_schema
 from jobs.store.activity import ActivityQueries
 from jobs.store.budget import BudgetQueries
@@ -38,6 +39,7 @@ from jobs.store.model import (
     Job,
     JobState,
     LedgerError,
+    NotPermitted,
     row_to_job,
     to_db,
 )
@@ -87,14 +89,23 @@ class Ledger(LeaseQueries, BudgetQueries, ActivityQueries):
         return self.create_jobs([fields])[0]
 
     def create_jobs(self, specs: Sequence[dict[str, Any]], *, limit_usd: float | None = None,
-                    period_start: float | None = None, person_limit_usd: float | None = None) -> list[Job]:
+                    period_start: float | None = None, person_limit_usd: float | None = None,
+                    role: str | None = None) -> list[Job]:
         """Write intent rows for a whole run in one transaction, reserving each job's upper cost estimate.
 
         Ids already in the ledger (the same form request submitted twice) are returned as they are and
         reserve nothing again. Raises BudgetExceeded, writing nothing, when the new jobs would take the
         backend's spend since `period_start` past `limit_usd`, or an owner's own spend past `person_limit_usd`
-        (checked per owner in the same transaction; jobs with no owner count only against the team).
+        (checked per owner in the same transaction; jobs with no owner count only against the team). Each owned
+        job keeps `person_limit_usd`, so a take the engine adds for it later (a fallback) is held to it too.
+
+        `role`: the asking person's (jobs/identity.py); one that may not start takes (a viewer) raises
+        NotPermitted, whatever the page showed. None (the CLI, a single user, the engine's own fallback) may.
         """
+        if not permissions.allowed(role, permissions.GENERATE):
+            owners = sorted({str(s.get("owner")) for s in specs if s.get("owner")}) or ["this person"]
+            raise NotPermitted(f"role: {', '.join(owners)} is a {role}, and a {role} cannot start takes; "
+                               "nothing was written")
         now = time.time()
         rows: list[dict[str, Any]] = []
         for spec in specs:
@@ -103,6 +114,8 @@ class Ledger(LeaseQueries, BudgetQueries, ActivityQueries):
                 raise LedgerError(f"unknown job fields: {sorted(unknown)}")
             row = {"id": uuid.uuid4().hex, "take": 0, "state": JobState.WAITING, "created_at": now,
                    "updated_at": now, **spec}
+            if person_limit_usd is not None and row.get("owner") and row.get("person_limit_usd") is None:
+                row["person_limit_usd"] = person_limit_usd
             missing = [k for k in NOT_NULL if row.get(k) is None]
             if missing:
                 raise LedgerError(f"missing job fields: {sorted(missing)}")

@@ -154,6 +154,8 @@ STEPS: tuple[Step, ...] = (
         )""",
         "CREATE INDEX IF NOT EXISTS activity_at ON activity(at)",
     )),
+    Step(9, "the per-person limit a job was admitted under (its fallback take must fit it too)",
+         run=lambda conn, db: _add_column(conn, db, "person_limit_usd REAL")),
 )
 
 

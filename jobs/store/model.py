@@ -60,6 +60,10 @@ class BudgetExceeded(LedgerError):
         self.limit_usd = limit_usd
 
 
+class NotPermitted(LedgerError):
+    """The owner's role may not start takes (a viewer): refused before anything is written."""
+
+
 @dataclass(frozen=True)
 class Job:
     id: str
@@ -118,6 +122,9 @@ class Job:
     owner: str | None = None
     """Who asked for it (the signed-in email, or the CLI's DAILIES_USER / OS user); None for a single-user app's
     jobs and for every job made before owners existed. Set when the job is admitted, never changed."""
+    person_limit_usd: float | None = None
+    """The owner's per-person limit the job was admitted under: a take the engine adds for it later (a fallback)
+    must fit the owner's limit as well as the team's (`budget_limit_usd`)."""
 
     @property
     def recipe(self) -> dict[str, Any]:

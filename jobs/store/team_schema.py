@@ -57,6 +57,12 @@ BEST_WORST_STEPS = (Step(1, "tables of the first build", sql=(
         CHECK (best != worst)
     )""",
     "CREATE INDEX IF NOT EXISTS best_worst_time ON best_worst_votes(created_at)",
+)), Step(2, "who cast each ballot; one person, one ballot per set of clips", sql=(
+    # voter: the signed-in email (NULL with no sign-in, and for ballots cast before); set_key: the set's clips in
+    # any order, set with a voter. As for votes, NULLs never clash in the unique index.
+    "ALTER TABLE best_worst_votes ADD COLUMN voter TEXT",
+    "ALTER TABLE best_worst_votes ADD COLUMN set_key TEXT",
+    "CREATE UNIQUE INDEX IF NOT EXISTS best_worst_one_per_person ON best_worst_votes(voter, set_key)",
 )),)
 
 LIBRARY_STEPS = (Step(1, "tables of the first build", sql=(
@@ -76,6 +82,8 @@ LIBRARY_STEPS = (Step(1, "tables of the first build", sql=(
         PRIMARY KEY (recipe_id, run_id)
     )""",
     "CREATE INDEX IF NOT EXISTS recipe_runs_run ON recipe_runs(run_id)",
+)), Step(2, "who saved each recipe", sql=(
+    "ALTER TABLE saved_recipes ADD COLUMN created_by TEXT",  # NULL before, and with no sign-in
 )),)
 
 REVIEW_COLUMNS = {
@@ -85,9 +93,10 @@ REVIEW_COLUMNS = {
 }
 BEST_WORST_COLUMNS = {
     "best_worst_votes": ("id", "source", "created_at", "reviewer", "jobs_json", "models_json", "best", "worst",
-                         "tags_json", "prompt"),
+                         "tags_json", "prompt", "voter", "set_key"),
 }
 LIBRARY_COLUMNS = {
-    "saved_recipes": ("id", "name", "tags_json", "recipe_json", "variants_json", "created_at", "updated_at"),
+    "saved_recipes": ("id", "name", "tags_json", "recipe_json", "variants_json", "created_at", "updated_at",
+                      "created_by"),
     "recipe_runs": ("recipe_id", "run_id", "created_at"),
 }

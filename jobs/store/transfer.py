@@ -2,8 +2,10 @@
 
 Every row keeps its id, so running it twice copies nothing the second time: jobs, boards, reviews, votes
 and saved recipes are inserted only where their key is new, and a job's events and reservation come along
-only with the job itself. The source files are opened with today's code first, which upgrades an older
-file in place (jobs/store/migrate.py), so every column the target has is there to read.
+only with the job itself. The Activity table's settings changes have no id of their own (the target numbers
+its rows): one is copied unless the target holds the same change (time, who, action, detail). The source files
+are opened with today's code first, which upgrades an older file in place (jobs/store/migrate.py), so every
+column the target has is there to read, who made each job, board, ballot and recipe included.
 """
 
 from __future__ import annotations
@@ -115,4 +117,30 @@ def copy_data_dir(data_dir: Path, db: Database, *,
         if cols:
             new, had = _insert_many(db, table, cols, rows, channel="boards" if table.startswith("board") else None)
             report.add(table, new, had)
+    _copy_activity(ledger, db, report)
     return report
+
+
+_ACTIVITY = ("at", "who", "action", "detail", "cost_usd")
+
+
+def _copy_activity(ledger: Path, db: Database, report: Copied) -> None:
+    """Settings changes and sandbox faults (the Activity table's own rows; paid takes come with their jobs)."""
+    cols, rows = _rows(ledger, "activity")
+    if not cols:
+        return
+    at = [cols.index(c) for c in _ACTIVITY]
+    # IS NOT DISTINCT FROM: `who` and `detail` are NULL with no sign-in, and NULL = NULL is never true.
+    same = ("SELECT 1 FROM activity WHERE at = ? AND who IS NOT DISTINCT FROM ? AND action = ? "
+            "AND detail IS NOT DISTINCT FROM ?")
+    new = had = 0
+    with db.write("ledger") as conn:
+        for row in rows:
+            values = [row[i] for i in at]
+            if conn.execute(same, values[:4]).fetchone() is not None:
+                had += 1
+                continue
+            conn.execute(f"INSERT INTO activity ({', '.join(_ACTIVITY)}) VALUES ({', '.join('?' for _ in at)})",
+                         values)
+            new += 1
+    report.add("activity", new, had)

@@ -122,3 +122,25 @@ def test_only_downloaded_kling_takes_can_be_extended(make_sandbox, make_runner):
     (veo_id,) = runner.submit_run(Recipe(prompt="x"), [("veo3.1-fast", no_options())], backend_for(server))
     veo = wait_state(runner, veo_id, DONE_STATES, timeout=20)
     assert extend.check(veo).reason == "Only Kling takes can be extended."
+
+
+def test_an_extend_is_the_askers_take_held_to_their_limit_and_refused_to_a_viewer(make_sandbox, make_runner):
+    server = make_sandbox(render_times={"*": (5, 10)})
+    runner = make_runner()
+    (parent_id,) = runner.submit_run(Recipe(prompt="a red kite over a beach", duration_s=5),
+                                     [("kling-v1-6", no_options())], backend_for(server), owner="alice@example.com")
+    parent = wait_state(runner, parent_id, DONE_STATES, timeout=20)
+    assert parent.state == JobState.DOWNLOADED
+    spent = runner.ledger.spend_total("sandbox", owner="alice@example.com")
+    ask = {"owner": "alice@example.com", "budget_limit_usd": 100.0, "budget_period_start": 0.0}
+    over = extend.submit_extend(runner.ledger, runner, runner.catalog, backend_for(server), parent, "more",
+                                request_id="p-1", person_limit_usd=spent + 0.01, **ask)
+    assert over.job_id is None and "your limit" in over.message, over.message
+    viewer = extend.submit_extend(runner.ledger, runner, runner.catalog, backend_for(server), parent, "more",
+                                  request_id="p-2", role="viewer", owner="vic@example.com")
+    assert viewer.job_id is None and "vic@example.com is a viewer" in viewer.message, viewer.message
+    assert not [s for s in submits(server) if s["path"].endswith("video-extend")]
+    fits = extend.submit_extend(runner.ledger, runner, runner.catalog, backend_for(server), parent, "more",
+                                request_id="p-3", person_limit_usd=100.0, role="member", **ask)
+    assert fits.job_id is not None, fits.message
+    assert runner.ledger.get(fits.job_id).owner == "alice@example.com"

@@ -15,7 +15,8 @@ from jobs.cli import main
 from jobs.ledger import Ledger
 from jobs.prefs import load_deployment_prefs, load_prefs_report, prefs_path
 from jobs.store.boards import Boards
-from library.prompts import PromptLibrary
+from library.prompts import ModelVariant, PromptLibrary
+from providers.recipe import Recipe
 from review.bestworst import BestWorstStore
 from review.store import ReviewStore
 from tests.s3_helpers import moto_endpoint, objects, s3_env, s3_store
@@ -121,3 +122,59 @@ def test_jobs_migrate_moves_the_clips_into_the_bucket_under_their_keys(legacy: P
 def test_migrate_refuses_a_target_that_is_not_postgresql(legacy: Path, capsys) -> None:
     assert main(["migrate", "--to", "mysql://x/y", "--from", str(legacy / "data")]) == 2
     assert "--to: must be a postgresql:// URL" in capsys.readouterr().err
+
+
+def test_jobs_migrate_copies_who_did_what_and_the_activity_table_once(legacy: Path, pg_url: str) -> None:
+    """The folder, upgraded by today's code and used with sign-in on: an owned run (its board takes the run's
+    owner), a picked board, a saved recipe and a best–worst ballot with their people, and Activity rows (a
+    settings change with no sign-in has no `who`). All of it arrives once, and a second migrate adds nothing."""
+    data = legacy / "data"
+    ledger = Ledger(data / "ledger.sqlite3")
+    boards = Boards(ledger.database)
+    library = PromptLibrary(data / "library.sqlite3")
+    ballots = BestWorstStore(data / "review.sqlite3")
+    try:
+        ledger.create_jobs([{"run_id": "run-ana", "model_id": "kling-v1-6", "family": "kling", "backend": "live",
+                             "base_url": "http://127.0.0.1:1", "recipe_json": '{"prompt": "ana\'s kite"}',
+                             "state": "failed", "est_high_usd": 1.25, "owner": "ana@example.com"}],
+                           person_limit_usd=20.0)
+        boards.sync_runs()
+        boards.create("Ben's picks", [], created_by="ben@example.com")
+        library.save("Ben's harbour", Recipe(prompt="a harbour at noon"), variants=[ModelVariant("veo3.1")],
+                     created_by="ben@example.com")
+        ballots.add(["j1", "j2", "j3"], ["veo3.1", "kling-v1-6", "gen4_turbo"], 0, 2, voter="cy@example.com")
+        ledger.record_activity("boss@example.com", "settings changed", "budget_usd: 25.0 → 30.0")
+        ledger.record_activity(None, "sandbox fault", "faults cleared")
+    finally:
+        for store in (ballots, library, boards, ledger):
+            store.close()
+
+    first = migrate("--to", pg_url, "--from", str(data))
+    assert "activity: 2 copied, 0 already there" in first, first
+    again = migrate("--to", pg_url, "--from", str(data))
+    assert "activity: 0 copied, 2 already there" in again, again
+
+    team = Ledger(pg_url)
+    team_boards = Boards(team.database)
+    try:
+        (job,) = team.list_jobs(owner="ana@example.com")
+        assert job.person_limit_usd == 20.0
+        assert team.spend_total("live", owner="ana@example.com") == pytest.approx(1.25)
+        owners = {b.name: b.created_by for b in team_boards.list()}
+        assert owners["Ben's picks"] == "ben@example.com"
+        (anas,) = team_boards.list(created_by="ana@example.com")
+        assert anas.run_id == "run-ana"  # a run's board is its owner's
+        changes = [(r["who"], r["action"], r["detail"]) for r in team.activity() if "take" not in r["action"]]
+        assert sorted(changes, key=str) == sorted([("boss@example.com", "settings changed",
+                                                    "budget_usd: 25.0 → 30.0"),
+                                                   (None, "sandbox fault", "faults cleared")], key=str)
+    finally:
+        team_boards.close()
+        team.close()
+    team_library, team_ballots = PromptLibrary(pg_url), BestWorstStore(pg_url)
+    try:
+        assert [s.name for s in team_library.list(created_by="ben@example.com")] == ["Ben's harbour"]
+        assert [b.voter for b in team_ballots.ballots() if b.voter] == ["cy@example.com"]
+    finally:
+        team_library.close()
+        team_ballots.close()

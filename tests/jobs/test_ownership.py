@@ -8,7 +8,7 @@ import pytest
 
 from jobs import cli
 from jobs.ledger import BudgetExceeded, Ledger, LedgerError
-from tests.jobs.jobs_helpers import backend_for, job_spec as spec, no_options, recipe
+from tests.jobs.jobs_helpers import backend_for, job_spec as spec, no_options, recipe, submits
 
 
 @pytest.fixture
@@ -144,3 +144,32 @@ def test_activity_lists_paid_takes_with_their_owner_and_cost_and_settings_change
     ledger.release_reservation(bob.id)
     released = next(r for r in ledger.activity() if r["who"] == "bob@example.com")
     assert released["cost_usd"] == 0.0 and "released" in released["detail"]
+
+
+def test_a_fallback_take_is_held_to_its_owners_limit_as_well_as_the_teams(make_runner, make_sandbox) -> None:
+    """The take is stuck in queue, so the engine sends its recipe to the fallback model: a new reservation. The
+    team's budget has room for it; the owner's own limit (recorded on the job at admission) does not, so the
+    fallback is refused with that reason and nothing is sent for it. Another owner's fallback under the same
+    team budget goes out."""
+    server = make_sandbox(render_times={"*": (5, 10)})
+    server.faults.add(route="submit", kind="stuck_in_queue", count=2, family="sora")
+    runner = make_runner()
+    backend = backend_for(server)
+    limits = {"budget_limit_usd": 100.0, "budget_period_start": 0.0, "fallback_model": "veo3.1-fast"}
+    (alice,) = runner.submit_run(recipe(), [("sora-2", no_options())], backend, owner="alice@example.com",
+                                 person_limit_usd=0.4, **limits)  # sora's $0.32 fits, with veo's $0.20 it does not
+    assert runner.ledger.get(alice).person_limit_usd == pytest.approx(0.4)
+    assert runner.wait_for(lambda: "Fallback to veo3.1-fast refused" in (runner.ledger.get(alice).note or ""), 20), \
+        runner.ledger.get(alice).note
+    note = runner.ledger.get(alice).note
+    assert "your limit" in note and "$0.40 per-person limit" in note and "team budget is not what refused" in note
+    assert runner.ledger.children(alice) == []
+    assert runner.ledger.spend_total("sandbox", owner="alice@example.com") == pytest.approx(0.32)
+
+    (bob,) = runner.submit_run(recipe("bob's kite"), [("sora-2", no_options())], backend, owner="bob@example.com",
+                               person_limit_usd=1.0, **limits)
+    assert runner.wait_for(lambda: bool(runner.ledger.children(bob)), 20)
+    (child,) = runner.ledger.children(bob)
+    assert child.owner == "bob@example.com" and child.person_limit_usd == pytest.approx(1.0)
+    assert runner.wait_for(lambda: bool(runner.ledger.get(child.id).task_id), 20)
+    assert [s["family"] for s in submits(server)].count("veo") == 1  # bob's fallback only
