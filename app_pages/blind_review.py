@@ -6,7 +6,7 @@ import time
 
 import streamlit as st
 
-from components import best_worst_session
+from components import best_worst_session, roles
 from components.review_demopack import render_demopack_export
 from components.review_runtime import boards, prompt_library, review_store
 from components.review_session import ACTIVE, DONE, REVEALED, REVIEWER, render_session
@@ -18,6 +18,10 @@ rt = get_runtime()
 store = review_store(rt)
 
 st.title("Blind review")
+refused = roles.refusal(roles.VOTE)
+if refused:  # a viewer where viewers do not vote: the votes stay the members' (Rankings shows them)
+    st.info(refused, icon=":material/how_to_vote:")
+    st.stop()
 active = st.session_state.get(ACTIVE)
 review = store.get_review(active) if active else None
 
@@ -62,7 +66,8 @@ if not candidates:
     st.info("No board has finished takes from two different models yet. Generate one prompt on two or more "
             "models first.", icon=":material/movie:")
 else:
-    labels = {b.id: f"{b.name} · {len(jobs_by_board[b.id])} takes" for b in candidates}
+    labels = {b.id: f"{b.name} · {len(jobs_by_board[b.id])} takes" + (f" · by {b.created_by}" if b.created_by else "")
+              for b in candidates}
     # With a single board there is nothing to choose: start with it picked.
     picked = st.multiselect("Boards", list(labels), format_func=labels.__getitem__, key="review_boards",
                             placeholder="Pick one or more boards", default=list(labels) if len(labels) == 1 else None)

@@ -6,6 +6,8 @@ import time
 
 import streamlit as st
 
+from components.auth import current_owner
+from components.board_picker import pick_board
 from components.board_view import NEXT_BOARD, render_board
 from components.data_cache import data_version, forget, get_boards, session_cached
 from components.job_card import model_name
@@ -34,29 +36,9 @@ jobs_total, downloaded = session_cached(
 session_cached("compare_sync", jobs_total, boards.sync_runs)
 version = data_version(rt)  # after the sync, which may have added boards
 all_boards = session_cached("compare_boards", version[1], boards.list)
-if not all_boards:
-    st.info("No boards yet: every Generate run becomes a board. Generate a few takes first.",
-            icon=":material/view_column:")
+board = pick_board(all_boards)
+if board is None:
     st.stop()
-
-ids = [b.id for b in all_boards]
-pending = st.session_state.pop(NEXT_BOARD, None)
-if pending in ids:
-    st.session_state["compare_board"] = pending
-wanted = st.query_params.get("board")
-run_wanted = st.query_params.get("run")
-if run_wanted:  # History links to a take's run
-    wanted = next((b.id for b in all_boards if b.run_id == run_wanted), wanted)
-    st.query_params.pop("run", None)
-    st.session_state.pop("compare_board", None)
-if wanted in ids and st.session_state.get("compare_board") not in ids:
-    st.session_state["compare_board"] = wanted
-if st.session_state.get("compare_board") not in ids:
-    st.session_state["compare_board"] = ids[0]
-names = {b.id: f"{b.name} ({len(b.job_ids)} clip{'s' if len(b.job_ids) != 1 else ''})" for b in all_boards}
-board_id = st.selectbox("Board", ids, format_func=names.get, key="compare_board")
-board = next(b for b in all_boards if b.id == board_id)
-st.query_params["board"] = board.id
 jobs = session_cached("compare_takes", (version[0], board.id, board.job_ids),
                       lambda: rt.ledger.get_many(board.job_ids))
 
@@ -95,7 +77,7 @@ with st.expander("New board", icon=":material/add_box:"):
     name = st.text_input("Name", key="compare_new_name", placeholder="e.g. Dawn kite, best takes")
     if st.button("Create board", key="compare_new_go"):
         try:
-            created = boards.create(name, picked)
+            created = boards.create(name, picked, created_by=current_owner())
         except BoardError as e:
             st.error(str(e))
         else:

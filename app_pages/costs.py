@@ -201,6 +201,6 @@ elif st.button("Refresh prices from CometAPI", key="refresh_prices", icon=":mate
     else:
         rt.save_prefs(dataclasses.replace(rt.prefs, model_overrides=merge_overrides(rt.prefs.model_overrides,
                                                                                      refresh)),
-                     who=current_identity().email)
+                     by=current_identity())
         st.success(f"Updated {len(refresh.overrides)} price(s) from {refresh.source_url}; "
                    f"{len(refresh.skipped)} model(s) kept their catalog price.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.auth import current_owner, person_limit
+from components import roles
 from components.keys import current_backend
 from components.model_cards import CardResult, render_model_cards
 from components.queue import remember_run, render_queue
@@ -13,7 +13,7 @@ from components.run_total import run_total
 from components.runtime import get_runtime
 from components.save_to_library import render_save_result, render_save_to_library
 from components.submit_guard import request_id_for
-from jobs.ledger import BudgetExceeded
+from jobs.ledger import BudgetExceeded, NotPermitted
 from jobs.prefs import period_start
 from providers.errors import DailiesError, ValidationErrors
 from providers.pricing import estimate
@@ -45,15 +45,22 @@ def _cost(card: CardResult) -> CostEstimate:
 
 total_line, low, high = run_total(cards, form.takes, _cost, form_has_errors=bool(form.errors))
 
-refusal: str | None = None
-if form.errors:
-    refusal = "Fix the fields marked in red first: " + ", ".join(FIELD_LABELS.get(f, f) for f in form.errors) + "."
-elif not form.recipe.prompt.strip():
-    refusal = "Write a prompt first (the Prompt field)."
-elif not cards:
-    refusal = "Pick at least one model."
-elif blocked:
-    refusal = "Fix the errors on: " + ", ".join(c.spec.display_name for c in blocked) + " (or switch them off)."
+
+def _form_refusal() -> str | None:
+    if form.errors:
+        return "Fix the fields marked in red first: " + ", ".join(FIELD_LABELS.get(f, f) for f in form.errors) + "."
+    if not form.recipe.prompt.strip():
+        return "Write a prompt first (the Prompt field)."
+    if not cards:
+        return "Pick at least one model."
+    if blocked:
+        return "Fix the errors on: " + ", ".join(c.spec.display_name for c in blocked) + " (or switch them off)."
+    return None
+
+
+# A viewer's refusal comes first: nothing they fix on the form would let them generate.
+refusal = roles.refusal(roles.GENERATE) or _form_refusal()
+
 budget_note = ""
 if backend.sandbox:
     budget_note = "Sandbox: simulated cost, never counted against the budget."
@@ -89,12 +96,14 @@ if clicked and refusal is None:
             form.recipe, choices, backend, takes=form.takes, request_id=request_id, run_id=request_id,
             budget_limit_usd=None if backend.sandbox else rt.prefs.budget_usd,
             budget_period_start=None if backend.sandbox else period_start(rt.prefs.budget_period),
-            owner=current_owner(), person_limit_usd=person_limit(rt.prefs, backend.sandbox))
+            **roles.admission(rt.prefs, backend.sandbox))
     except ValidationErrors as e:
         for message in e.by_field().values():
             action_row.error(message)
     except BudgetExceeded as e:
         action_row.error(f"Refused by the budget: {e}")
+    except NotPermitted as e:
+        action_row.error(f"Refused: {e}")
     except DailiesError as e:
         action_row.error(f"{e.title}: {e.message}")
     else:

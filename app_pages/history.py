@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components import roles
 from components.auth import current_identity
 from components.data_cache import forget, session_cached
 from components.history_view import (
@@ -44,8 +45,10 @@ with st.container(border=True):
                         help="Only clips whose technical checks found something: black frames, a freeze, flicker, "
                              "bars, a hard cut, odd motion or sound trouble.")
 
+    # A viewer starts no jobs of their own: they watch everyone's from the start.
     everyone = bool(who.email) and st.toggle(
-        "Everyone's jobs", key="h_everyone", help="Off: only the jobs you started. On: every job on this deployment.")
+        "Everyone's jobs", key="h_everyone", value=not roles.may(roles.GENERATE),
+        help="Off: only the jobs you started. On: every job on this deployment.")
 
 start, end = (tuple(dates) + (None, None))[:2] if isinstance(dates, tuple | list) else (dates, None)
 since, until = day_bounds(start, end)

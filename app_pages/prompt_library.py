@@ -7,14 +7,15 @@ import time
 import pandas as pd
 import streamlit as st
 
-from components.auth import current_owner, person_limit
+from components import roles
+from components.auth import current_identity
 from components.keys import current_backend
 from components.library_form import render_save_form
 from components.queue import remember_run
 from components.review_runtime import best_worst_store, boards, model_name, prompt_library, review_store
 from components.runtime import get_runtime
 from components.submit_guard import request_id_for
-from jobs.ledger import BudgetExceeded
+from jobs.ledger import BudgetExceeded, NotPermitted
 from jobs.prefs import period_start
 from library.prompts import LibraryError, SavedRecipe
 from library.results import recipe_insight
@@ -24,17 +25,33 @@ rt = get_runtime()
 library = prompt_library(rt)
 store = review_store(rt)
 
+who = current_identity()
+refused = roles.refusal(roles.LIBRARY)  # a viewer reads the library, and is told once why nothing here is theirs
+
 st.title("Prompt library")
-with st.expander("Save a new recipe", icon=":material/bookmark_add:"):
-    render_save_form(rt, library)
+if refused:
+    st.info(refused, icon=":material/visibility:")
+else:
+    with st.expander("Save a new recipe", icon=":material/bookmark_add:"):
+        render_save_form(rt, library)
 
 c1, c2 = st.columns(2)
 text = c1.text_input("Search", key="lib_search", placeholder="name or prompt")
 tag = c2.selectbox("Tag", ["all", *library.tags()], key="lib_tag")
-saved_list = library.list(tag=None if tag == "all" else tag, text=text or None)
+# Signed in, "mine" first; a viewer saves nothing, so theirs would always be empty: they start on everyone's.
+mine_only = bool(who.email) and not st.toggle(
+    "Everyone's recipes", key="lib_everyone", value=refused is not None,
+    help="Off: the recipes you saved. On: every recipe on this deployment, with who saved it.")
+saved_list = library.list(tag=None if tag == "all" else tag, text=text or None,
+                          created_by=who.email if mine_only else None)
 if not saved_list:
-    st.info("No saved recipes yet: save one above, then start runs from it in one click.", icon=":material/book:")
-
+    if text or tag != "all":
+        st.info("No saved recipe matches.", icon=":material/search_off:")
+    elif mine_only:
+        st.info("You have saved no recipes yet. Turn on \"Everyone's recipes\" to see the team's.",
+                icon=":material/book:")
+    else:
+        st.info("No saved recipes yet: save one above, then start runs from it in one click.", icon=":material/book:")
 
 def _start(saved: SavedRecipe) -> None:
     backend = current_backend(rt)
@@ -43,13 +60,15 @@ def _start(saved: SavedRecipe) -> None:
         started = library.start_run(
             saved, rt.runner, backend, request_id=request_id_for("library", saved.id),
             budget_limit_usd=rt.prefs.budget_usd if live else None,
-            budget_period_start=period_start(rt.prefs.budget_period) if live else None, owner=current_owner(),
-            person_limit_usd=person_limit(rt.prefs, backend.sandbox))
+            budget_period_start=period_start(rt.prefs.budget_period) if live else None,
+            **roles.admission(rt.prefs, backend.sandbox))
     except ValidationErrors as e:
         for message in e.by_field().values():
             st.error(message)
     except BudgetExceeded as e:
         st.error(f"Refused by the budget: {e}")
+    except NotPermitted as e:
+        st.error(f"Refused: {e}")
     except (LibraryError, DailiesError) as e:
         st.error(str(e))
     else:
@@ -63,15 +82,17 @@ for saved in saved_list:
     with st.container(border=True):
         h1, h2, h3 = st.columns([5, 1, 1], vertical_alignment="center")
         h1.markdown(f"### {saved.name}")
-        if saved.tags:
-            h1.caption(" · ".join(saved.tags))
+        about = [*saved.tags, *([f"by {saved.created_by}"] if saved.created_by else [])]
+        if about:
+            h1.caption(" · ".join(about))
         if h2.button("Start run", key=f"lib_run:{saved.id}", type="primary", width="stretch",
-                     disabled=not saved.variants,
-                     help="Send each model its own variant, as one board." if saved.variants else
-                     "This recipe names no models (saved by an older version): save it again with at least one."):
+                     disabled=not saved.variants or refused is not None,
+                     help=refused or ("Send each model its own variant, as one board." if saved.variants else
+                     "This recipe names no models (saved by an older version): save it again with at least one.")):
             _start(saved)
-        if h3.button("Delete", key=f"lib_del:{saved.id}", width="stretch"):
-            library.delete(saved.id)
+        if h3.button("Delete", key=f"lib_del:{saved.id}", width="stretch", disabled=refused is not None,
+                     help=refused):
+            library.delete(saved.id, role=who.role)
             st.rerun()
         st.markdown(f"**Prompt:** {saved.recipe.prompt}" +
                     (f"  \n**Negative:** {saved.recipe.negative_prompt}" if saved.recipe.negative_prompt else ""))

@@ -33,10 +33,11 @@ st.caption("Bradley–Terry ratings from everyone's blind votes (a tie counts ha
 who = current_identity()
 mine_only = bool(who.email) and st.toggle(
     "Only my votes", key="rank_mine",
-    help="Off: everyone's votes (one per person per pair). On: only the pair votes you cast; best–worst ballots do "
-         "not record their voter yet, so they are left out.")
-pair_votes = [v for v in store.votes() if not mine_only or v.voter == who.email]
-ballots = [as_ballot(v) for v in pair_votes] + ([] if mine_only else best_worst_store(rt).ballots())
+    help="Off: everyone's votes (one per person per pair and per best–worst set). On: only the votes you cast "
+         "signed in.")
+ballots = [as_ballot(v) for v in store.votes()] + best_worst_store(rt).ballots()
+if mine_only:
+    ballots = [b for b in ballots if b.voter == who.email]
 voted_jobs = rt.ledger.get_many(sorted({j for b in ballots for j in b.jobs}))
 by_pool, left_out = split_pools(ballots, ledger_pools(voted_jobs, ballots))
 if not by_pool:

@@ -106,7 +106,7 @@ else:
                 for p in problems:
                     st.error(p)
             else:
-                rt.save_prefs(new, who=who.email)
+                rt.save_prefs(new, by=who)
                 st.success("Saved.")
                 if new.allow_http and new.base_url.startswith("http://"):
                     st.warning(f"Plain http to {new.base_url}: the API key travels in clear text.")
@@ -136,7 +136,7 @@ speed = st.select_slider("Render speed (real seconds per simulated second)", opt
 if busy:
     st.caption(f"{busy} sandbox job(s) are running: the speed can change once they finish.")
 if admin and speed != prefs.sandbox_time_scale:
-    rt.save_prefs(dataclasses.replace(prefs, sandbox_time_scale=speed), who=who.email)
+    rt.save_prefs(dataclasses.replace(prefs, sandbox_time_scale=speed), by=who)
 if rt.sandbox is None:
     st.caption("The sandbox starts when the app runs without a key" +
                (f"; it is at {rt.sandbox_url}." if rt.sandbox_url else "."))

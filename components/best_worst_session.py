@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
+from components.auth import current_owner
 from components.review_runtime import best_worst_store, model_name
 from components.review_session import REVIEWER
 from components.runtime import Runtime
@@ -86,6 +87,7 @@ def render_round(rt: Runtime) -> None:
         best_worst_store(rt).add(job_ids, [jobs[j].model_id for j in job_ids], labels.index(best),
                                  labels.index(worst), source=",".join(state["sources"]),
                                  reviewer=str(st.session_state.get(REVIEWER) or ""),
-                                 prompt=prompt_of(jobs[job_ids[0]]), vote_id=f"{state['id']}:{index}")
+                                 prompt=prompt_of(jobs[job_ids[0]]), vote_id=f"{state['id']}:{index}",
+                                 voter=current_owner())
         state["revealed"] = True
         st.rerun()

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from components import rerun
+from components import rerun, roles
 from components.clip_facts import FactRow, fact_rows, mismatches, mode_of, render_seconds
 from components.clip_flags import render_flags
 from components.data_cache import forget, get_boards
@@ -119,6 +119,10 @@ def render_takes(rt: Runtime, jobs: Sequence[Job], board: Board | None) -> None:
 def render_rerun(rt: Runtime, backend: Backend, jobs: Sequence[Job], board: Board) -> None:
     """The board again, with one setting changed: a new run, hence a new board."""
     with st.expander("Re-run this board with one setting changed", icon=":material/replay:"):
+        refused = roles.refusal(roles.GENERATE)
+        if refused:
+            st.info(refused, icon=":material/block:")
+            return
         setting = st.selectbox("Setting to change", list(rerun.CHANGES), format_func=rerun.CHANGES.get,
                                key=f"rerun_setting:{board.id}")
         first = jobs[0].recipe if jobs else {}

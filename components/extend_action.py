@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.auth import current_owner, person_limit
+from components import roles
 from components.data_cache import forget
 from components.keys import current_backend
 from components.runtime import Runtime
@@ -32,6 +32,10 @@ def render_extend(rt: Runtime, job: Job, *, key_prefix: str) -> None:
     if not verdict.allowed and verdict.video_id is None and "downloaded" in verdict.reason:
         return  # not finished yet: nothing to offer
     with st.expander("Extend", icon=":material/arrow_forward:"):
+        refused = roles.refusal(roles.GENERATE)
+        if refused:
+            st.info(refused, icon=":material/block:")
+            return
         if not verdict.allowed:
             st.info(verdict.reason, icon=":material/block:")
             return
@@ -47,7 +51,7 @@ def render_extend(rt: Runtime, job: Job, *, key_prefix: str) -> None:
                 rt.ledger, rt.runner, rt.runner.catalog, backend, job, prompt,
                 request_id=request_id_for("extend", job.id, prompt.strip()),
                 budget_limit_usd=rt.prefs.budget_usd if live else None,
-                budget_period_start=period_start(rt.prefs.budget_period) if live else None, owner=current_owner(),
-                person_limit_usd=person_limit(rt.prefs, backend.sandbox))
+                budget_period_start=period_start(rt.prefs.budget_period) if live else None,
+                **roles.admission(rt.prefs, backend.sandbox))
             (st.success if result.job_id and "failed" not in result.message else st.error)(result.message)
             forget()

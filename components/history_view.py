@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from components import rerun
+from components import rerun, roles
 from components.board_view import render_take_card
 from components.clip_facts import render_seconds
 from components.clip_flags import tile_badge
@@ -182,8 +182,11 @@ def render_detail(rt: Runtime, backend: Backend, job: Job) -> None:
 
 def _actions(rt: Runtime, backend: Backend, job: Job) -> None:
     c1, c2, c3, c4 = st.columns(4)
+    refused = roles.refusal(roles.GENERATE)
+    if refused:
+        st.caption(refused)
     if c1.button("Re-run", key=f"h_rerun:{job.id}", icon=":material/replay:", width="stretch",
-                 help="The same recipe and options on the same model, as a new run"):
+                 disabled=refused is not None, help="The same recipe and options on the same model, as a new run"):
         run_id, ids, errors = rerun.submit(rt, backend, rerun.plan([job], rerun.Change("none")),
                                            run_id=request_id_for("rerun", job.id))
         for message in errors:
@@ -202,7 +205,7 @@ def _actions(rt: Runtime, backend: Backend, job: Job) -> None:
             delete_clip(rt, job)
             forget()
             st.rerun()
-    if job.family == "sora" and job.task_id and job.state == JobState.DOWNLOADED:
+    if job.family == "sora" and job.task_id and job.state == JobState.DOWNLOADED and not refused:
         with st.expander("Sora remix", icon=":material/auto_fix_high:"):
             prompt = st.text_input("Describe the change", key=f"h_remix:{job.id}")
             if st.button("Remix", key=f"h_remix_go:{job.id}", disabled=not prompt.strip()):
@@ -210,7 +213,7 @@ def _actions(rt: Runtime, backend: Backend, job: Job) -> None:
 
                 message = submit_remix(rt, backend, job, prompt.strip(),
                                        request_id=request_id_for("remix", job.id, prompt.strip()))
-                (st.error if message.startswith("Remix failed") else st.success)(message)
+                (st.error if message.startswith(("Remix failed", "Remix refused")) else st.success)(message)
                 forget()
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import draft_state
+from components import auth, draft_state
 from components.runtime import Runtime
 from library.prompts import LibraryError, ModelVariant, PromptLibrary
 from providers.recipe import Recipe
@@ -49,8 +49,9 @@ def _save(rt: Runtime, library: PromptLibrary) -> None:
     recipe = Recipe(prompt=(get("lib_prompt") or "").strip(), negative_prompt=(get("lib_negative") or "").strip(),
                     duration_s=get("lib_duration"), aspect_ratio=get("lib_ratio"))
     try:
+        who = auth.current_identity()
         saved = library.save(get("lib_name") or "", recipe, tags=(get("lib_tags") or "").split(","),
-                             variants=_variants(rt, models), catalog=rt.catalog)
+                             variants=_variants(rt, models), catalog=rt.catalog, created_by=who.email, role=who.role)
     except LibraryError as e:
         st.session_state[_RESULT] = ("error", str(e))
         return

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from components import draft_state
+from components import draft_state, roles
 from components.auth import current_owner
 from components.job_card import model_name, render_active, render_job
 from components.retry import render_retry
@@ -55,18 +55,18 @@ def remember_run(run_id: str) -> None:
     st.session_state.pop(CACHE_KEY, None)
 
 
-def my_runs(rt: Runtime) -> list[Run]:
+def my_runs(rt: Runtime, *, everyone: bool = False) -> list[Run]:
     """This browser's runs with their jobs, cached per session until the runner or the list changes. Signed in,
-    the person's runs from any browser or tab join them, newest first."""
+    the person's runs from any browser or tab join them, newest first; with `everyone`, every person's."""
     run_ids = tuple(draft_state.value(RUNS_FIELD) or [])
     owner = current_owner()
-    version = (rt.runner.change_counter, run_ids, owner)
+    version = (rt.runner.change_counter, run_ids, owner, everyone)
     cached = st.session_state.get(CACHE_KEY)
     if cached and cached[0] == version:
         return cached[1]
     if owner:  # asked only when the cache is stale: an ordinary rerun still asks the ledger nothing
-        theirs = [j.run_id for j in rt.ledger.list_jobs(owner=owner, limit=RUNS_KEPT)]
-        run_ids = tuple(dict.fromkeys([*theirs, *run_ids]))[:RUNS_KEPT]
+        theirs = [j.run_id for j in rt.ledger.list_jobs(owner=None if everyone else owner, limit=RUNS_KEPT)]
+        run_ids = tuple(dict.fromkeys([*theirs, *([] if everyone else run_ids)]))[:RUNS_KEPT]
     runs = []
     for run_id in run_ids:
         jobs = rt.ledger.list_jobs(run_id=run_id, newest_first=False)
@@ -92,8 +92,9 @@ def _summary(rt: Runtime, run: Run) -> str:
     models = sorted({model_name(rt.catalog, j.model_id) for j in run.jobs})
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.started_at))
     ready = sum(1 for j in run.jobs if j.state.value == "downloaded")
+    by = f" · by {run.jobs[0].owner}" if run.jobs[0].owner else ""
     return (f"{when} · {', '.join(models)} · {len(run.jobs)} take{'s' if len(run.jobs) != 1 else ''} "
-            f"({ready} ready) · {_cost(run)}")
+            f"({ready} ready) · {_cost(run)}{by}")
 
 
 def _eta(rt: Runtime, job: Job) -> float | None:
@@ -105,6 +106,7 @@ def _eta(rt: Runtime, job: Job) -> float | None:
 def _live(rt: Runtime, run: Run) -> None:
     """The run's takes in flight, refreshed every second by a fragment until they are done."""
     active_ids = [j.id for j in run.active]
+    refused = roles.refusal(roles.GENERATE)  # a viewer watches takes render, and stops none
 
     @st.fragment(run_every=1.0 if active_ids else None)
     def live() -> None:
@@ -119,9 +121,9 @@ def _live(rt: Runtime, run: Run) -> None:
         for i, job in enumerate(current):
             with cols[i % COLUMNS], st.container(border=True):
                 render_active(job, rt.catalog, _eta(rt, job))
-                if st.button("Stop tracking", key=f"stop:{job.id}",
-                             help="No CometAPI route documents a cancel: the provider may still render "
-                                  "and charge this task."):
+                if st.button("Stop tracking", key=f"stop:{job.id}", disabled=refused is not None,
+                             help=refused or "No CometAPI route documents a cancel: the provider may still render "
+                                             "and charge this task."):
                     rt.runner.stop_tracking(job.id)
                     st.session_state.pop(CACHE_KEY, None)
                     st.rerun()
@@ -159,8 +161,13 @@ def _elsewhere(rt: Runtime, runs: Sequence[Run]) -> None:
 
 
 def render_queue(rt: Runtime) -> None:
-    runs = my_runs(rt)
     st.subheader("Runs")
+    owner = current_owner()
+    # A viewer starts no runs of their own: they watch everyone's from the start.
+    everyone = bool(owner) and st.toggle("Everyone's runs", key="runs_everyone", value=not roles.may(roles.GENERATE),
+                                         help="Off: the runs you started, from any browser. On: every person's runs "
+                                              "on this deployment, newest first.")
+    runs = my_runs(rt, everyone=everyone)
     if not runs:
         st.info("No runs yet. Write a prompt, pick models and press Generate: the run appears here, and every "
                 "run is also a board on Compare.", icon=":material/movie:")
@@ -173,8 +180,8 @@ def render_queue(rt: Runtime) -> None:
         return
     pages = max(1, -(-len(earlier) // RUNS_PER_PAGE))
     h1, h2 = st.columns([4, 1], vertical_alignment="bottom")
-    h1.markdown(f"**{'Your earlier runs' if current_owner() else 'Earlier runs from this browser'}** "
-                f"({len(earlier)})")
+    title = "Earlier runs" if everyone else "Your earlier runs" if owner else "Earlier runs from this browser"
+    h1.markdown(f"**{title}** ({len(earlier)})")
     page = int(h2.number_input("Page", min_value=1, max_value=pages, value=1, step=1, key="runs_page",
                                label_visibility="collapsed" if pages == 1 else "visible")) if pages > 1 else 1
     for run in earlier[(page - 1) * RUNS_PER_PAGE:page * RUNS_PER_PAGE]:

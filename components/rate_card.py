@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import pandas as pd
 import streamlit as st
 
-from components.auth import current_owner
+from components import auth
 from components.runtime import Runtime
 from providers.catalog import load_catalog
 from providers.rate_card import MAX_USD, RateRow, check_yours, money, overrides_from, rate_rows, source_markdown
@@ -99,7 +99,7 @@ def _label(row: RateRow) -> str:
 def save_yours(rt: Runtime, yours: Mapping[tuple[str, str | None, int | None], float | None]) -> None:
     """Store the card's prices as catalog overrides: estimates, the budget and the runner use them at once."""
     overrides = overrides_from(load_catalog(), rt.prefs.model_overrides, yours)
-    rt.save_prefs(dataclasses.replace(rt.prefs, model_overrides=overrides), who=current_owner())
+    rt.save_prefs(dataclasses.replace(rt.prefs, model_overrides=overrides), by=auth.current_identity())
 
 
 def _same(a: object, b: object) -> bool:

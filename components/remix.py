@@ -12,9 +12,9 @@ import json
 import time
 import uuid
 
-from components.auth import current_owner, person_limit
+from components import roles
 from components.runtime import Runtime
-from jobs.ledger import BudgetExceeded, Job, JobState
+from jobs.ledger import BudgetExceeded, Job, JobState, NotPermitted
 from jobs.prefs import period_start
 from providers.client import Backend, CometClient
 from providers.errors import DailiesError
@@ -62,6 +62,7 @@ def submit_remix(rt: Runtime, backend: Backend, job: Job, prompt: str, *, reques
     mapping = {**job.mapping, "report": [dataclasses.asdict(line) | {"action": str(line.action)}
                                          for line in sub.report], "remix_of": job.id}
     owner = f"remix:{row_id}"
+    asker = roles.admission(rt.prefs, backend.sandbox)
     try:
         (row,) = rt.ledger.create_jobs([{
             "id": row_id, "run_id": uuid.uuid4().hex, "model_id": job.model_id, "family": "sora",
@@ -69,15 +70,17 @@ def submit_remix(rt: Runtime, backend: Backend, job: Job, prompt: str, *, reques
             "recipe_json": sub.recipe.to_json(), "options_json": job.options_json,
             "mapping_json": json.dumps(mapping, default=str), "state": str(JobState.SUBMITTING),
             "est_low_usd": job.est_low_usd, "est_high_usd": job.est_high_usd, "parent_job_id": job.id,
-            "link_kind": "remix", "owner": current_owner(),
+            "link_kind": "remix", "owner": asker["owner"],
             "time_scale": backend.time_scale if backend.sandbox else 1.0,
             # Intent before spend, leased to this request so no rescan calls it submit_unknown mid-POST.
             "lease_owner": owner, "lease_expires_at": time.time() + REMIX_LEASE_S,
         }], limit_usd=None if backend.sandbox else rt.prefs.budget_usd,
             period_start=None if backend.sandbox else period_start(rt.prefs.budget_period),
-            person_limit_usd=person_limit(rt.prefs, backend.sandbox))
+            person_limit_usd=asker["person_limit_usd"], role=asker["role"])
     except BudgetExceeded as e:
         return f"Remix refused by the budget: {e}"
+    except NotPermitted as e:
+        return f"Remix refused: {e}"
     client = CometClient(backend)
     try:
         status = client.submit(sub)

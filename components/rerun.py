@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components.auth import current_owner, person_limit
+from components import roles
 from components.runtime import Runtime
-from jobs.ledger import BudgetExceeded, Job
+from jobs.ledger import BudgetExceeded, Job, NotPermitted
 from jobs.prefs import period_start
 from providers.client import Backend
 from providers.errors import DailiesError, ValidationErrors
@@ -87,9 +87,11 @@ def submit(rt: Runtime, backend: Backend, groups: Sequence[tuple[Recipe, list[tu
             groups, backend, run_id=run, request_id=run,
             budget_limit_usd=None if backend.sandbox else rt.prefs.budget_usd,
             budget_period_start=None if backend.sandbox else period_start(rt.prefs.budget_period),
-            owner=current_owner(), person_limit_usd=person_limit(rt.prefs, backend.sandbox))
+            **roles.admission(rt.prefs, backend.sandbox))
     except BudgetExceeded as e:
         return run, [], [f"Refused by the budget: {e}"]
+    except NotPermitted as e:
+        return run, [], [f"Refused: {e}"]
     except DailiesError as e:
         return run, [], [f"{e.title}: {e.message}"]
     return run, ids, errors

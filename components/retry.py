@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.auth import current_owner, person_limit
+from components import roles
 from components.data_cache import forget
 from components.keys import current_backend
 from components.runtime import Runtime
 from components.submit_guard import request_id_for
-from jobs.ledger import BudgetExceeded, Job
+from jobs.ledger import BudgetExceeded, Job, NotPermitted
 from jobs.prefs import period_start
 from jobs.runner import RETRYABLE_STATES
 from providers.errors import DailiesError, ValidationErrors
@@ -26,12 +26,14 @@ def _retry(rt: Runtime, job: Job) -> None:
         new_id = rt.runner.retry(
             job.id, backend, request_id=request_id_for("retry", job.id),
             budget_limit_usd=rt.prefs.budget_usd if live else None,
-            budget_period_start=period_start(rt.prefs.budget_period) if live else None, owner=current_owner(),
-            person_limit_usd=person_limit(rt.prefs, backend.sandbox))
+            budget_period_start=period_start(rt.prefs.budget_period) if live else None,
+            **roles.admission(rt.prefs, backend.sandbox))
     except ValidationErrors as e:
         st.session_state[_message_key(job)] = "; ".join(e.by_field().values())
     except BudgetExceeded as e:
         st.session_state[_message_key(job)] = f"Refused by the budget: {e}"
+    except NotPermitted as e:
+        st.session_state[_message_key(job)] = f"Refused: {e}"
     except DailiesError as e:
         st.session_state[_message_key(job)] = f"{e.title}: {e.message}"
     else:
@@ -50,9 +52,10 @@ def render_retry(rt: Runtime, job: Job, *, key_prefix: str = "retry") -> None:
     if job.state not in RETRYABLE_STATES:
         return
     sandbox = current_backend(rt).sandbox
+    refused = roles.refusal(roles.GENERATE)  # greyed out, the reason on hover (a page may list many failed takes)
     st.button("Retry", key=f"{key_prefix}:{job.id}", icon=":material/replay:", on_click=_retry, args=(rt, job),
-              help="Send this take again as one new job in the same run"
-                   + (" (sandbox: nothing is charged)." if sandbox else "; the budget applies."))
+              disabled=refused is not None, help=refused or "Send this take again as one new job in the same run"
+              + (" (sandbox: nothing is charged)." if sandbox else "; the budget applies."))
     message = st.session_state.get(_message_key(job))
     if message:
         st.error(message, icon=":material/block:")

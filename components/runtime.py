@@ -12,9 +12,10 @@ from typing import Any
 import httpx
 import streamlit as st
 
-from jobs import catalog_watch, settings
+from jobs import catalog_watch, permissions, settings
 from jobs.clipstore import ClipStorage, open_clip_store
 from jobs.eta import EtaBook
+from jobs.identity import Identity
 from jobs.ledger import Ledger
 from jobs.prefs import Prefs, changes, load_deployment_prefs, save_deployment_prefs
 from jobs.runner import Runner
@@ -47,9 +48,14 @@ class Runtime:
     def catalog(self) -> Catalog:
         return self.runner.catalog
 
-    def save_prefs(self, prefs: Prefs, *, who: str | None = None) -> None:
-        """Persist, then apply what can change while running (catalog overrides, sandbox speed). The change is
-        recorded in the Activity table under `who` (the signed-in email; None with no sign-in)."""
+    def save_prefs(self, prefs: Prefs, *, by: Identity) -> None:
+        """Persist, then apply what can change while running (catalog overrides, sandbox speed). Every settings
+        change passes here, so `by` (who asks) is required: it is recorded in the Activity table (the signed-in
+        email; None with no sign-in), and anyone but an admin is refused (PermissionError) whatever a page showed."""
+        refused = permissions.refusal(by.role, permissions.SETTINGS)
+        if refused is not None:
+            raise PermissionError(f"settings: {refused}")
+        who = by.email
         changed = changes(self.prefs, prefs)
         save_deployment_prefs(self.data_dir, prefs)
         if changed:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
+from components import auth, roles
 from components.model_cards import CardResult
 from components.review_runtime import prompt_library
 from components.runtime import Runtime
@@ -19,9 +20,10 @@ _RESULT = "_gen_lib_result"
 def _save(rt: Runtime, recipe: Recipe, cards: Sequence[CardResult]) -> None:
     name = (st.session_state.get("gen_lib_name") or "").strip()
     variants = [ModelVariant(c.spec.id, options=c.options.to_dict()) for c in cards]
+    who = auth.current_identity()
     try:
         saved = prompt_library(rt).save(name, recipe, tags=(st.session_state.get("gen_lib_tags") or "").split(","),
-                                        variants=variants, catalog=rt.catalog)
+                                        variants=variants, catalog=rt.catalog, created_by=who.email, role=who.role)
     except LibraryError as e:
         st.session_state[_RESULT] = ("error", str(e))
         return
@@ -33,6 +35,10 @@ def _save(rt: Runtime, recipe: Recipe, cards: Sequence[CardResult]) -> None:
 
 def render_save_to_library(rt: Runtime, recipe: Recipe, cards: Sequence[CardResult]) -> None:
     with st.popover("Save to library", icon=":material/bookmark_add:", width="stretch"):
+        refused = roles.refusal(roles.LIBRARY)
+        if refused:
+            st.caption(refused)
+            return
         st.text_input("Name", key="gen_lib_name", max_chars=120, placeholder="e.g. Kite at dawn")
         st.text_input("Tags (comma-separated)", key="gen_lib_tags")
         names = ", ".join(c.spec.display_name for c in cards) or "none — switch one on first"

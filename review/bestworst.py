@@ -61,11 +61,13 @@ class BestWorstStore:
         if voter:
             self.tables.insert("best_worst_votes", {**row, "voter": voter, "set_key": set_key},
                                key=("voter", "set_key"), replace=True)
+            # By the person's set, not by id: a verdict from another tab at the same moment may have replaced it.
+            found = self.tables.first("best_worst_votes", voter=voter, set_key=set_key)
         else:
             self.tables.insert("best_worst_votes", row)
-        stored = self.get(vote_id)
-        assert stored is not None
-        return stored
+            found = self.tables.first("best_worst_votes", id=vote_id)
+        assert found is not None
+        return _ballot(found)
 
     def get(self, vote_id: str) -> Ballot | None:
         row = self.tables.first("best_worst_votes", id=vote_id)

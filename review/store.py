@@ -138,11 +138,14 @@ class ReviewStore:
         if voter:
             self.tables.insert("votes", {**row, "voter": voter, "pair_key": pair_key},
                                key=("review_id", "voter", "pair_key"), replace=True)
+            # Read back by the person's pair, not by id: another tab's verdict at the same moment may have
+            # replaced this row, id and all, and that one is the vote that counts.
+            found = self.tables.first("votes", review_id=review_id, voter=voter, pair_key=pair_key)
         else:
             self.tables.insert("votes", row)
-        stored = self.get_vote(vote.id)
-        assert stored is not None
-        return stored
+            found = self.tables.first("votes", id=vote.id)
+        assert found is not None
+        return _row_to_vote(found)
 
     def get_vote(self, vote_id: str) -> Vote | None:
         row = self.tables.first("votes", id=vote_id)

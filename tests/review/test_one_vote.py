@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+from review.bestworst import BestWorstStore
 from review.store import ReviewStore
 
 
@@ -72,13 +73,18 @@ def test_rankings_count_each_persons_vote_once_and_show_mine_on_request(app_env,
     for voter in ("bo@example.com", "cy@example.com"):
         store.add_vote(review.id, "j1", "j2", "veo3.1-fast", "kling-v1-6", "a", voter=voter)
     store.close()
+    ballots = BestWorstStore.in_data_dir(app_env.data_dir)
+    for voter in ("ana@example.com", "bo@example.com"):  # a best–worst ballot each: ana's is hers too
+        ballots.add(["j1", "j2", "j3"], ["veo3.1-fast", "kling-v1-6", "sora-2"], 1, 0, voter=voter)
+    ballots.close()
     monkeypatch.setattr(auth, "current_identity",
                         lambda: Identity(email="ana@example.com", role=MEMBER, signed_in_required=True))
     at = AppTest.from_file(str(ROOT / "app_pages" / "rankings.py"), default_timeout=30)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.metric[0].value == "3"  # three people, three votes
+    assert at.metric[0].value == "5"  # three people's pair votes, two people's ballots
     at.toggle(key="rank_mine").set_value(True)
     at.run()
-    assert at.metric[0].value == "1"
-    assert list(at.dataframe[0].value["won"]) in ([1, 0], [0, 1])
+    assert at.metric[0].value == "2"  # ana's pair vote and her ballot
+    won = dict(zip(at.dataframe[0].value["model"], at.dataframe[0].value["won"], strict=True))
+    assert sorted(won.values()) == [0, 1, 3]  # kling best of three, and B over A in her pair vote
