@@ -19,6 +19,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.auth import current_owner
 from jobs import settings
 from jobs.drafts import DraftStore, StoredImage, is_draft_id, new_draft_id
 
@@ -38,6 +39,7 @@ def store() -> DraftStore:
 def ensure_draft() -> str:
     """This session's draft id, also written into the URL (call from the entrypoint on every run)."""
     drafts = store()
+    owner = current_owner()
     wanted = st.query_params.get(PARAM)
     current = st.session_state.get(_ID_KEY)
     if is_draft_id(wanted) and wanted != current:
@@ -45,7 +47,10 @@ def ensure_draft() -> str:
             _forget_widget_values()  # another draft's link: its values replace this session's
         current = wanted
     if not is_draft_id(current):
-        current = drafts.latest() or new_draft_id()
+        # Signed in, the person's own latest draft: the last one anyone wrote would show them another's recipe.
+        current = drafts.latest(owner) or new_draft_id()
+    if owner is not None and st.session_state.get(_ID_KEY) != current:
+        drafts.set_latest(current, owner)
     st.session_state[_ID_KEY] = current
     if st.query_params.get(PARAM) != current:
         # No rerun follows: Streamlit sends the new query string and the browser changes the URL in place

@@ -57,7 +57,7 @@ def remember_run(run_id: str) -> None:
 
 def my_runs(rt: Runtime, *, everyone: bool = False) -> list[Run]:
     """This browser's runs with their jobs, cached per session until the runner or the list changes. Signed in,
-    the person's runs from any browser or tab join them, newest first; with `everyone`, every person's."""
+    the person's own runs instead (from any browser or tab), newest first; with `everyone`, every person's."""
     run_ids = tuple(draft_state.value(RUNS_FIELD) or [])
     owner = current_owner()
     version = (rt.runner.change_counter, run_ids, owner, everyone)
@@ -65,8 +65,10 @@ def my_runs(rt: Runtime, *, everyone: bool = False) -> list[Run]:
     if cached and cached[0] == version:
         return cached[1]
     if owner:  # asked only when the cache is stale: an ordinary rerun still asks the ledger nothing
+        # Only the ledger's word: a draft opened from someone else's link lists their runs, which are not this
+        # person's. A run just started is in the ledger already (its rows are written before submit returns).
         theirs = [j.run_id for j in rt.ledger.list_jobs(owner=None if everyone else owner, limit=RUNS_KEPT)]
-        run_ids = tuple(dict.fromkeys([*theirs, *([] if everyone else run_ids)]))[:RUNS_KEPT]
+        run_ids = tuple(dict.fromkeys(theirs))[:RUNS_KEPT]
     runs = []
     for run_id in run_ids:
         jobs = rt.ledger.list_jobs(run_id=run_id, newest_first=False)

@@ -121,12 +121,26 @@ class DraftStore:
             tmp.write_text(json.dumps({"fields": fields, "updated_at": time.time()}, default=str))
             os.replace(tmp, path)
 
-    def latest(self) -> str | None:
+    def latest(self, owner: str | None = None) -> str | None:
+        """The draft a tab opened without a draft id continues: the last one written, or, for a signed-in person,
+        the last one they had open (set_latest), never someone else's recipe and runs."""
         try:
-            found = (self.root / LATEST).read_text().strip()
+            found = self._latest_file(owner).read_text().strip()
         except OSError:
             return None
         return found if is_draft_id(found) and self._path(found).exists() else None
+
+    def set_latest(self, draft_id: str, owner: str) -> None:
+        self._path(draft_id)  # validates the id
+        target = self._latest_file(owner)
+        tmp = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(draft_id)
+        os.replace(tmp, target)
+
+    def _latest_file(self, owner: str | None) -> Path:
+        if owner is None:
+            return self.root / LATEST
+        return self.root / f"{LATEST}-{hashlib.sha256(owner.encode()).hexdigest()[:24]}"
 
     # --- images ---------------------------------------------------------------------------------------
 
