@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components import roles
+from components.auth import current_owner, person_limit
 from components.keys import current_backend
 from components.model_cards import CardResult, render_model_cards
 from components.queue import remember_run, render_queue
@@ -76,6 +77,13 @@ else:
     if refusal is None and high > remaining + 1e-9:
         refusal = (f"This run could cost up to ${high:.2f}, more than the ${remaining:.2f} left in this "
                    f"{rt.prefs.budget_period}'s budget. Raise the budget in Settings or pick fewer takes.")
+    mine_limit = person_limit(rt.prefs, backend.sandbox)
+    if refusal is None and mine_limit is not None:  # the store checks it again, atomically, on submit
+        mine_left = max(0.0, mine_limit - rt.ledger.spend_total("live", since=since, owner=current_owner()))
+        if high > mine_left + 1e-9:
+            refusal = (f"This run could cost up to ${high:.2f}, more than the ${mine_left:.2f} left of your "
+                       f"${mine_limit:.2f} per-person budget this {rt.prefs.budget_period} (the team's budget "
+                       f"still has ${remaining:.2f}). Ask an admin to raise your limit, or pick fewer takes.")
 
 c1, c2, c3 = action_row.columns([4, 1, 1], vertical_alignment="center")
 c1.markdown(f"{total_line} {budget_note}")

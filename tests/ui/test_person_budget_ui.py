@@ -74,3 +74,20 @@ def test_single_user_settings_have_no_per_person_budget(empty_app) -> None:
     at = open_page("app_pages/settings.py")
     assert "Budget (USD)" in [n.label for n in at.number_input]
     assert not [n for n in at.number_input if n.label.startswith("Per-person budget")]
+
+
+def test_generate_refuses_a_live_run_past_my_own_budget_naming_the_teams_room(empty_app, monkeypatch) -> None:
+    empty_app.mkdir(parents=True, exist_ok=True)
+    (empty_app / "prefs.json").write_text(json.dumps({"budget_usd": 200.0, "budget_period": "week",
+                                                      "person_budget_usd": 3.0}))
+    _spend(empty_app, "alice@example.com", 2.0)
+    _spend(empty_app, "bob@example.com", 50.0)
+    monkeypatch.setenv("COMETAPI_KEY", "sk-live-never-sent-0000")  # live: the only mode a budget binds
+    monkeypatch.setenv("COMETAPI_BASE_URL", "http://127.0.0.1:9")
+    _as(monkeypatch, "alice@example.com", MEMBER)
+    at = open_page("app_pages/generate.py")
+    at.text_area(key="prompt").input("A heron lands on a misty pond")
+    rerun(at)
+    assert ("This run could cost up to $2.84, more than the $1.00 left of your $3.00 per-person budget this week "
+            "(the team's budget still has $148.00).") in " ".join(texts(at, "warning"))
+    assert at.button(key="generate").disabled
