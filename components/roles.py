@@ -32,7 +32,7 @@ def refusal(action: str) -> str | None:
     why = permissions.refusal(role, action, viewers_vote=config.viewers_vote)
     if why is None:
         return None
-    admins = ", ".join(sorted(config.admins))
+    admins = ", ".join(sorted(config.admins) + [f"the {g} group" for g in sorted(config.admin_groups)])
     if action == SETTINGS:
         ask = f"Ask an admin ({admins})." if admins else "No admin is configured: the operator lists them in " \
                                                           f"{identity.ADMINS_ENV}."

@@ -6,7 +6,9 @@ reads the request and calls these rules).
 * unset: the single-user app as it has always been (one person, their own machine, every right);
 * `none`: a shared deployment run on purpose without sign-in (every page says so);
 * `header`: an authenticating proxy (oauth2-proxy, Cloudflare Access, IAP…) in front of the app puts the signed-in
-  user's email in a header (`DAILIES_AUTH_HEADER`, default `X-Forwarded-Email`).
+  user's email in a header (`DAILIES_AUTH_HEADER`, default `X-Forwarded-Email`);
+* `oidc`: the app signs people in itself through OpenID Connect (Streamlit's `st.login`, configured in `[auth]` of
+  secrets.toml; jobs/oidc.py checks that section and reads the ID token's claims).
 
 Why the header is checked against the peer address: an HTTP header is text the client writes. Anyone who can open a
 connection to the app directly, past the proxy, can send `X-Forwarded-Email: boss@example.com` and be the boss. The
@@ -20,25 +22,29 @@ which replaces it with an address from `X-Forwarded-For` when the peer is in `FO
 default: loopback). After that rewrite the address is the browser's, not the proxy's, so header mode requires the
 rewrite off (`FORWARDED_ALLOW_IPS=""` in the app's environment): then the address checked is the connection's own.
 
-Roles: admins are the emails in `DAILIES_ADMINS`; viewers the emails in `DAILIES_VIEWERS`; everyone else signed in
-has `DAILIES_DEFAULT_ROLE` (member, or viewer for a deployment that mostly shows). Nobody becomes admin by being
-first: an empty list means no admin at all (Settings then says who can change it: the operator). What each role
-may do is jobs/permissions.py; `DAILIES_VIEWERS_VOTE=1` lets viewers vote.
+Roles (`role_for`, one rule for every mode): admins are the emails in `DAILIES_ADMINS`, or, with OIDC, whoever has a
+group in `DAILIES_ADMIN_GROUPS` (read from the claim `DAILIES_GROUPS_CLAIM`, default `groups`); viewers the emails in
+`DAILIES_VIEWERS`; everyone else signed in has `DAILIES_DEFAULT_ROLE` (member, or viewer for a deployment that mostly
+shows). Nobody becomes admin by being first: an empty list means no admin at all (Settings then says who can change
+it: the operator). What each role may do is jobs/permissions.py; `DAILIES_VIEWERS_VOTE=1` lets viewers vote.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-AUTH_MODES = ("none", "header")
+AUTH_MODES = ("none", "header", "oidc")
 AUTH_ENV = "DAILIES_AUTH"
 HEADER_ENV = "DAILIES_AUTH_HEADER"
 PROXIES_ENV = "DAILIES_TRUSTED_PROXIES"
 ADMINS_ENV = "DAILIES_ADMINS"
+ADMIN_GROUPS_ENV = "DAILIES_ADMIN_GROUPS"
+GROUPS_CLAIM_ENV = "DAILIES_GROUPS_CLAIM"
+OIDC_PROVIDER_ENV = "DAILIES_OIDC_PROVIDER"
 DEFAULT_HEADER = "X-Forwarded-Email"
 DEFAULT_PROXIES = "127.0.0.1,::1"
 VIEWERS_ENV = "DAILIES_VIEWERS"
@@ -59,7 +65,7 @@ class AuthConfigError(ValueError):
 @dataclass(frozen=True)
 class AuthConfig:
     mode: str | None
-    """None (single user), "none" or "header"."""
+    """None (single user), "none", "header" or "oidc"."""
     header: str = DEFAULT_HEADER
     trusted: tuple[Network, ...] = ()
     admins: frozenset[str] = frozenset()
@@ -67,11 +73,16 @@ class AuthConfig:
     default_role: str = MEMBER
     """The role of everyone signed in who is neither an admin nor a named viewer."""
     viewers_vote: bool = False
+    admin_groups: frozenset[str] = frozenset()
+    """OIDC: members of these groups (casefolded) are admins."""
+    groups_claim: str = "groups"
+    provider: str | None = None
+    """OIDC: the named provider of `[auth.<name>]` that st.login uses; None for the default (keys in `[auth]`)."""
 
     @property
     def signs_in(self) -> bool:
         """A user must be known before any data is shown."""
-        return self.mode == "header"
+        return self.mode in ("header", "oidc")
 
 
 @dataclass(frozen=True)
@@ -103,7 +114,8 @@ def load_config(env: Mapping[str, str] | None = None) -> AuthConfig:
                 f"{AUTH_ENV} is not set, but DAILIES_DATABASE_URL points at a shared store: anyone who reaches this "
                 f"URL would spend its budget and read every run. Set {AUTH_ENV} to one of: "
                 f"{', '.join(AUTH_MODES)} (none = run without sign-in on purpose; header = trust the email an "
-                f"authenticating proxy sends).")
+                "authenticating proxy sends; oidc = people sign in through your OpenID Connect provider, set up "
+                "in [auth] of secrets.toml).")
         return AuthConfig(mode=None)
     if raw not in AUTH_MODES:
         raise AuthConfigError(f"{AUTH_ENV}: {raw!r} is not one of: {', '.join(AUTH_MODES)} (or unset for one user "
@@ -112,6 +124,11 @@ def load_config(env: Mapping[str, str] | None = None) -> AuthConfig:
     roles = _roles(env)
     if raw == "none":
         return AuthConfig(mode="none", admins=admins, **roles)
+    if raw == "oidc":  # the [auth] section itself lives in secrets.toml: jobs/oidc.check_auth_section reads it
+        groups = frozenset(g.strip().casefold() for g in env.get(ADMIN_GROUPS_ENV, "").split(",") if g.strip())
+        return AuthConfig(mode="oidc", admins=admins, admin_groups=groups, **roles,
+                          groups_claim=env.get(GROUPS_CLAIM_ENV, "").strip() or "groups",
+                          provider=env.get(OIDC_PROVIDER_ENV, "").strip() or None)
     header = env.get(HEADER_ENV, "").strip() or DEFAULT_HEADER
     trusted = parse_networks(env.get(PROXIES_ENV, "").strip() or DEFAULT_PROXIES)
     if env.get("FORWARDED_ALLOW_IPS") != "":
@@ -138,10 +155,14 @@ def _roles(env: Mapping[str, str]) -> dict[str, Any]:
     return {"viewers": _emails(env, VIEWERS_ENV), "default_role": default, "viewers_vote": vote in _YES}
 
 
-def role_for(config: AuthConfig, email: str) -> str:
-    """A signed-in person's role: an admin by the list, a viewer by the list, else the default role. An admin
-    named among the viewers too stays an admin."""
+def role_for(config: AuthConfig, email: str, groups: Iterable[str] = ()) -> str:
+    """A signed-in person's role, whatever told us who they are: an admin by the list or by an admin group (OIDC), a
+    viewer by the list, else the default role; never admin by being first. An admin named among the viewers too
+    stays an admin."""
+    email = email.strip().lower()
     if email in config.admins:
+        return ADMIN
+    if config.admin_groups and any(str(g).strip().casefold() in config.admin_groups for g in groups):
         return ADMIN
     return VIEWER if email in config.viewers else config.default_role
 
@@ -176,6 +197,8 @@ def resolve(config: AuthConfig, headers: Mapping[str, str], peer: str | None) ->
     """Who this request is. `headers` are the request's (any case); `peer` the connection's address."""
     if config.mode is None or config.mode == "none":
         return Identity(email=None, role=ADMIN)
+    if config.mode != "header":  # oidc: only the ID token's claims say who it is (jobs/oidc.py), never a header
+        return Identity(email=None, role=None, signed_in_required=True)
     email = _header(headers, config.header) if peer_trusted(config, peer) else None
     if not email:
         return Identity(email=None, role=None, signed_in_required=True)
