@@ -25,14 +25,15 @@ def free_port() -> int:
 
 @contextmanager
 def running_app(data_dir: Path, clips_dir: Path, time_scale: float,
-                extra_env: dict[str, str] | None = None) -> Iterator[str]:
+                extra_env: dict[str, str] | None = None, port: int | None = None) -> Iterator[str]:
     """Start `streamlit run app.py`, yield its base URL once `/_stcore/health` answers, then stop it and remove
-    its clips. A server that dies or stays unhealthy for 60 s fails with its log."""
+    its clips. A server that dies or stays unhealthy for 60 s fails with its log. `port`: when the test must know
+    it before the start (an OIDC redirect URI names it); a free one otherwise."""
     env = {**os.environ, "DAILIES_DATA_DIR": str(data_dir), "DAILIES_CLIPS_DIR": str(clips_dir),
            "DAILIES_SANDBOX_PORT": "0", "DAILIES_SANDBOX_TIME_SCALE": str(time_scale)}
     env.pop("COMETAPI_KEY", None)
     env.update(extra_env or {})
-    port = free_port()
+    port = port or free_port()
     log_path = data_dir / "streamlit.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
