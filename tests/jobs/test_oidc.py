@@ -119,3 +119,11 @@ def test_nobody_signed_in_and_no_email_claim_are_not_allowed() -> None:
 def test_in_oidc_mode_a_proxy_header_means_nothing() -> None:
     config = _config({"DAILIES_ADMINS": "boss@example.com"}, SECTION)
     assert not identity.resolve(config, {"X-Forwarded-Email": "boss@example.com"}, "127.0.0.1").allowed
+
+
+def test_viewers_and_the_default_role_apply_to_oidc_and_an_admin_group_outranks_the_viewer_list() -> None:
+    config = _config({"DAILIES_ADMIN_GROUPS": "dailies-admins", "DAILIES_VIEWERS": "kim@example.com",
+                      "DAILIES_DEFAULT_ROLE": "viewer"}, SECTION)
+    assert oidc.identity_from_claims(config, _user(email="kim@example.com", groups=["dailies-admins"])).is_admin
+    assert oidc.identity_from_claims(config, _user(email="kim@example.com")).role == identity.VIEWER
+    assert oidc.identity_from_claims(config, _user(email="new@example.com")).role == identity.VIEWER
