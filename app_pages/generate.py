@@ -109,7 +109,7 @@ if clicked and refusal is None:
         for message in e.by_field().values():
             action_row.error(message)
     except BudgetExceeded as e:
-        action_row.error(f"Refused by the budget: {e}")
+        action_row.error(f"Not sent — {e}")
     except NotPermitted as e:
         action_row.error(f"Refused: {e}")
     except DailiesError as e:

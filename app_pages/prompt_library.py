@@ -66,7 +66,7 @@ def _start(saved: SavedRecipe) -> None:
         for message in e.by_field().values():
             st.error(message)
     except BudgetExceeded as e:
-        st.error(f"Refused by the budget: {e}")
+        st.error(f"Not sent — {e}")
     except NotPermitted as e:
         st.error(f"Refused: {e}")
     except (LibraryError, DailiesError) as e:

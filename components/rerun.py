@@ -89,7 +89,7 @@ def submit(rt: Runtime, backend: Backend, groups: Sequence[tuple[Recipe, list[tu
             budget_period_start=None if backend.sandbox else period_start(rt.prefs.budget_period),
             **roles.admission(rt.prefs, backend.sandbox))
     except BudgetExceeded as e:
-        return run, [], [f"Refused by the budget: {e}"]
+        return run, [], [f"Not sent — {e}"]
     except NotPermitted as e:
         return run, [], [f"Refused: {e}"]
     except DailiesError as e:

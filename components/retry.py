@@ -31,7 +31,7 @@ def _retry(rt: Runtime, job: Job) -> None:
     except ValidationErrors as e:
         st.session_state[_message_key(job)] = "; ".join(e.by_field().values())
     except BudgetExceeded as e:
-        st.session_state[_message_key(job)] = f"Refused by the budget: {e}"
+        st.session_state[_message_key(job)] = f"Not sent — {e}"
     except NotPermitted as e:
         st.session_state[_message_key(job)] = f"Refused: {e}"
     except DailiesError as e:

@@ -42,7 +42,7 @@ class BudgetQueries(LedgerBase):
         mine = self._spent(conn, backend, period_start, owner)
         if mine + requested > person_limit_usd + 1e-9:
             raise BudgetExceeded(
-                f"budget: your limit: this run needs up to ${requested:.2f} but ${mine:.2f} of your "
+                f"per-person budget: this run needs up to ${requested:.2f} but ${mine:.2f} of your "
                 f"${person_limit_usd:.2f} per-person limit is already spent or reserved ({backend}); the team "
                 "budget is not what refused it", spent_usd=mine, requested_usd=requested,
                 limit_usd=person_limit_usd)

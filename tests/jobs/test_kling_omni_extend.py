@@ -135,7 +135,7 @@ def test_an_extend_is_the_askers_take_held_to_their_limit_and_refused_to_a_viewe
     ask = {"owner": "alice@example.com", "budget_limit_usd": 100.0, "budget_period_start": 0.0}
     over = extend.submit_extend(runner.ledger, runner, runner.catalog, backend_for(server), parent, "more",
                                 request_id="p-1", person_limit_usd=spent + 0.01, **ask)
-    assert over.job_id is None and "your limit" in over.message, over.message
+    assert over.job_id is None and "per-person budget" in over.message, over.message
     viewer = extend.submit_extend(runner.ledger, runner, runner.catalog, backend_for(server), parent, "more",
                                   request_id="p-2", role="viewer", owner="vic@example.com")
     assert viewer.job_id is None and "vic@example.com is a viewer" in viewer.message, viewer.message

@@ -61,7 +61,7 @@ def test_a_persons_limit_refuses_them_while_the_team_still_has_room(ledger) -> N
     with pytest.raises(BudgetExceeded) as refused:
         ledger.create_jobs([spec(owner="alice@example.com", est_high_usd=1.5, backend="live")],
                            limit_usd=100.0, period_start=0.0, person_limit_usd=4.0)
-    assert "your limit" in str(refused.value) and "$3.00 of your $4.00" in str(refused.value)
+    assert "per-person budget" in str(refused.value) and "$3.00 of your $4.00" in str(refused.value)
     assert "team budget is not what refused it" in str(refused.value)
     ledger.create_jobs([spec(owner="bob@example.com", est_high_usd=3.5, backend="live")],
                        limit_usd=100.0, period_start=0.0, person_limit_usd=4.0)
@@ -162,7 +162,8 @@ def test_a_fallback_take_is_held_to_its_owners_limit_as_well_as_the_teams(make_r
     assert runner.wait_for(lambda: "Fallback to veo3.1-fast refused" in (runner.ledger.get(alice).note or ""), 20), \
         runner.ledger.get(alice).note
     note = runner.ledger.get(alice).note
-    assert "your limit" in note and "$0.40 per-person limit" in note and "team budget is not what refused" in note
+    assert "per-person budget" in note and "$0.40 per-person limit" in note
+    assert "team budget is not what refused" in note
     assert runner.ledger.children(alice) == []
     assert runner.ledger.spend_total("sandbox", owner="alice@example.com") == pytest.approx(0.32)
 
