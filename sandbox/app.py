@@ -1,9 +1,11 @@
-"""The sandbox's HTTP surface: CometAPI's video routes for four families, plus /_sandbox control routes."""
+"""The sandbox's HTTP surface: one Starlette app that assembles each dialect's routes (one module per family:
+videos.py for Veo and Sora, kling.py, kling_omni.py, runway.py, seedance.py, grok.py; listing.py for
+`/api/models`) over what they share here: the task store, the fault table and how faults answer, the signed
+download route, the request log middleware and the /_sandbox control routes."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import secrets
 import time
@@ -20,7 +22,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from . import dialects, grok, kling_omni, listing, seedance, wire
+from . import grok, kling, kling_omni, listing, runway, videos, wire
 from .callbacks import CallbackSender
 from .config import SandboxConfig
 from .defects import Defect
@@ -31,7 +33,6 @@ from .looks import variant_for
 from .render import ClipCache, ClipSpec
 from .requestlog import LogMiddleware, RequestLog
 from .store import Task, TaskStore
-from .validate import Invalid, kling_request, runway_request, videos_request
 
 # Faults that replace the answer; on submit they refuse before a task exists unless params say created=True.
 _REPLACING = ("http_429", "http_500", "http_502", "http_503", "http_504", "http_524", "html_error_page",
@@ -65,15 +66,9 @@ class Sandbox:
             *grok.routes(self),
             *listing.routes(self),
             *kling_omni.routes(self),  # before the generic /kling/v1/videos/{action} routes
-            Route("/v1/videos", self.videos_create, methods=["POST"]),
-            Route("/v1/videos/{task_id}", self.videos_poll, methods=["GET"]),
-            Route("/v1/videos/{task_id}/content", self.videos_content, methods=["GET"]),
-            Route("/v1/videos/{task_id}/remix", self.sora_remix, methods=["POST"]),
-            Route("/v1/video/generations/{task_id}", self.legacy_poll, methods=["GET"]),
-            Route("/kling/v1/videos/{action}", self.kling_create, methods=["POST"]),
-            Route("/kling/v1/videos/{action}/{task_id}", self.kling_poll, methods=["GET"]),
-            Route("/runwayml/v1/image_to_video", self.runway_create, methods=["POST"]),
-            Route("/runwayml/v1/tasks/{task_id}", self.runway_poll, methods=["GET"]),
+            *videos.routes(self),  # Veo and Sora (Seedance shares /v1/videos: sandbox/seedance.py)
+            *kling.routes(self),
+            *runway.routes(self),
             Route("/files/{token}.mp4", self.download, methods=["GET", "HEAD"]),
             Route("/_sandbox/health", self.health, methods=["GET"]),
             Route("/_sandbox/config", self.config_route, methods=["GET", "POST"]),
@@ -253,174 +248,6 @@ class Sandbox:
         if fault is not None and fault.kind in _REPLACING:
             return self._fault_response(fault, "poll")
         return await self._finish(fault, wire.json_response(answer(task, self._phase(task))))
-
-    # ---- /v1/videos (Veo, Sora) --------------------------------------------------------------------------
-
-    async def videos_create(self, request: Request) -> Response:
-        if (refused := self._authorized(request)) is not None:
-            return refused
-        async with request.form(max_files=10, max_part_size=16 * 1024 * 1024) as form:
-            fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
-            uploads = [(k, await v.read()) for k, v in form.multi_items() if not isinstance(v, str)]
-        files = [(k, data) for k, data in uploads if k == "input_reference"]
-        if fields.get("model") in seedance.MODELS:
-            return await seedance.create(self, request, fields, files)
-        try:
-            family, params = await run_in_threadpool(
-                videos_request, fields, files, self.config.shapes["veo"], self.inputs_dir)
-        except Invalid as exc:
-            self._mark(request, "submit")
-            return wire.envelope(400, str(exc))
-        model = fields["model"]
-        if family == "sora" and self.config.sora_id_style == "video":
-            new_id = wire.sora_video_id()
-        else:
-            new_id = wire.task_id()
-        shape = self.config.shapes[family]
-        return await self._submit(
-            request, family, lambda: self._new_task(new_id, family, model, "videos", params),
-            lambda task: dialects.video_object(task, self._phase(task), shape, None, None))
-
-    async def videos_poll(self, request: Request) -> Response:
-        if (refused := self._authorized(request)) is not None:
-            return refused
-        task = self.store.get(request.path_params["task_id"])
-        if task is not None and task.family not in ("veo", "sora", seedance.FAMILY):
-            task = None
-
-        def answer(t: Task, phase: Phase) -> dict[str, Any]:
-            url, expires = self._url(request, t, phase)
-            if t.family == seedance.FAMILY:
-                return seedance.video_object(t, phase, url)
-            return dialects.video_object(t, phase, self.config.shapes[t.family], url, expires)
-
-        response = await self._poll(request, task, None, answer)
-        if self.config.poll_after_ms is not None:
-            # OpenAI's hint for the next poll, on every answer to a status GET (errors included).
-            response.headers["openai-poll-after-ms"] = self.config.poll_after_ms
-        return response
-
-    async def legacy_poll(self, request: Request) -> Response:
-        if (refused := self._authorized(request)) is not None:
-            return refused
-        task = self.store.get(request.path_params["task_id"])
-
-        def answer(t: Task, phase: Phase) -> dict[str, Any]:
-            return dialects.legacy_generation(t, phase, self._url(request, t, phase)[0])
-
-        return await self._poll(request, task, None, answer)
-
-    async def sora_remix(self, request: Request) -> Response:
-        if (refused := self._authorized(request)) is not None:
-            return refused
-        source = self.store.get(request.path_params["task_id"])
-        self._mark(request, "submit", "sora")
-        try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return wire.envelope(400, "request body must be JSON {\"prompt\": ...}")
-        prompt = body.get("prompt") if isinstance(body, dict) else None
-        if not isinstance(prompt, str) or not prompt.strip():
-            return wire.envelope(400, "prompt is required")
-        if source is None or source.family != "sora":
-            return wire.task_not_exist()
-        if self._phase(source).state != "succeeded":
-            return wire.envelope(400, f"video {source.id} is not completed; only completed videos can be remixed",
-                                 type_="invalid_request_error")
-        params = {**source.params, "prompt": prompt, "remixed_from": source.id}
-        new_id = wire.sora_video_id() if self.config.sora_id_style == "video" else wire.task_id()
-        return await self._submit(
-            request, "sora", lambda: self._new_task(new_id, "sora", source.model, "remix", params),
-            lambda task: dialects.video_object(task, self._phase(task), self.config.shapes["sora"], None, None))
-
-    async def videos_content(self, request: Request) -> Response:
-        if (refused := self._authorized(request)) is not None:
-            return refused
-        task_id = request.path_params["task_id"]
-        task = self.store.get(task_id)
-        self._mark(request, "content", task.family if task else None, task_id)
-        if task is None or task.family not in ("veo", "sora"):
-            return wire.envelope(404, f"Video with id {task_id} not found", type_="invalid_request_error")
-        variant = request.query_params.get("variant", "video")
-        if variant != "video":
-            return wire.envelope(400, f"variant: {variant!r} not supported; allowed: video",
-                                 type_="invalid_request_error")
-        if self._phase(task).state != "succeeded":
-            return wire.envelope(400, f"Video {task_id} is not ready: content is available once status is completed",
-                                 type_="invalid_request_error")
-        return await self._serve_clip(request, task, "content")
-
-    # ---- Kling ---------------------------------------------------------------------------------------------
-
-    async def kling_create(self, request: Request) -> Response:
-        if (refused := self._authorized(request)) is not None:
-            return refused
-        action = request.path_params["action"]
-        if action not in ("text2video", "image2video"):
-            raise HTTPException(404)
-        try:
-            try:
-                body = await request.json()
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise Invalid("request body must be valid JSON") from exc
-            params = await run_in_threadpool(kling_request, body, action, self.inputs_dir)
-        except Invalid as exc:
-            self._mark(request, "submit", "kling")
-            return wire.envelope(400, str(exc))
-        return await self._submit(
-            request, "kling", lambda: self._arm_callback(
-                request, self._new_task(wire.kling_task_id(), "kling", params["model"], action, params),
-                lambda t, phase, url: dialects.kling_poll(t, phase, url)["data"]),
-            dialects.kling_submit)
-
-    async def kling_poll(self, request: Request) -> Response:
-        if (refused := self._authorized(request)) is not None:
-            return refused
-        # The path takes Kling's task id or the client's external_task_id (documented: "can be used to query").
-        wanted = request.path_params["task_id"]
-        task = self.store.get(wanted) or self.store.by_external_id("kling", wanted)
-        if task is not None and (task.family != "kling" or task.action != request.path_params["action"]):
-            task = None
-
-        def answer(t: Task, phase: Phase) -> dict[str, Any]:
-            return dialects.kling_poll(t, phase, self._url(request, t, phase)[0])
-
-        return await self._poll(request, task, "kling", answer)
-
-    # ---- Runway --------------------------------------------------------------------------------------------
-
-    async def runway_create(self, request: Request) -> Response:
-        if (refused := self._authorized(request)) is not None:
-            return refused
-        try:
-            try:
-                body = await request.json()
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise Invalid("request body must be valid JSON") from exc
-            params = await run_in_threadpool(
-                runway_request, body, request.headers.get("x-runway-version"), self.inputs_dir)
-        except Invalid as exc:
-            self._mark(request, "submit", "runway")
-            return wire.envelope(400, str(exc))
-        return await self._submit(
-            request, "runway",
-            lambda: self._new_task(wire.runway_task_id(), "runway", params["model"], "image_to_video", params),
-            lambda task: {"id": task.id})
-
-    async def runway_poll(self, request: Request) -> Response:
-        if (refused := self._authorized(request)) is not None:
-            return refused
-        task = self.store.get(request.path_params["task_id"])
-        if task is not None and task.family != "runway":
-            task = None
-
-        def answer(t: Task, phase: Phase) -> dict[str, Any]:
-            url = self._url(request, t, phase)[0]
-            shape = self.config.shapes["runway"]
-            render = dialects.runway_wrapped if shape == "wrapped" else dialects.runway_bare
-            return render(t, phase, url, self.config.runway_queue_status)
-
-        return await self._poll(request, task, "runway", answer)
 
     # ---- files ---------------------------------------------------------------------------------------------
 
