@@ -23,9 +23,13 @@ run: $(VENV)/.runtime
 	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
 
 # The store tests need a PostgreSQL server: DAILIES_TEST_PG_URL if set, else the one ensure-postgres.sh finds or starts.
+# Two pytest processes (pytest-xdist), whole modules each, in file order; every test still runs. The browser tests
+# are one unit (tests/conftest.py): one process runs them one at a time beside the rest. PYTEST_WORKERS=0: one process.
+PYTEST_WORKERS ?= 2
 test: $(VENV)/.dev chromium
 	$(BIN)/ruff check .
-	url="$${DAILIES_TEST_PG_URL:-$$(bash scripts/ensure-postgres.sh)}" && DAILIES_TEST_PG_URL="$$url" $(BIN)/pytest
+	url="$${DAILIES_TEST_PG_URL:-$$(bash scripts/ensure-postgres.sh)}" && DAILIES_TEST_PG_URL="$$url" \
+		$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -12,6 +12,27 @@ pytest_plugins = ["sandbox.pytest_plugin"]
 # nothing may call it); the catalog-check tests switch it back on against the sandbox's listing.
 os.environ.setdefault("DAILIES_CATALOG_CHECK", "off")
 
+E2E_PREFIX = "tests/e2e/"
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)  # before xdist's own; optional: plain pytest has no such hook
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """`make test` runs two pytest processes (pytest-xdist, `--dist loadscope`): whole modules go to whichever
+    process is free, and the browser tests (tests/e2e) are one unit. One process runs them all, in file order,
+    one at a time, as a single process did, while the other takes the rest: two Streamlit apps and two Chromiums
+    at once on 2 cores would race their timeouts. (xdist's own `loadgroup` cannot do this on pytest 9.2: it
+    renames items through `Item._nodeid`, which pytest no longer reads, and silently stops grouping;
+    pytest-xdist issue 1386.)"""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowserAsOneUnit(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return E2E_PREFIX if nodeid.startswith(E2E_PREFIX) else super()._split_scope(nodeid)
+
+    return BrowserAsOneUnit(config, log)
+
 
 @pytest.fixture(scope="session")
 def pg_server_url() -> Iterator[str]:
