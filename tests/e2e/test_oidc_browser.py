@@ -108,6 +108,9 @@ def _goto(page, url: str) -> None:
 
 def _assert_sign_in_only(page) -> None:
     page.get_by_role("heading", name="Sign in to Dailies").wait_for(timeout=30_000)
+    # The button is the sign-in screen's last widget: once it is drawn the whole screen is, so the checks below
+    # read the finished page (it was counted before it was drawn once, on a loaded machine).
+    page.get_by_role("button").filter(has_text=re.compile("Sign in")).first.wait_for(timeout=30_000)
     body = page.inner_text("[data-testid='stApp']")
     assert "Jobs running" not in body and "$" not in body and "Kite shoot-out" not in body, body
     assert page.get_by_test_id("stSidebarNav").count() == 0
