@@ -39,9 +39,10 @@ def refusal(action: str) -> str | None:
     elif action == VOTE and role == identity.VIEWER:
         ask = (f"Ask an admin ({admins})" if admins else "Ask the operator") + \
             f" to let viewers vote ({identity.VIEWERS_VOTE_ENV}=1) or to make you a member."
-    else:
-        ask = (f"Ask an admin ({admins})" if admins else "Ask the operator") + " to make you a member " \
-            f"(roles are set in {identity.VIEWERS_ENV} and {identity.DEFAULT_ROLE_ENV})."
+    elif admins:
+        ask = f"Ask an admin ({admins}) to make you a member."
+    else:  # nobody to ask in the app: the roles are the deployment's configuration
+        ask = f"Ask the operator to make you a member ({identity.VIEWERS_ENV}, {identity.DEFAULT_ROLE_ENV})."
     return f"{why} {ask}"
 
 

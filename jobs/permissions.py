@@ -19,7 +19,7 @@ GENERATE, LIBRARY, SETTINGS, VOTE = "generate", "library", "settings", "vote"
 ACTIONS = (GENERATE, LIBRARY, SETTINGS, VOTE)
 
 _WHAT = {
-    GENERATE: "start takes (Generate, retry, re-run, extend, remix, library runs)",
+    GENERATE: "start takes",
     LIBRARY: "save, start or delete library recipes",
     SETTINGS: "change the deployment's settings",
     VOTE: "vote",

@@ -9,12 +9,9 @@ from pathlib import Path
 
 import pytest
 from app_process import ROOT, running_app
-from browser_guard import guarded_page
+from signin import HEADER_MODE, READY, open_as
 
 pytestmark = pytest.mark.e2e
-
-READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
-HEADER_MODE = {"DAILIES_AUTH": "header", "FORWARDED_ALLOW_IPS": "", "DAILIES_ADMINS": "boss@example.com"}
 
 
 def _app(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> Iterator[str]:
@@ -35,16 +32,6 @@ def elsewhere_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield from _app(tmp_path_factory, {**HEADER_MODE, "DAILIES_TRUSTED_PROXIES": "10.9.9.9"})
 
 
-def _open(browser, base: str, path: str = "", email: str | None = None):
-    page, guard = guarded_page(browser, base)
-    if email:
-        page.context.set_extra_http_headers({"X-Forwarded-Email": email})
-    page.goto(base + path)
-    page.wait_for_selector(READY, timeout=60_000)
-    page.wait_for_load_state("networkidle")
-    return page, guard
-
-
 def _assert_sign_in_only(page) -> None:
     page.get_by_role("heading", name="Sign in to Dailies").wait_for(timeout=30_000)
     body = page.inner_text("[data-testid='stApp']")
@@ -55,7 +42,7 @@ def _assert_sign_in_only(page) -> None:
 
 def test_without_the_header_every_page_shows_only_sign_in(header_app: str, browser, tmp_path: Path) -> None:
     for path in ("", "/history", "/settings", "/costs"):
-        page, guard = _open(browser, header_app, path)
+        page, guard = open_as(browser, header_app, path)
         _assert_sign_in_only(page)
         page.screenshot(path=str(tmp_path / f"signin{path.replace('/', '-') or '-home'}.png"), full_page=True)
         assert guard.blocked == []
@@ -64,25 +51,25 @@ def test_without_the_header_every_page_shows_only_sign_in(header_app: str, brows
 
 def test_the_proxy_header_from_loopback_signs_in_a_member_who_cannot_change_admin_settings(
         header_app: str, browser, tmp_path: Path) -> None:
-    page, _ = _open(browser, header_app, email="alice@example.com")
+    page, _ = open_as(browser, header_app, email="alice@example.com")
     page.get_by_text("Signed in as alice@example.com · member").wait_for(timeout=30_000)
     assert page.get_by_test_id("stSidebarNav").count() == 1
     page.screenshot(path=str(tmp_path / "signed-in.png"), full_page=True)
     page.context.close()
-    page, _ = _open(browser, header_app, "/settings", email="alice@example.com")
+    page, _ = open_as(browser, header_app, "/settings", email="alice@example.com")
     page.get_by_text("Only an admin changes this (boss@example.com)").first.wait_for(timeout=30_000)
     assert page.get_by_role("spinbutton", name="Budget (USD)").count() == 0
     assert page.get_by_role("button", name="Inject fault").count() == 0
     page.screenshot(path=str(tmp_path / "member-settings.png"), full_page=True)
     page.context.close()
-    page, _ = _open(browser, header_app, "/settings", email="boss@example.com")
+    page, _ = open_as(browser, header_app, "/settings", email="boss@example.com")
     page.get_by_text("Signed in as boss@example.com · admin").wait_for(timeout=30_000)
     page.get_by_role("spinbutton", name="Budget (USD)").wait_for(timeout=30_000)
     page.context.close()
 
 
 def test_the_same_header_from_an_untrusted_address_is_ignored(elsewhere_app: str, browser, tmp_path: Path) -> None:
-    page, _ = _open(browser, elsewhere_app, email="boss@example.com")
+    page, _ = open_as(browser, elsewhere_app, email="boss@example.com")
     _assert_sign_in_only(page)
     assert "boss@example.com" not in page.inner_text("[data-testid='stApp']")
     page.screenshot(path=str(tmp_path / "forged.png"), full_page=True)
@@ -91,7 +78,7 @@ def test_the_same_header_from_an_untrusted_address_is_ignored(elsewhere_app: str
 
 def test_a_members_run_is_theirs_in_history_and_in_the_admins_activity(header_app: str, browser,
                                                                         tmp_path: Path) -> None:
-    page, _ = _open(browser, header_app, email="carol@example.com")
+    page, _ = open_as(browser, header_app, email="carol@example.com")
     prompt = page.get_by_role("textbox", name="Prompt", exact=True)
     prompt.fill("A paper lantern drifts over a quiet lake")
     prompt.press("Control+Enter")
@@ -101,13 +88,13 @@ def test_a_members_run_is_theirs_in_history_and_in_the_admins_activity(header_ap
     page.context.close()
 
     # Another member's History is theirs alone: carol's run is not in it until they ask for everyone's.
-    page, _ = _open(browser, header_app, "/history", email="dave@example.com")
+    page, _ = open_as(browser, header_app, "/history", email="dave@example.com")
     page.get_by_text("You have started no jobs yet.").wait_for(timeout=30_000)
     page.get_by_text("Everyone's jobs", exact=True).click()
     page.get_by_text("2 jobs").first.wait_for(timeout=30_000)
     page.context.close()
 
-    page, _ = _open(browser, header_app, "/settings", email="boss@example.com")
+    page, _ = open_as(browser, header_app, "/settings", email="boss@example.com")
     page.get_by_role("heading", name="Activity").wait_for(timeout=30_000)
     page.get_by_role("heading", name="Activity").scroll_into_view_if_needed()
     page.screenshot(path=str(tmp_path / "activity.png"), full_page=True)
