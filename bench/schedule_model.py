@@ -38,6 +38,7 @@ from bench.poll_efficiency import (
     render_priors,
     render_ranges,
 )
+from jobs.curve import ProgressCurve, learn_curve
 from jobs.schedule import PollPolicy, PollSchedule, RenderTime, learn_render_time
 from sandbox.curves import CURVES, progress as curve_progress
 
@@ -64,8 +65,11 @@ def tutorial_take(family: str, render_s: float, round_trip_s: float) -> Take:
 
 
 def runner_take(family: str, render_s: float, prior: RenderTime, policy: PollPolicy, rng: random.Random,
-                round_trip_s: float, curve: str = "linear", seed: str = "") -> Take:
-    schedule = PollSchedule(policy, prior, rng=rng)
+                round_trip_s: float, curve: str = "linear", seed: str = "", *, learned: ProgressCurve | None = None,
+                samples: list[tuple[float, float]] | None = None) -> Take:
+    """One render polled by the runner's schedule; `samples` collects what the engine stores as the render's
+    curve (each progress value when first seen while running)."""
+    schedule = PollSchedule(policy, prior, rng=rng, curve=learned)
     t = schedule.first_delay()
     polls = 0
     while True:
@@ -79,6 +83,8 @@ def runner_take(family: str, render_s: float, prior: RenderTime, policy: PollPol
         if running and family not in NO_PROGRESS:
             shown = curve_progress(curve, (t - started) / (render_s - started), seed)
             progress = None if shown is None else float(int(100 * shown))
+            if samples is not None and progress is not None and (not samples or progress != samples[-1][1]):
+                samples.append((t, progress))
         schedule.observe(t, progress, running=running)
         t += schedule.next_delay(t)
 
@@ -117,13 +123,19 @@ def simulate(tasks: int, reps: int, seed: int, overrides: dict[str, dict[str, fl
     draw = Draw(renders, seed)
     workload = plan_workload(catalog, tasks)
     priors: dict[str, RenderTime] = {}
+    curves: dict[str, ProgressCurve | None] = {}
     for spec in workload:
         if spec.id in priors:
             continue
         prior = RenderTime(p50_s=spec.render.p50_s, p90_s=spec.render.p90_s)
+        curves[spec.id] = None
         if warm:
             history = random.Random(f"history:{seed}:{spec.id}")
-            prior = learn_render_time([draw(spec.id, history) for _ in range(WARM_SAMPLES)], prior)
+            renders = [draw(spec.id, history) for _ in range(WARM_SAMPLES)]
+            policy = policy_for(spec.family, overrides)
+            curves[spec.id] = learn_curve(history_curves(spec.family, renders, prior, policy, round_trip_s, curve,
+                                                         f"history:{seed}:{spec.id}"))
+            prior = learn_render_time(renders, prior)
         priors[spec.id] = prior
     tutorial: list[Take] = []
     runner: list[Take] = []
@@ -134,8 +146,22 @@ def simulate(tasks: int, reps: int, seed: int, overrides: dict[str, dict[str, fl
             # Each take its own jitter stream: changing one family's rule leaves the others' draws alone.
             jitter = random.Random(f"{seed}:{rep}:{i}")
             runner.append(runner_take(spec.family, render_s, priors[spec.id], policy_for(spec.family, overrides),
-                                      jitter, round_trip_s, curve=curve, seed=f"{seed}:{rep}:{i}"))
+                                      jitter, round_trip_s, curve=curve, seed=f"{seed}:{rep}:{i}",
+                                      learned=curves[spec.id]))
     return tutorial, runner
+
+
+def history_curves(family: str, renders: Sequence[float], prior: RenderTime, policy: PollPolicy, round_trip_s: float,
+                   curve: str, seed: str) -> list[tuple[float, list[tuple[float, float]]]]:
+    """The samples a warm ledger holds: each past render polled by the cold schedule, its progress values logged
+    when first seen (as the engine's `progress N` events)."""
+    out = []
+    for j, render_s in enumerate(renders):
+        samples: list[tuple[float, float]] = []
+        runner_take(family, render_s, prior, policy, random.Random(f"{seed}:{j}"), round_trip_s, curve=curve,
+                    seed=f"{seed}:{j}", samples=samples)
+        out.append((render_s, samples))
+    return out
 
 
 def ratios(tutorial: list[Take], runner: list[Take]) -> tuple[float, float]:

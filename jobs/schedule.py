@@ -25,6 +25,13 @@ The rules (reliability.md §0.2 and §2b):
   `plateau_cap_s` (20 s: a step curve's next jump is anywhere); 100 % while still running means the finish is close
   (3 s waits, widening to 5 s). A task of such a family that runs without a progress field is polled from the
   render-time distribution, as a family without progress (at `silent_interval_s`);
+* with a learned progress curve (jobs/curve.py: where in their renders the model's finished renders showed each
+  value), every value seen puts the finish in a window; the windows of one render's values overlap. A narrow
+  window (at most `window_land_s`) is landed on: one poll just after its end, reached by sleeps of at most
+  `window_fraction` of the way while far. A wide one (a plateau, jumps at random moments) only bounds the rules
+  above: no poll before a finish is possible, none after the latest finish it allows. The curve is what past
+  renders did, not a promise: until two values of this render agree with it, the render's own pace bounds every
+  wait; values that disagree, or a render still running past its window, drop the curve for that render;
 * without progress (a family with `progress_hints: false`), from the model's render-time distribution:
   quantiles of the renders learned from the ledger (not a log-normal guessed through their p50 and p90: a
   uniform spread has no early tail), else a log-normal through the catalog's prior. One sleep to its 2nd
@@ -46,109 +53,36 @@ import itertools
 import math
 import random
 import statistics
-from dataclasses import dataclass
 
+from jobs.curve import ProgressCurve, Sighting
+from jobs.poll_policy import DEFAULT_DEADLINE_S, DEFAULT_MIN_INTERVAL_S, PollPolicy
 from jobs.render_time import HISTORY_MIN_SAMPLES, RenderTime, learn_render_time
-from providers import families
-from providers.catalog import FamilySpec
 
 __all__ = ["DEFAULT_DEADLINE_S", "DEFAULT_MIN_INTERVAL_S", "HISTORY_MIN_SAMPLES", "PollPolicy", "PollSchedule",
            "RenderTime", "learn_render_time", "submit_retry_delay"]
-
-DEFAULT_MIN_INTERVAL_S = 2.0
-DEFAULT_DEADLINE_S = 1200.0
-
-
-@dataclass(frozen=True)
-class PollPolicy:
-    first_poll_s: float
-    min_interval_s: float = DEFAULT_MIN_INTERVAL_S
-    progress_hints: bool = True
-    """The provider reports progress while rendering (the family's catalog `progress_hints`)."""
-    dense_interval_s: float = 9.7
-    """Inside the expected window of a task without progress. Just under the tutorial's 10 s, so the family
-    polls about as often as its fixed loop (the sleep to the window pays for the difference) and sees a finish
-    as soon. A shorter one (5.8 s before) bought a lower p95 with ~1.2-1.35x the loop's polls."""
-    dense_from_q: float = 0.02
-    """Without progress, polling turns dense at this quantile of the render times: the earliest finishes are
-    rare, and a poll there is paid for by nearly every task (one still running). Before that there is nothing
-    to look at but a failure, so the wait goes straight to the window (bounded by `far_cap_s`). Low, because
-    every render that ends before it is seen late by up to the sleep (the 18th percentile of before put the
-    family's p95 at 20-30 s, twice the loop's)."""
-    dense_until_q: float = 0.97
-    """...and stays dense up to this quantile; past it the interval grows (a long tail is sparse)."""
-    dense_jitter: float = 0.05
-    """Dense polls are spread by +-5 %: enough to keep a batch's polls apart, never a long gap."""
-    dense_growth: float = 1.5
-    dense_cap_s: float = 15.0
-    queued_growth: float = 2.0
-    """While queued, wait this share of the time elapsed so far (2.0: 10 s, 30 s, 90 s...): the render has
-    not begun, so it cannot end sooner than it has been waiting."""
-    landing_margin_s: float = 0.3
-    refine_doubt_s: float = 3.0
-    """With progress, when the predicted finish could be off by more than this (coarse progress over a short
-    stretch, extrapolated far), one more sample is taken before landing."""
-    refine_fraction: float = 0.3
-    """A doubtful prediction is re-sampled at most this share of the predicted remaining time from now: a
-    finish can come earlier than a straight line says (progress that speeds up), so no such sleep jumps to it."""
-    landing_fraction: float = 0.5
-    """A landing further than `landing_long_s` away sleeps only this share of the predicted remaining time: a
-    straight-line prediction from progress that speeds up or jumps (ease-in, steps) lands late by the error."""
-    landing_long_s: float = 20.0
-    miss_growth: float = 1.5
-    miss_cap_s: float = 4.0
-    """A finish that did not come when predicted: the waits grow from the floor by `miss_growth` per miss up to
-    this cap (below the tutorial's 10 s), instead of a tight loop at the floor (progress that slows down)."""
-    easing_samples: int = 4
-    easing_ratio: float = 0.9
-    easing_tolerance: float = 0.15
-    """Progress that eases out (each step slower, the root of what is left falling at one rate within 15 %
-    over the last 4 samples) is extrapolated on that root, not on its pace."""
-    slowdown_ratio: float = 0.35
-    """A step of progress slower than this share of the fastest step before it (the first step counted from
-    the render's start) counts as stuck."""
-    stuck_cap_s: float = 8.0
-    """The longest wait while running progress stands still (or is still 0): under the tutorial's 10 s."""
-    plateau_cap_s: float = 20.0
-    zero_plateau_polls: int = 2
-    """Once progress has stood still while running (this many answers at 0 %, or a value repeated, or a step
-    far slower than before), the curve has plateaus and jumps, and no sleep is longer than `plateau_cap_s`
-    for the rest of the render: a line through a jump predicts the finish anywhere (up to 45 s late)."""
-    finishing_s: float = 3.0
-    finishing_cap_s: float = 5.0
-    """Seen at 100 % but still running: the waits start here and widen per poll to `finishing_cap_s`."""
-    silent_interval_s: float = 7.5
-    """The dense interval for a task of a progress family that runs without reporting progress (curve `none`),
-    in the same window as a no-progress family's: under the loop's 10 s, so such a row stays under the loop."""
-    far_cap_s: float = 45.0
-    """The longest wait while a task is queued or rendering towards a far predicted finish: a failure, or a
-    finish that progress stuck at one value (stall, steps) did not announce, is seen within 45 s."""
-    jitter_lo: float = 0.8
-    jitter_hi: float = 1.2
-    deadline_s: float = DEFAULT_DEADLINE_S
-    hint_max_s: float = 3600.0
-
-    @classmethod
-    def for_family(cls, family: str | FamilySpec, *, first_poll_s: float | None = None,
-                   deadline_s: float | None = None) -> PollPolicy:
-        """The family's poll rules from the catalog (a name is looked up among the loaded catalogs' families)."""
-        rules = families.rules(family) if isinstance(family, str) else family
-        return cls(first_poll_s=first_poll_s if first_poll_s is not None else rules.first_poll_s,
-                   min_interval_s=rules.min_interval_s, progress_hints=rules.progress_hints,
-                   deadline_s=deadline_s if deadline_s is not None else DEFAULT_DEADLINE_S)
 
 
 class PollSchedule:
     """The poll plan of one job. Feed it each answer with `observe`, ask it `next_delay`."""
 
     def __init__(self, policy: PollPolicy, render: RenderTime, *, time_scale: float = 1.0,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, curve: ProgressCurve | None = None) -> None:
         if time_scale <= 0:
             raise ValueError(f"time_scale must be > 0, got {time_scale}")
         self.policy = policy
         self.render = render
         self.time_scale = time_scale
         self._rng = rng or random.Random()
+        self.curve = curve
+        """The model's learned progress curve (jobs/curve.py), or None: the rules below then go by the samples alone.
+        The engine may replace it between polls as more renders finish."""
+        self._seen: list[Sighting] = []
+        """Each progress value seen while running: when first and last seen (the curve's evidence)."""
+        self._curve_missed = False
+        self._confirmed = False
+        """Still running past the end of the curve's window: this render is not like the past ones."""
+        self._window: tuple[float, float] | None = None
+        self._landing = False
         self._samples: list[tuple[float, float]] = []  # (elapsed provider s, progress 0-100) while running
         self._not_started_s = 0.0  # latest time the render was seen not started (queued, or 0 %)
         self._running_seen = False
@@ -170,6 +104,11 @@ class PollSchedule:
     def observe(self, elapsed_s: float, progress: float | None, *, running: bool | None = None) -> None:
         """Record one status answer. Queued (or 0 %) bounds the render's start; 100 says nothing about speed."""
         self.polls += 1
+        if running and progress is not None and math.isfinite(progress) and 0 <= progress <= 100:
+            if not self._seen or progress > self._seen[-1].progress:
+                self._seen.append(Sighting(float(progress), elapsed_s, elapsed_s))
+            elif progress == self._seen[-1].progress:
+                self._seen[-1].last_s = elapsed_s
         if running and progress is None:
             self._running_seen = True  # rendering, and saying nothing about how far: the render times must do
         if running and progress is not None and progress >= 100 and self._full_at is None:
@@ -234,12 +173,16 @@ class PollSchedule:
         """Real seconds to wait before the next poll, given provider seconds since submit."""
         p = self.policy
         delay, self.urgent = self._planned(elapsed_s)
-        if self._stuck and self._full_at is None:
+        if self._landing:
+            pass  # a narrow learned window already says where a plateau or a jump ends the render
+        elif self._stuck and self._full_at is None:
             # Progress that stopped moving no longer predicts the finish: look at least as often as a fixed
             # loop would, so a render that jumps to its end is seen as soon (stall, steps; never at the floor).
             delay = min(delay, p.stuck_cap_s * self._jitter_down())
         elif self._plateaued and self._full_at is None:
             delay = min(delay, p.plateau_cap_s * self._jitter_down())
+        if self._window is not None and not self._landing:
+            delay = self._bounded(elapsed_s, delay, *self._window)
         if hint_s is not None and math.isfinite(hint_s) and hint_s > 0:
             # "poll after": the hint is a floor on the wait, also when it is longer than our plan.
             delay = max(delay, min(hint_s, p.hint_max_s))
@@ -297,8 +240,27 @@ class PollSchedule:
         start = min(self._not_started_s, t1)
         return start + (t1 - start) * 100.0 / p1
 
+    def curve_window(self, e: float) -> tuple[float, float] | None:
+        """Where the learned curve puts the finish, by every progress value seen, never before now; None without
+        a curve that speaks for the latest value, or once this render ran past such a window (it is unlike the
+        past renders: the rules that assume nothing take over for the rest of it)."""
+        if self.curve is None or not self._seen or self._curve_missed:
+            return None
+        window = self.curve.window(self._seen)
+        if window is None:
+            return None
+        if not window.agrees or e > window.hi + self.policy.window_dense_s:
+            self._curve_missed = True
+            return None
+        self._confirmed = window.confirmed
+        return max(window.lo, e), max(window.hi, e)
+
     def _planned(self, e: float) -> tuple[float, bool]:
         p = self.policy
+        self._window = self.curve_window(e)
+        self._landing = self._window is not None and self._window[1] - self._window[0] <= p.window_land_s
+        if self._window is not None and self._landing:
+            return self._land(e, *self._window)
         if self._full_at is not None:
             # 100 % and still running: the finish is close whatever the curve said before. Dense, widening
             # per poll that did not see it (never a loop at the floor), to a cap under the tutorial's interval.
@@ -354,6 +316,40 @@ class PollSchedule:
         interval = min(p.dense_cap_s, p.dense_interval_s * p.dense_growth ** self._dense_step)
         self._dense_step += 1
         return interval * self._jitter(), False
+
+    def _earliest(self, e: float, lo: float) -> float:
+        """The earliest finish to plan for: the learned window's start, or, until two values of this render put
+        the finish in overlapping windows, the render's own pace when that says sooner (a render that runs ahead
+        of the past ones is not waited for where they ended; one that moves like them shows it by its second
+        value)."""
+        if self._confirmed:
+            return lo
+        pace = self.expected_finish_s()
+        if pace is None and self._samples:
+            pace = self._one_sample_bound()
+        return lo if pace is None else min(lo, max(e, pace))
+
+    def _land(self, e: float, lo: float, hi: float) -> tuple[float, bool]:
+        """A finish the learned curve puts in a narrow window between `lo` and `hi`: one poll just after it ends,
+        reached by sleeps of at most `window_fraction` of the way while it is far."""
+        p = self.policy
+        start = self._earliest(e, lo)
+        to_start = start - e
+        if to_start > p.landing_long_s:
+            # Far: most of the way, not all of it (failures show up, and a later sample narrows the window).
+            return min(p.far_cap_s, max(p.landing_long_s, p.window_fraction * to_start)), False
+        if start + p.window_land_s < lo:
+            return max(p.min_interval_s, to_start + p.landing_margin_s), True  # the pace's finish, checked
+        return max(0.0, hi - e) + p.landing_margin_s, True
+
+    def _bounded(self, e: float, delay: float, lo: float, hi: float) -> float:
+        """A wide learned window (a plateau, jumps at random moments) bounds the rules' wait: no poll before a
+        finish is possible (up to `far_cap_s`), none later than just after the last finish the curve allows."""
+        p = self.policy
+        start = self._earliest(e, lo)
+        if start - e > delay:
+            delay = min(p.far_cap_s, start - e)
+        return min(delay, max(p.min_interval_s, hi - e + p.landing_margin_s))
 
     def _jitter(self) -> float:
         return self._rng.uniform(self.policy.jitter_lo, self.policy.jitter_hi)

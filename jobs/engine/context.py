@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from jobs.curve import CURVE_HISTORY, ProgressCurve, learn_curve
 from jobs.engine.backends import Backends, Pace
 from jobs.engine.scheduler import PRIORITY, URGENT_POLL, Scheduler, Step
 from jobs.engine.track import Track
@@ -52,6 +53,9 @@ class EngineContext:
         self.changed = threading.Condition()
         self.change_counter = 0
         self._render_cache: dict[str, tuple[float, RenderTime]] = {}
+        self._curve_cache: dict[str, tuple[float, ProgressCurve | None]] = {}
+        self.learned_ttl_s = RENDER_CACHE_S
+        """How long a model's learned render times and curve are used before the ledger is read again."""
         self.only_runs: set[str] | None = None
         """When set (a CLI `run`), the only runs this engine drives: a leftover of another run is named, not
         sent behind the user's back."""
@@ -219,10 +223,21 @@ class EngineContext:
         """The model's render-time distribution: learned from the ledger, else the catalog prior."""
         now = time.monotonic()
         cached = self._render_cache.get(model_id)
-        if cached and now - cached[0] < RENDER_CACHE_S:
+        if cached and now - cached[0] < self.learned_ttl_s:
             return cached[1]
         prior_spec = self.catalog.get(model_id).render
         prior = RenderTime(p50_s=prior_spec.p50_s, p90_s=prior_spec.p90_s)
         learned = learn_render_time(self.ledger.render_times(model_id), prior)
         self._render_cache[model_id] = (now, learned)
         return learned
+
+    def progress_curve(self, model_id: str) -> ProgressCurve | None:
+        """The model's progress curve, learned from the progress its finished renders showed (None until enough
+        did). Re-read at most every `learned_ttl_s`: renders finishing during a long batch teach the rest of it."""
+        now = time.monotonic()
+        cached = self._curve_cache.get(model_id)
+        if cached and now - cached[0] < self.learned_ttl_s:
+            return cached[1]
+        curve = learn_curve(self.ledger.progress_samples(model_id, limit=CURVE_HISTORY))
+        self._curve_cache[model_id] = (now, curve)
+        return curve

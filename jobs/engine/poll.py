@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, assert_never
 
+from jobs.curve import progress_detail
 from jobs.engine import fallback
 from jobs.engine.context import EngineContext
 from jobs.engine.handle import TaskHandle
@@ -34,7 +35,8 @@ def start_polling(ctx: EngineContext, job: Job, track: Track) -> None:
     spec = ctx.catalog.get(job.model_id)
     policy = PollPolicy.for_family(ctx.catalog.family(job.family), first_poll_s=spec.render.first_poll_after_s,
                                    deadline_s=spec.render.deadline_s)
-    track.schedule = PollSchedule(policy, ctx.render_time(job.model_id), time_scale=track.time_scale, rng=ctx.rng)
+    track.schedule = PollSchedule(policy, ctx.render_time(job.model_id), time_scale=track.time_scale, rng=ctx.rng,
+                                  curve=ctx.progress_curve(job.model_id) if policy.progress_hints else None)
     track.callback = callback_url.FIELD in {line.get("field") for line in job.mapping.get("report") or ()}
     now_wall, now_mono = time.time(), ctx.clock()
     submitted = job.submitted_at or now_wall
@@ -147,9 +149,14 @@ def _rendering(ctx: EngineContext, job: Job, track: Track, status: TaskStatus, *
             fields["progress"] = status.progress
         if running and job.state != JobState.RUNNING:
             fields["first_running_at"] = ctx.stamp(track)
+        if running and status.progress is not None and status.progress != job.progress:
+            # A sample of the model's curve: this value, first seen now (jobs/curve.py learns from them).
+            fields["detail"] = progress_detail(status.progress)
         job = ctx.set_state(job_id, target, **fields)
         if not job.state.active:
             return
+    if track.schedule.policy.progress_hints:
+        track.schedule.curve = ctx.progress_curve(job.model_id)  # renders that finished meanwhile teach this one
     track.schedule.observe(elapsed, status.progress if running else None, running=running)
     if (job.state == JobState.QUEUED and job.fallback_model and not track.fallback_done
             and elapsed > ctx.render_time(job.model_id).p90_s):

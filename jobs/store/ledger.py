@@ -26,6 +26,7 @@ from jobs.store import ledger_schema
 from jobs.store.activity import ActivityQueries
 from jobs.store.budget import BudgetQueries
 from jobs.store.db import NO_LIMIT, Conn, Database
+from jobs.store.history import HistoryQueries
 from jobs.store.leases import LeaseQueries
 from jobs.store.ledger_base import CHANNEL
 from jobs.store.migrate import migrate
@@ -49,7 +50,7 @@ _SEARCHED = ("recipe_json", "model_id", "task_id", "note", "id")
 """What History's search box looks in."""
 
 
-class Ledger(LeaseQueries, BudgetQueries, ActivityQueries):
+class Ledger(LeaseQueries, BudgetQueries, ActivityQueries, HistoryQueries):
     """The jobs table and its rules. Safe to share between threads; several processes may open one file."""
 
     def __init__(self, target: str | Path | Database, *, busy_timeout_ms: int = 15000) -> None:
@@ -244,22 +245,6 @@ class Ledger(LeaseQueries, BudgetQueries, ActivityQueries):
             "AND key_fingerprint IS NOT DISTINCT FROM ? AND base_url = ?",
             [*states, key_fingerprint, base_url]).fetchone()
         return int(row[0])
-
-    def render_times(self, model_id: str, *, limit: int = 50) -> list[float]:
-        """Recent render times of a model in provider seconds (sandbox times unscaled), newest first."""
-        rows = self._conn().execute(
-            "SELECT submitted_at, provider_finished_at, detected_at, time_scale FROM jobs "
-            "WHERE model_id = ? AND state IN ('succeeded', 'downloaded') AND submitted_at IS NOT NULL "
-            "AND detected_at IS NOT NULL ORDER BY detected_at DESC LIMIT ?", (model_id, int(limit))).fetchall()
-        out: list[float] = []
-        for r in rows:
-            finished = r["provider_finished_at"]
-            # A provider clock we cannot trust (outside submit..detection) falls back to our detection time.
-            if finished is None or not (r["submitted_at"] <= finished <= r["detected_at"] + 1.0):
-                finished = r["detected_at"]
-            scale = r["time_scale"] or 1.0
-            out.append(max(0.0, (finished - r["submitted_at"]) / scale))
-        return out
 
     def children(self, job_id: str) -> list[Job]:
         """Jobs created as fallbacks of this one."""

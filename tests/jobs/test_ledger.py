@@ -210,3 +210,40 @@ def test_unknown_fields_are_refused_by_name(ledger):
         ledger.create_job(**spec(colour="red"))
     with pytest.raises(LedgerError, match="backend"):
         ledger.create_job(**spec(backend="staging"))
+
+
+def test_progress_samples_come_back_per_finished_render_in_provider_seconds(ledger):
+    """The curve's evidence (jobs/curve.py): each `progress N` event of a finished render, at provider seconds
+    since its submit (a sandbox's time scale undone). Other events and unfinished renders are not evidence."""
+    submitted = time.time() - 40.0
+    finished = ledger.create_job(**spec(model_id="veo3.1", time_scale=0.5))
+    running = ledger.create_job(**spec(model_id="veo3.1"))
+    other = ledger.create_job(**spec(model_id="sora-2"))
+    for job in (finished, running, other):
+        ledger.record_task_id(job.id, f"task_{job.id}", submitted_at=submitted)
+        ledger.transition(job.id, JobState.RUNNING, progress=10, detail="progress 10")
+        ledger.transition(job.id, JobState.RUNNING, progress=55, detail="progress 55")
+    ledger.transition(finished.id, JobState.RUNNING, detail="a note that is not a sample")
+    ended = time.time() + 10.25
+    for job in (finished, other):
+        ledger.transition(job.id, JobState.SUCCEEDED, provider_finished_at=ended, detected_at=ended)
+    times = {e["detail"]: e["at"] for e in ledger.events(finished.id)}
+    (render_s, samples), = ledger.progress_samples("veo3.1")
+    assert render_s == pytest.approx((ended - submitted) / 0.5)
+    assert samples == [pytest.approx(((times["progress 10"] - submitted) / 0.5, 10.0)),
+                       pytest.approx(((times["progress 55"] - submitted) / 0.5, 55.0))]
+    assert ledger.progress_samples("kling-v1-6") == []
+
+
+def test_a_finish_stamped_in_whole_seconds_is_placed_between_the_last_running_poll_and_detection(ledger):
+    """OpenAI-style `completed_at` is whole seconds: up to a second before the real finish, tens of provider
+    seconds on a sandbox's compressed clock. The render ended after the last poll that saw it running."""
+    submitted = float(int(time.time()) - 2)
+    job = ledger.create_job(**spec(model_id="sora-2", time_scale=0.01))
+    ledger.record_task_id(job.id, "task_W", submitted_at=submitted)
+    ledger.transition(job.id, JobState.RUNNING, progress=80, detail="progress 80")
+    seen_at = ledger.events(job.id)[-1]["at"]
+    detected = seen_at + 0.2
+    ledger.transition(job.id, JobState.SUCCEEDED, provider_finished_at=float(int(seen_at)), detected_at=detected)
+    (render_s, _), = ledger.progress_samples("sora-2")
+    assert (seen_at - submitted) / 0.01 <= render_s <= (detected - submitted) / 0.01
