@@ -83,6 +83,13 @@ class PollPolicy:
     window_fraction: float = 0.8
     """Far from a learned window (more than `landing_long_s` to its start), a sleep covers at most this share of
     the way: the curve is what past renders did, not a promise, and a later sample narrows the window."""
+    late_weight: float = 10.0
+    """Without progress, once the render times are learned from `hazard_min_samples` renders or more: how many
+    status requests one second of detection delay is worth. The dense gap is then sqrt(2 / (weight x hazard))
+    (the gap that minimises requests plus weighted delay where renders end at that rate), between
+    `window_dense_s` and the dense interval: polls go where finishes are likely, sparser in the tails. 0: a fixed
+    dense interval."""
+    hazard_min_samples: int = 20
     jitter_lo: float = 0.8
     jitter_hi: float = 1.2
     deadline_s: float = DEFAULT_DEADLINE_S

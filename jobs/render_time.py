@@ -65,6 +65,30 @@ class RenderTime:
         return self.quantile_below_median(-z)
 
 
+    def cdf(self, seconds: float) -> float:
+        """The share of renders done within `seconds`: the inverse of `quantile` (from history when learned,
+        with the prior's tails beyond it; else the log-normal through p50 and p90)."""
+        if not seconds > 0:  # NaN included
+            return 0.0
+        if math.isinf(seconds):
+            return 1.0
+        lo, hi = 0.0, 1.0
+        for _ in range(40):  # quantile() is monotone in q: bisect it, one definition for both directions
+            mid = (lo + hi) / 2
+            if self.quantile(mid) <= seconds:
+                lo = mid
+            else:
+                hi = mid
+        return lo
+
+    def hazard(self, seconds: float, span_s: float = 10.0) -> float:
+        """Per second, the chance that a render still running at `seconds` ends within the next `span_s`."""
+        a = self.cdf(seconds)
+        if a >= 1.0 or span_s <= 0:
+            return 0.0
+        return max(0.0, self.cdf(seconds + span_s) - a) / ((1.0 - a) * span_s)
+
+
 def learn_render_time(samples: Sequence[float], prior: RenderTime, *,
                       min_samples: int = HISTORY_MIN_SAMPLES) -> RenderTime:
     """p50/p90 of observed render times once there are enough of them, else the prior."""

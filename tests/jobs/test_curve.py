@@ -22,7 +22,7 @@ from jobs.curve import (
     progress_detail,
     render_curve,
 )
-from jobs.schedule import PollPolicy, RenderTime
+from jobs.schedule import PollPolicy, PollSchedule, RenderTime, learn_render_time
 from sandbox.curves import progress as curve_progress
 
 ROUND_TRIP_S = 0.2
@@ -125,3 +125,20 @@ def test_a_render_unlike_its_past_ones_is_seen_late_by_at_most_twice_the_loop_an
     polls_cold, _ = walk("linear", None, renders(100, 8))
     assert p95 <= 20.0
     assert polls <= 1.5 * polls_cold
+
+
+def test_without_progress_learned_render_times_put_dense_polls_where_renders_end():
+    """With the render times learned, a family without progress polls densest where renders end at the highest
+    rate (the hazard), from `window_dense_s` up to its dense interval in the tail."""
+    policy = PollPolicy.for_family("kling")
+    shaped = PollPolicy(**{**policy.__dict__, "late_weight": 10.0})
+    history = learn_render_time(renders(50, 4, lo=60, hi=420), RenderTime(p50_s=240, p90_s=720))
+    prior_only = PollSchedule(shaped, RenderTime(p50_s=240, p90_s=720), rng=random.Random(1))
+    schedule = PollSchedule(shaped, history, rng=random.Random(1))
+    for s in (prior_only, schedule):
+        s.observe(5.0, None, running=False)
+    gaps = {t: schedule.next_delay(t) for t in (100.0, 250.0, 380.0)}
+    assert gaps[380.0] < gaps[250.0] < gaps[100.0] <= policy.dense_interval_s * 1.05
+    assert min(gaps.values()) >= shaped.window_dense_s * 0.95
+    # On the catalog's guess alone (no history) the dense interval stays the fixed loop's.
+    assert prior_only.next_delay(250.0) == pytest.approx(policy.dense_interval_s, rel=0.06)

@@ -81,23 +81,29 @@ def test_the_finish_of_progress_that_eases_out_is_extrapolated_on_the_root_of_wh
     assert s.expected_finish_s() == pytest.approx(110.0, abs=1.0)  # a pace would say ~93 s
 
 
-@pytest.mark.parametrize("start", ["cold", "warm"])
-def test_a_family_without_progress_polls_no_more_than_a_fixed_loop_and_sees_finishes_as_soon(start):
-    """Kling reports no progress. Its dense phase used to be 5.8 s from the 18th percentile: ~1.15-1.35x the
-    loop's GETs, and the renders ending before that percentile were seen up to 45 s late (p95 20-30 s)."""
+def test_a_family_without_progress_on_the_catalogs_guess_polls_no_more_than_a_fixed_loop_and_sees_finishes_as_soon():
+    """Kling reports no progress. Cold (an empty ledger), the prior is as wide as the renders: the dense phase
+    (9.7 s) costs what the loop costs, and only the sleep to the 2nd percentile saves. (A 5.8 s dense phase from
+    the 18th percentile cost ~1.15-1.35x the loop's GETs, and renders ending before it were seen up to 45 s late.)"""
     prior = RenderTime(p50_s=180, p90_s=600)  # kling-v1-6's catalog prior
-    if start == "cold":  # an empty ledger: renders spread as the catalog's prior says
-        renders = lognormal_renders(180, 600)
-    else:  # 50 renders in the ledger, spread evenly over 45-315 s as the bench draws them
-        renders = uniform_renders(45, 315)
-        history = random.Random(11)
-        prior = learn_render_time([history.uniform(45, 315) for _ in range(50)], prior)
-    tutorial, runner = walk("kling", "none", prior, renders)
-    # Cold, the prior is as wide as the renders: the dense phase (9.7 s) costs what the loop costs, and only
-    # the sleep to the 2nd percentile saves. Warm, the learned window starts where the renders do.
-    share = 1.01 if start == "cold" else 0.9
-    assert statistics.mean(t.polls for t in runner) <= share * statistics.mean(t.polls for t in tutorial)
+    tutorial, runner = walk("kling", "none", prior, lognormal_renders(180, 600))
+    assert statistics.mean(t.polls for t in runner) <= 1.01 * statistics.mean(t.polls for t in tutorial)
     assert p95([t.detect_s for t in runner]) <= LOOP_S + ROUND_TRIP_S
+
+
+def test_a_family_without_progress_with_learned_render_times_polls_where_they_end_and_sees_most_within_5_s():
+    """Warm (50 renders in the ledger, spread evenly over 45-315 s as the bench draws them), the gaps follow the
+    hazard of the learned times (`late_weight`): down to 5 s where renders end at the highest rate. Four in five
+    finishes are seen within 5 s, for about a fifth more GETs than the loop: the price of seeing Kling sooner,
+    paid for in a mixed batch by the progress families' savings (bench/README.md, the schedule model's matrix)."""
+    renders = uniform_renders(45, 315)
+    history = random.Random(11)
+    prior = learn_render_time([history.uniform(45, 315) for _ in range(50)], RenderTime(p50_s=180, p90_s=600))
+    tutorial, runner = walk("kling", "none", prior, renders)
+    assert statistics.mean(t.polls for t in runner) <= 1.3 * statistics.mean(t.polls for t in tutorial)
+    detect = sorted(t.detect_s for t in runner)
+    assert detect[int(0.8 * len(detect))] <= 5.0 + ROUND_TRIP_S
+    assert p95(detect) <= 0.8 * p95([t.detect_s for t in tutorial])
 
 
 def test_learned_render_times_give_their_own_quantiles_not_a_log_normal_guess():
