@@ -11,7 +11,9 @@ Use it to try a rule before paying for `bench.poll_efficiency` (minutes, real so
 ease-in, ease-out, steps, stall, none) for Veo, Sora and Runway, and no progress for Kling. Renders are
 `uniform` (poll_efficiency's ranges) or `lognormal` (through each model's catalog p50 and p90, capped at the
 99th percentile and below the deadline). Cold: the schedule starts from the catalog prior (empty ledger);
-warm: from render times learned on 50 finished renders per model drawn from the same distribution. Each request
+warm: from render times learned on 50 finished renders per model drawn from the same distribution, and from the
+progress curve those renders showed (each polled by the cold schedule, its values logged when first seen, as
+the engine's `progress N` events). Each request
 costs a fixed round trip (`--round-trip`, simulated seconds). Render times are drawn per model as
 `bench.poll_efficiency` asks the sandbox to. The tutorial polls every 10 s (Runway 5 s) after
 one initial sleep. The table has the same columns as poll_efficiency's; its figures are a model, the real ones
