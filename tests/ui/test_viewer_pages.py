@@ -138,3 +138,17 @@ def test_a_settings_change_below_the_page_needs_an_admin_and_records_who(empty_a
     rt.save_prefs(dataclasses.replace(rt.prefs, budget_usd=30.0), by=Identity("boss@example.com", ADMIN, True))
     assert rt.prefs.budget_usd == 30.0
     assert [(r["who"], r["detail"]) for r in rt.ledger.activity()] == [("boss@example.com", "budget_usd: 25.0 → 30.0")]
+
+
+def test_a_bad_default_role_stops_the_app_naming_the_variable_and_its_values(empty_app, monkeypatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from tests.ui.ui_helpers import APP
+
+    monkeypatch.setenv("DAILIES_AUTH", "none")
+    monkeypatch.setenv("DAILIES_DEFAULT_ROLE", "owner")
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception, [e.value for e in at.exception]
+    (error,) = texts(at, "error")
+    assert "Dailies will not start" in error and "DAILIES_DEFAULT_ROLE: 'owner' is not one of: member, viewer" in error
+    assert not at.get("button")
