@@ -83,19 +83,24 @@ def render_take_card(rt: Runtime, job: Job, board: Board | None) -> None:
     if job.backend == "sandbox":
         facts.append("simulated")
     st.caption(" · ".join(facts))
+    # A viewer watches: keep/discard, notes and board edits are a member's (roles.REVIEW says why, on hover).
+    review_refused = roles.refusal(roles.REVIEW)
     c1, c2 = st.columns(2)
     label = {1: "Kept", 0: "Discarded"}.get(job.kept if job.kept is not None else -1, "Unreviewed")
     if c1.button("Keep", key=f"keep:{job.id}", type="primary" if job.kept == 1 else "secondary",
-                 icon=":material/thumb_up:", width="stretch"):
+                 icon=":material/thumb_up:", width="stretch", disabled=review_refused is not None,
+                 help=review_refused):
         set_kept(rt, job.id, None if job.kept == 1 else 1)
         forget()
         st.rerun()
     if c2.button("Discard", key=f"discard:{job.id}", type="primary" if job.kept == 0 else "secondary",
-                 icon=":material/thumb_down:", width="stretch"):
+                 icon=":material/thumb_down:", width="stretch", disabled=review_refused is not None,
+                 help=review_refused):
         set_kept(rt, job.id, None if job.kept == 0 else 0)
         forget()
         st.rerun()
-    if board is not None and st.button("Remove from board", key=f"remove:{job.id}", icon=":material/close:",
+    if board is not None and review_refused is None and st.button(
+            "Remove from board", key=f"remove:{job.id}", icon=":material/close:",
                                        type="tertiary", help="Take this clip off the board (it stays in History)"):
         get_boards(rt).remove(board.id, job.id)
         forget()
@@ -106,7 +111,7 @@ def render_take_card(rt: Runtime, job: Job, board: Board | None) -> None:
     if note_key not in st.session_state:
         st.session_state[note_key] = job.note or ""
     st.text_input("Note", key=note_key, on_change=_save_note, args=(rt, job.id, note_key),
-                  placeholder="What works, what doesn't…")
+                  placeholder="What works, what doesn't…", disabled=review_refused is not None, help=review_refused)
 
 
 def render_takes(rt: Runtime, jobs: Sequence[Job], board: Board | None) -> None:

@@ -11,10 +11,10 @@ from typing import Any
 
 from components import auth
 from jobs import identity, permissions
-from jobs.permissions import GENERATE, LIBRARY, SETTINGS, VOTE
+from jobs.permissions import GENERATE, LIBRARY, REVIEW, SETTINGS, VOTE
 from jobs.prefs import Prefs
 
-__all__ = ["GENERATE", "LIBRARY", "SETTINGS", "VOTE", "admission", "may", "refusal"]
+__all__ = ["GENERATE", "LIBRARY", "REVIEW", "SETTINGS", "VOTE", "admission", "may", "refusal"]
 
 
 def _config() -> identity.AuthConfig:

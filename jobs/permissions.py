@@ -3,7 +3,8 @@
     admin    everything, the deployment's settings included
     member   start takes within the budget (Generate, retry, re-run, extend, remix, library runs), edit the
              library, review and vote
-    viewer   watch boards, Compare, History and Rankings; vote only where DAILIES_VIEWERS_VOTE=1
+    viewer   watch boards, Compare, History and Rankings (no keep/discard, notes or board edits); vote only
+             where DAILIES_VIEWERS_VOTE=1
 
 No role (single user, DAILIES_AUTH=none) has every right, as before sign-in existed. The pages ask these rules to
 grey out a button and say why; the store asks the same rules where the work is written (Ledger.create_jobs for
@@ -15,14 +16,15 @@ from __future__ import annotations
 
 from jobs.identity import ADMIN, MEMBER, VIEWER, VIEWERS_VOTE_ENV
 
-GENERATE, LIBRARY, SETTINGS, VOTE = "generate", "library", "settings", "vote"
-ACTIONS = (GENERATE, LIBRARY, SETTINGS, VOTE)
+GENERATE, LIBRARY, SETTINGS, VOTE, REVIEW = "generate", "library", "settings", "vote", "review"
+ACTIONS = (GENERATE, LIBRARY, SETTINGS, VOTE, REVIEW)
 
 _WHAT = {
     GENERATE: "start takes",
     LIBRARY: "save, start or delete library recipes",
     SETTINGS: "change the deployment's settings",
     VOTE: "vote",
+    REVIEW: "keep, discard, annotate or remove takes from a board",
 }
 
 

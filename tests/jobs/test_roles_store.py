@@ -24,9 +24,9 @@ def ledger(store_target):
 
 
 @pytest.mark.parametrize(("role", "vote_on", "may"), [
-    (None, False, {"generate", "library", "settings", "vote"}),
-    (ADMIN, False, {"generate", "library", "settings", "vote"}),
-    (MEMBER, False, {"generate", "library", "vote"}),
+    (None, False, {"generate", "library", "settings", "vote", "review"}),
+    (ADMIN, False, {"generate", "library", "settings", "vote", "review"}),
+    (MEMBER, False, {"generate", "library", "vote", "review"}),
     (VIEWER, False, set()),
     (VIEWER, True, {"vote"}),
     ("guest", True, set()),

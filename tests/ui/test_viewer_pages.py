@@ -85,6 +85,11 @@ def test_a_viewer_watches_a_board_on_compare_but_cannot_rerun_or_retry_it(seeded
     assert len(at.get("iframe")) == 1  # the synchronised player of the run's three takes
     assert any(REFUSED in t and "cannot start takes" in t for t in texts(at, "info"))  # in the re-run expander
     assert not [b for b in at.button if b.key and b.key.startswith("rerun_go:")]
+    # watching is not editing: keep/discard and notes are greyed out with the reason, and nothing leaves the board
+    verdicts = [b for b in at.button if b.key and b.key.startswith(("keep:", "discard:"))]
+    assert verdicts and all(b.disabled and "cannot keep, discard" in (b.help or "") for b in verdicts)
+    assert not [b for b in at.button if b.key and b.key.startswith("remove:")]
+    assert at.text_input and all(t.disabled for t in at.text_input if t.key and t.key.startswith("note:"))
     ledger_failed = open_page("app_pages/history.py", query={"job": seeded.failed_job})
     retry = [b for b in ledger_failed.button if b.key and "retry" in b.key]
     rerun_button = [b for b in ledger_failed.button if b.key and b.key.startswith("h_rerun:")]
