@@ -78,12 +78,16 @@ class PollPolicy:
     window_dense_s: float = 5.0
     """Inside the window a learned progress curve gives (jobs/curve.py), a poll every this many seconds: a finish
     there is seen within it."""
+    window_dense_width_s: float = 30.0
+    """...when the window is at most this wide and the render's progress never stood still. A step curve's windows
+    span minutes: polling them every 5 s cost more than the loop (1.03-1.05x on steps in the model's matrix);
+    they keep the plateau caps."""
     window_land_s: float = 4.0
     """A learned window at most this wide is landed on: one poll just after its end, none inside it."""
     window_fraction: float = 0.8
     """Far from a learned window (more than `landing_long_s` to its start), a sleep covers at most this share of
     the way: the curve is what past renders did, not a promise, and a later sample narrows the window."""
-    late_weight: float = 10.0
+    late_weight: float = 8.0
     """Without progress, once the render times are learned from `hazard_min_samples` renders or more: how many
     status requests one second of detection delay is worth. The dense gap is then sqrt(2 / (weight x hazard))
     (the gap that minimises requests plus weighted delay where renders end at that rate), between

@@ -29,7 +29,9 @@ The rules (reliability.md §0.2 and §2b):
   value), every value seen puts the finish in a window; the windows of one render's values overlap. A narrow
   window (at most `window_land_s`) is landed on: one poll just after its end, reached by sleeps of at most
   `window_fraction` of the way while far. A wide one (a plateau, jumps at random moments) only bounds the rules
-  above: no poll before a finish is possible, none after the latest finish it allows. The curve is what past
+  above: no poll before a finish is possible, none after the latest finish it allows, and while the render's
+  progress keeps moving and the window is under `window_dense_width_s`, a poll every `window_dense_s` inside it
+  (a finish there is never seen more than 5 s late). The curve is what past
   renders did, not a promise: until two values of this render agree with it, the render's own pace bounds every
   wait; values that disagree, or a render still running past its window, drop the curve for that render;
 * without progress (a family with `progress_hints: false`), from the model's render-time distribution:
@@ -361,12 +363,17 @@ class PollSchedule:
         return max(0.0, hi - e) + p.landing_margin_s, True
 
     def _bounded(self, e: float, delay: float, lo: float, hi: float) -> float:
-        """A wide learned window (a plateau, jumps at random moments) bounds the rules' wait: no poll before a
-        finish is possible (up to `far_cap_s`), none later than just after the last finish the curve allows."""
+        """A wide learned window bounds the rules' wait: no poll before a finish is possible (up to `far_cap_s`),
+        none later than just after the last finish the curve allows, and inside one of at most
+        `window_dense_width_s` no gap longer than `window_dense_s`."""
         p = self.policy
         start = self._earliest(e, lo)
         if start - e > delay:
             delay = min(p.far_cap_s, start - e)
+        elif not self._plateaued and hi - lo <= p.window_dense_width_s:
+            # The finish can come at any poll inside a window of progress that keeps moving: one every
+            # `window_dense_s`, so none is seen later. A wider window (plateaus, jumps) would make that a tight loop.
+            delay = min(delay, max(0.0, start - e) + p.window_dense_s)
         return min(delay, max(p.min_interval_s, hi - e + p.landing_margin_s))
 
     def _jitter(self) -> float:

@@ -115,6 +115,16 @@ def test_a_learned_curve_sees_finishes_sooner_with_fewer_polls_than_the_rules_al
     assert p95_warm <= p95_cold
 
 
+@pytest.mark.parametrize("curve", ["linear", "ease-in", "ease-out"])
+def test_inside_a_learned_window_of_moving_progress_no_finish_is_seen_more_than_5_s_late(curve):
+    """Where the curve puts the finish in a window too wide to land on, a render whose progress keeps moving is
+    polled every `window_dense_s` inside it: the finish can come at any of those polls. (Without that, an ease-in
+    render that ended early in its window was seen 9 s late: the rules' wait ran past it.)"""
+    takes = [runner_take("veo", r, VEO_PRIOR, VEO, random.Random(i), ROUND_TRIP_S, curve=curve, seed=f"new{i}",
+                         learned=learned(curve)) for i, r in enumerate(renders(200, 5))]
+    assert max(t.detect_s for t in takes) <= VEO.window_dense_s + ROUND_TRIP_S
+
+
 def test_a_render_unlike_its_past_ones_is_seen_late_by_at_most_twice_the_loop_and_without_a_loop_at_the_floor():
     """Past renders eased out (fast first, slow last); this one is linear, so it ends well before the windows they
     predict. Until two of its values agree with the curve, its own pace bounds every wait; values that disagree
