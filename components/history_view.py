@@ -169,15 +169,21 @@ def render_detail(rt: Runtime, backend: Backend, job: Job) -> None:
             st.json(job.raw_status or {"note": "no status recorded"}, expanded=False)
         with tabs[3]:
             seconds = render_seconds(job)
-            stamps = {k: getattr(job, k) for k in ("created_at", "submitted_at", "first_running_at",
-                                                   "provider_finished_at", "detected_at", "downloaded_at")}
-            st.dataframe([{"event": k, "at": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(v))}
+            stamps = {label: getattr(job, field) for field, label in _TIMINGS.items()}
+            st.dataframe([{"step": k, "at": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(v))}
                           for k, v in stamps.items() if v], hide_index=True)
             if seconds is not None:
                 st.caption(f"Render time {seconds:.1f} s · task id {job.task_id or '—'} · job {job.id}")
             events = rt.ledger.events(job.id)
-            st.dataframe([{"at": time.strftime("%H:%M:%S", time.localtime(e["at"])), "from": e["from_state"],
-                           "to": e["to_state"], "detail": e["detail"]} for e in events], hide_index=True)
+            # A job's first event has no earlier state, and most carry no detail: blanks, not "None".
+            st.dataframe([{"at": time.strftime("%H:%M:%S", time.localtime(e["at"])), "from": e["from_state"] or "",
+                           "to": e["to_state"], "detail": e["detail"] or ""} for e in events], hide_index=True)
+
+
+_TIMINGS = {"created_at": "Admitted", "submitted_at": "Sent to the provider",
+            "first_running_at": "First seen rendering", "provider_finished_at": "Finished (provider's clock)",
+            "detected_at": "Seen finished", "downloaded_at": "Downloaded"}
+"""A take's timestamps in the order they happen, named for the person reading them, not for the ledger."""
 
 
 def _actions(rt: Runtime, backend: Backend, job: Job) -> None:

@@ -76,6 +76,11 @@ def test_job_detail_shows_recipe_mapping_raw_status_and_events(seeded) -> None:
     assert at.get("download_button")[0].label == "Download MP4"
     assert [v.url for v in at.get("video")] == [f"/app/static/clips/{seeded.clips_dir.name}/"
                                                  + Path(_clip_path(seeded, seeded.ignored_job)).name]
+    steps = at.dataframe[-2].value
+    assert list(steps["step"])[:2] == ["Admitted", "Sent to the provider"] and list(steps["step"])[-1] == "Downloaded"
+    events = at.dataframe[-1].value  # the ledger's events: a blank where there is no earlier state or detail
+    assert list(events.columns) == ["at", "from", "to", "detail"] and len(events) >= 3
+    assert not events.isin(["None", None]).any().any(), events
 
 
 def _clip_path(seeded, job_id: str) -> str:
