@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from jobs import limits, settings
 from jobs.keys import LIVE_BASE_URL as DEFAULT_BASE_URL
 from providers.catalog import Catalog, load_catalog
+from providers.errors import DailiesError
 from providers.url_policy import is_loopback_host
 
 PERIODS = ("day", "week", "month")
@@ -122,9 +123,30 @@ def prefs_from_text(text: str | None, label: str) -> tuple[Prefs, list[str]]:
         found = [p for p in trial.validate() if p.startswith(f"{name}:")]
         if found:
             problems += [f"{p} (saved value ignored; using the default)" for p in found]
+        elif name == "model_overrides":
+            kept[name], bad = checked_overrides(raw[name])
+            problems += bad
         else:
             kept[name] = raw[name]
     return Prefs(**kept), problems
+
+
+def checked_overrides(overrides: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Each model's saved override on its own against the catalog: one for a model the catalog no longer has, or a
+    price it cannot read (no source, NaN, negative), is dropped and named; the others, and every other setting,
+    are kept. Without this, one bad entry stopped the catalog loading, so the app would not start and the CLI
+    refused every run."""
+    kept: dict[str, dict[str, Any]] = {}
+    problems: list[str] = []
+    for model_id, override in overrides.items():
+        try:
+            load_catalog(overrides={model_id: override})
+        except (DailiesError, ValueError, KeyError, TypeError) as exc:
+            reason = exc.message if isinstance(exc, DailiesError) else str(exc)
+            problems.append(f"model_overrides: {model_id}: {reason} (saved override ignored)")
+        else:
+            kept[model_id] = override
+    return kept, problems
 
 
 PREFS_DOCUMENT = "prefs"

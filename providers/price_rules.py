@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +52,22 @@ class PriceRule:
         return self.kind != "none"
 
 
+MAX_PRICE_USD = 1000.0
+"""No clip is priced above this (per second or per clip): a bigger number is a typo, not a rate."""
+
+
+def _check_usd(value: Any, where: str) -> float:
+    """A price in USD: a number from 0 to MAX_PRICE_USD (NaN, infinities and negatives would disarm the budget)."""
+    try:
+        usd = float(value)
+    except (TypeError, ValueError):
+        usd = math.nan
+    if not math.isfinite(usd) or not 0 <= usd <= MAX_PRICE_USD:
+        raise CatalogError(f"catalog: {where}: {value!r} is not a price; allowed: a number from 0 to "
+                           f"{MAX_PRICE_USD:g} USD")
+    return usd
+
+
 def parse_price(p: dict[str, Any], where: str) -> PriceRule:
     kind = p.get("kind")
     if kind not in PRICE_KINDS:
@@ -62,8 +79,11 @@ def parse_price(p: dict[str, Any], where: str) -> PriceRule:
     for key in needed:
         if p.get(key) is None:
             raise CatalogError(f"catalog: {where}: price kind {kind} needs {key!r}")
-    rows = tuple(PriceRow(float(r["usd"]), r.get("mode"), r.get("duration_s"), r.get("size"))
-                 for r in p.get("table") or ())
+    for key in ("usd_per_second", "usd", "low_usd", "high_usd"):
+        if p.get(key) is not None:
+            _check_usd(p[key], f"{where}: {key}")
+    rows = tuple(PriceRow(_check_usd(r.get("usd"), f"{where}: table usd"), r.get("mode"), r.get("duration_s"),
+                          r.get("size")) for r in p.get("table") or ())
     return PriceRule(
         kind=kind,
         source=p["source"],

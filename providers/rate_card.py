@@ -15,10 +15,11 @@ from typing import Any
 
 from providers import pricing
 from providers.catalog import Catalog, ModelSpec, PriceRule
+from providers.price_rules import MAX_PRICE_USD
 
 YOURS_SOURCE = "override in Settings"
 """The source written on a user's price (model_prices.merge_overrides keeps these over a refresh)."""
-MAX_USD = 1000.0
+MAX_USD = MAX_PRICE_USD
 _URL = re.compile(r"https://[^\s)]+")
 NO_LISTING = "—"
 

@@ -284,6 +284,19 @@ def test_a_model_switched_off_in_settings_is_off_for_the_cli(env, tmp_path, caps
     assert env.posts() == []
 
 
+def test_a_saved_override_for_a_retired_model_is_named_and_the_run_goes_ahead(env, tmp_path, capsys):
+    price = {"kind": "per_second", "usd_per_second": 0.5, "source": "override in Settings", "as_of": "2026-12-01"}
+    _save_prefs(tmp_path, {"model_overrides": {"veo3.1-fast": {"price": price}, "retired-model": {"available": True},
+                                               "veo3.1": {"price": {"kind": "per_task", "usd": "NaN"}}}})
+    code, out = run("run", "--prompt", "x", "--model", "veo3.1-fast", "--duration", "8", "--no-wait",
+                    "--time-scale", SCALE)
+    err = capsys.readouterr().err
+    assert code == 0, out + err
+    assert "retired-model" in err and "veo3.1:" in err and "Traceback" not in out + err
+    (job,) = jobs_in(tmp_path)
+    assert job.est_high_usd == pytest.approx(0.5 * 8)  # the good override next to them still applies
+
+
 def test_settings_prices_apply_and_a_bad_field_is_named_not_a_reset(env, tmp_path, capsys):
     price = {"kind": "per_second", "usd_per_second": 0.5, "source": "override in Settings", "as_of": "2026-12-01"}
     _save_prefs(tmp_path, {"model_overrides": {"veo3.1-fast": {"price": price}}, "budget_usd": "lots",

@@ -41,6 +41,35 @@ def test_one_bad_saved_field_is_dropped_and_named_and_the_others_are_kept(tmp_pa
     assert any(p.startswith("sandbox_time_scale:") for p in problems)
 
 
+def test_one_bad_model_override_is_dropped_and_named_and_the_catalog_still_loads(tmp_path):
+    """A saved override for a model the catalog no longer has, or a price it cannot read, used to stop the catalog
+    loading: the app did not start and the CLI refused every run. Now that one entry is dropped and named."""
+    import json
+
+    from jobs.prefs import load_prefs_report
+    from providers.catalog import load_catalog
+
+    good = {"kind": "per_task", "usd": 1.25, "source": "invoice", "as_of": "2026-12-01"}
+    path = tmp_path / "prefs.json"
+    path.write_text(json.dumps({"budget_usd": 40.0, "model_overrides": {
+        "veo3.1-fast": {"price": good},
+        "retired-model": {"available": True},
+        "veo3.1": {"price": {"kind": "per_task", "usd": 1.0}},  # no source, no as_of
+        "kling-v1-6": {"price": {**good, "usd": float("nan")}},
+        "sora-2": {"price": {**good, "usd": -3}},
+    }}))
+    prefs, problems = load_prefs_report(path)
+    assert prefs.budget_usd == 40.0 and prefs.model_overrides == {"veo3.1-fast": {"price": good}}
+    named = {p.split(":")[1].strip(): p for p in problems}
+    assert set(named) == {"retired-model", "veo3.1", "kling-v1-6", "sora-2"}, problems
+    assert "unknown model" in named["retired-model"] and "veo3.1-fast" in named["retired-model"]  # the allowed ids
+    assert "source" in named["veo3.1"]
+    assert "from 0 to 1000" in named["kling-v1-6"] and "from 0 to 1000" in named["sora-2"]
+    assert all(p.endswith("(saved override ignored)") for p in problems)
+    catalog = load_catalog(overrides=prefs.model_overrides)
+    assert catalog.get("veo3.1-fast").price.usd == 1.25
+
+
 def test_a_plain_http_base_url_is_kept_only_with_its_switch(tmp_path):
     import json
 
