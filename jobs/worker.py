@@ -155,6 +155,7 @@ def run_worker(args: argparse.Namespace, out: Any = None) -> int:
     clips = (ClipStore(args.clips) if args.clips else
              open_clip_store(settings.clips_dir(), settings.clips_url_prefix(),
                                   settings.data_dir() / "clip-staging"))
+    clips.sweep_partials()  # a worker killed mid-download leaves its .part: gone with its pid, swept here
     owner = leases.owner_id()
     runner = Runner(ledger, clips, headless_catalog(prefs, sandbox=backend.sandbox), owner=owner, workers=args.threads,
                     concurrency_cap=args.concurrency or prefs.concurrency_cap, lease_ttl_s=ttl,

@@ -128,3 +128,19 @@ def encode_clip(path: Path, *, audio: bool, seconds: float = 1.0, width: int = 1
             for p in a.encode():
                 c.mux(p)
     return path
+
+
+def orphan_part(folder: Path) -> Path:
+    """A `.part` left by a writer that is gone (a process that has exited, on this host), as a download killed
+    mid-way leaves it: the next start of anything that downloads must sweep it, whatever its age."""
+    import subprocess
+    import sys
+
+    from jobs import clipstore
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    part = folder / f"half.mp4.w{int(gone.stdout)}-{clipstore._host_tag()}.part"  # noqa: SLF001 - its naming rule
+    part.write_bytes(b"half a clip")
+    return part

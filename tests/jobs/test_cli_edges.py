@@ -17,6 +17,7 @@ from jobs.runner import Runner
 from providers.catalog import load_catalog
 from providers.client import Backend
 from providers.recipe import ModelOptions, Recipe
+from tests.jobs.jobs_helpers import orphan_part
 from tests.jobs.standalone import StandaloneSandbox
 
 SCALE = "0.01"
@@ -282,6 +283,13 @@ def test_a_model_switched_off_in_settings_is_off_for_the_cli(env, tmp_path, caps
     err = capsys.readouterr().err
     assert code == 2 and "Settings" in err
     assert env.posts() == []
+
+
+def test_a_cli_start_sweeps_the_part_of_a_download_killed_mid_way(env, tmp_path):
+    part = orphan_part(tmp_path / "clips")
+    code, out = run("run", "--prompt", "x", "--model", "veo3.1-fast", "--no-wait", "--time-scale", SCALE)
+    assert code == 0, out
+    assert not part.exists()
 
 
 def test_a_saved_override_for_a_retired_model_is_named_and_the_run_goes_ahead(env, tmp_path, capsys):

@@ -24,6 +24,7 @@ import pytest
 
 from jobs.ledger import JobState, Ledger
 from sandbox.pytest_plugin import wait_until
+from tests.jobs.jobs_helpers import orphan_part
 from tests.jobs.standalone import ROOT, StandaloneSandbox
 from tests.s3_helpers import moto_endpoint, s3_env, s3_store
 
@@ -91,6 +92,16 @@ def team(tmp_path: Path, small_clip: Path) -> Iterator[tuple[StandaloneSandbox, 
         yield server, env
     finally:
         server.stop()
+
+
+def test_a_worker_start_sweeps_the_part_of_a_download_killed_mid_way(team, tmp_path: Path) -> None:
+    _, env = team
+    part = orphan_part(tmp_path / "clips")
+    worker = Worker(env, tmp_path / "worker.log")
+    try:
+        wait_until(lambda: not part.exists(), timeout=20)
+    finally:
+        worker.stop()
 
 
 @dataclass

@@ -10,6 +10,7 @@ from ui_helpers import open_page, texts
 
 from jobs import settings
 from jobs.ledger import Ledger
+from tests.jobs.jobs_helpers import orphan_part
 from tests.review.review_helpers import finished_job
 from tests.s3_helpers import ACCESS_KEY, SECRET_KEY, moto_endpoint, s3_env, s3_store
 
@@ -25,6 +26,12 @@ def test_the_local_folder_is_named_when_nothing_is_configured(empty_app, monkeyp
     at = open_page("app_pages/settings.py")
     assert "Clips: local folder" in shown(at)
     assert f"- Clips: local folder `{settings.clips_dir()}`" in shown(at)  # Settings → Storage
+
+
+def test_the_app_start_sweeps_the_part_of_a_download_killed_mid_way(empty_app) -> None:
+    part = orphan_part(settings.clips_dir())
+    open_page("app_pages/history.py")
+    assert not part.exists()
 
 
 def test_an_s3_clip_store_is_named_without_credentials_and_history_plays_from_the_bucket(
