@@ -23,6 +23,17 @@ from tests.jobs.standalone import StandaloneSandbox
 SCALE = "0.01"
 
 
+@pytest.fixture(autouse=True)
+def no_traceback(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """An expected error never prints a traceback (item 3). The engine's log records reach stderr in a real CLI
+    run, but under pytest they are captured apart from it, so a "Traceback" check on stderr alone could never
+    fail: every edge here must also leave no record that carries one."""
+    yield
+    with_tracebacks = [r.getMessage() for phase in ("setup", "call") for r in caplog.get_records(phase)
+                       if r.exc_info]
+    assert not with_tracebacks, with_tracebacks
+
+
 @pytest.fixture
 def standalone(tmp_path: Path, small_clip: Path) -> Iterator[StandaloneSandbox]:
     server = StandaloneSandbox(tmp_path / "sandbox", prerendered_clip=small_clip)
@@ -240,14 +251,18 @@ def test_plain_http_off_this_machine_is_refused_before_any_post_without_the_opt_
     assert env.posts() == []
 
 
-@pytest.mark.parametrize("opt_in", ["flag", "env"])
+@pytest.mark.parametrize("opt_in", ["flag", "env", "settings"])
 def test_with_the_opt_in_a_gateway_over_plain_http_runs_to_a_clip(env, tmp_path, monkeypatch, capsys, opt_in):
+    import json
     import socket
 
     monkeypatch.setenv("COMETAPI_BASE_URL", _gateway_url(env))
     extra = ["--allow-http"] if opt_in == "flag" else []
     if opt_in == "env":
         monkeypatch.setenv("DAILIES_ALLOW_HTTP", "1")
+    if opt_in == "settings":  # the switch the app's Settings saves
+        (tmp_path / "data").mkdir(exist_ok=True)
+        (tmp_path / "data" / "prefs.json").write_text(json.dumps({"allow_http": True}))
     code, out = run("run", "--sandbox", "--prompt", "x", "--model", "kling-v1-6", "--time-scale", SCALE,
                     "--timeout", "30", *extra)
     err = capsys.readouterr().err
@@ -275,6 +290,44 @@ def _save_prefs(tmp_path: Path, prefs: dict) -> None:
     data = tmp_path / "data"
     data.mkdir(exist_ok=True)
     (data / "prefs.json").write_text(json.dumps(prefs))
+
+
+@pytest.fixture
+def live(tmp_path: Path, small_clip: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandaloneSandbox]:
+    """The sandbox under a key that is not the sandbox's: the CLI's run is live, so budgets bind."""
+    server = StandaloneSandbox(tmp_path / "live", api_key="sk-a-key-of-its-own", prerendered_clip=small_clip)
+    monkeypatch.setenv("COMETAPI_BASE_URL", server.base_url)
+    monkeypatch.setenv("COMETAPI_KEY", server.api_key)
+    monkeypatch.setenv("DAILIES_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DAILIES_CLIPS_DIR", str(tmp_path / "clips"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_a_flag_overrides_the_saved_budget_for_one_run_only(live, tmp_path, capsys):
+    _save_prefs(tmp_path, {"budget_usd": 0.1, "budget_period": "month"})
+    argv = ("run", "--prompt", "x", "--model", "veo3.1-fast", "--no-wait")
+    code, _ = run(*argv)
+    assert code == 2 and "budget" in capsys.readouterr().err.lower()  # Settings' $0.10 binds the CLI
+    assert live.posts() == []
+    code, out = run(*argv, "--budget", "5")
+    assert code == 0, out + capsys.readouterr().err
+    assert len(live.posts()) == 1
+    code, _ = run(*argv)  # the flag was for that run: Settings' budget holds again
+    assert code == 2 and len(live.posts()) == 1
+
+
+def test_a_model_off_upstream_runs_live_once_switched_back_on_in_settings(live, tmp_path, capsys):
+    argv = ("run", "--prompt", "x", "--model", "sora-2", "--no-wait")
+    code, _ = run(*argv)
+    assert code == 2 and "Settings" in capsys.readouterr().err  # the message points to Settings...
+    assert live.posts() == []
+    _save_prefs(tmp_path, {"model_overrides": {"sora-2": {"available": True}}})
+    code, out = run(*argv)  # ...and what Settings saves is what the CLI applies
+    assert code == 0, out + capsys.readouterr().err
+    assert len(live.posts()) == 1
 
 
 def test_a_model_switched_off_in_settings_is_off_for_the_cli(env, tmp_path, capsys):
