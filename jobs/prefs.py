@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,11 +139,17 @@ def checked_overrides(overrides: dict[str, dict[str, Any]]) -> tuple[dict[str, d
     refused every run."""
     kept: dict[str, dict[str, Any]] = {}
     problems: list[str] = []
+    known = load_catalog().ids()
     for model_id, override in overrides.items():
+        if model_id not in known:
+            problems.append(f"model_overrides: {model_id}: no such model in the catalog (allowed: "
+                            f"{', '.join(known)}) (saved override ignored)")
+            continue
         try:
             load_catalog(overrides={model_id: override})
         except (DailiesError, ValueError, KeyError, TypeError) as exc:
             reason = exc.message if isinstance(exc, DailiesError) else str(exc)
+            reason = re.sub(r"^(catalog: model [^:]+|model): ", "", reason)  # the model is named already
             problems.append(f"model_overrides: {model_id}: {reason} (saved override ignored)")
         else:
             kept[model_id] = override

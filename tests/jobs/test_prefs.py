@@ -62,9 +62,11 @@ def test_one_bad_model_override_is_dropped_and_named_and_the_catalog_still_loads
     assert prefs.budget_usd == 40.0 and prefs.model_overrides == {"veo3.1-fast": {"price": good}}
     named = {p.split(":")[1].strip(): p for p in problems}
     assert set(named) == {"retired-model", "veo3.1", "kling-v1-6", "sora-2"}, problems
-    assert "unknown model" in named["retired-model"] and "veo3.1-fast" in named["retired-model"]  # the allowed ids
+    assert "no such model" in named["retired-model"] and "veo3.1-fast" in named["retired-model"]  # the allowed ids
     assert "source" in named["veo3.1"]
-    assert "from 0 to 1000" in named["kling-v1-6"] and "from 0 to 1000" in named["sora-2"]
+    assert named["sora-2"] == ("model_overrides: sora-2: usd: -3 is not a price; allowed: a number from 0 to 1000 USD"
+                               " (saved override ignored)")
+    assert "from 0 to 1000" in named["kling-v1-6"]
     assert all(p.endswith("(saved override ignored)") for p in problems)
     catalog = load_catalog(overrides=prefs.model_overrides)
     assert catalog.get("veo3.1-fast").price.usd == 1.25
