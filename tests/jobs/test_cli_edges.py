@@ -319,6 +319,15 @@ def test_a_flag_overrides_the_saved_budget_for_one_run_only(live, tmp_path, caps
     assert code == 2 and len(live.posts()) == 1
 
 
+def test_a_csv_batch_over_the_budget_is_refused_whole_with_no_post(live, tmp_path, capsys):
+    rows = tmp_path / "rows.csv"
+    rows.write_text("prompt\n" + "".join(f"shot {i}\n" for i in range(3)), encoding="utf-8")
+    _save_prefs(tmp_path, {"budget_usd": 0.5, "budget_period": "month"})  # one veo3.1-fast clip fits, three do not
+    code, _ = run("run", "--csv", str(rows), "--model", "veo3.1-fast", "--no-wait")
+    assert code == 2 and "budget" in capsys.readouterr().err.lower()
+    assert live.posts() == [] and jobs_in(tmp_path) == []  # admitted whole or not at all
+
+
 def test_a_model_off_upstream_runs_live_once_switched_back_on_in_settings(live, tmp_path, capsys):
     argv = ("run", "--prompt", "x", "--model", "sora-2", "--no-wait")
     code, _ = run(*argv)
