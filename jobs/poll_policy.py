@@ -56,6 +56,9 @@ class PollPolicy:
     easing_tolerance: float = 0.15
     """Progress that eases out (each step slower, the root of what is left falling at one rate within 15 %
     over the last 4 samples) is extrapolated on that root, not on its pace."""
+    speeding_slack_s: float = 2.0
+    """Progress that speeds up (its root rising in a line) is believed when that line starts no earlier than this
+    before the last answer that said queued (whole-percent rounding moves it)."""
     slowdown_ratio: float = 0.35
     """A step of progress slower than this share of the fastest step before it (the first step counted from
     the render's start) counts as stuck."""

@@ -164,7 +164,10 @@ class PollSchedule:
         since_start = p1 / (t1 - start) if t1 > start else slope
         linear = t1 + (100.0 - p1) / max(slope, recent, since_start)
         eased = self._eased_finish()
-        return linear if eased is None else max(linear, eased)
+        if eased is not None:
+            return max(linear, eased)
+        speeding = self._speeding_finish()
+        return linear if speeding is None else min(linear, speeding)
 
     def eta_window(self) -> tuple[float, float]:
         """(earliest, latest) provider seconds from submit where the finish is expected."""
@@ -229,6 +232,38 @@ class PollSchedule:
             return None
         t1, s1 = roots[-1][0], roots[-1][1]
         return t1 + s1 / falls[-1]
+
+    def _speeding_finish(self) -> float | None:
+        """The finish of progress that speeds up, or None when the samples do not show it.
+
+        Progress like p = f^2 (slow first, fast last) has a square root that rises in a straight line from the
+        render's start: any pace seen so far predicts the finish late. Believed only when the last step was
+        clearly faster than the one before and that root line starts where the render can have started (after
+        the last answer that said queued, before the first running sample): a step curve's jump after a
+        plateau does not pass both."""
+        if self._stuck or self._plateaued or len(self._samples) < 2:
+            return None
+        (t0, p0), (t1, p1) = self._samples[-2], self._samples[-1]
+        start = self._not_started_s
+        if t1 <= t0 or t0 <= start:
+            return None
+        earlier = p0 / (t0 - start) if len(self._samples) == 2 else (
+            (p0 - self._samples[-3][1]) / (t0 - self._samples[-3][0]))
+        if (p1 - p0) / (t1 - t0) < earlier / self.policy.easing_ratio:
+            return None
+        r0, r1 = math.sqrt(p0 / 100.0), math.sqrt(p1 / 100.0)
+        rate = (r1 - r0) / (t1 - t0)
+        if rate <= 0:
+            return None
+        began = t0 - r0 / rate
+        if not start - self.policy.speeding_slack_s <= began <= self._samples[0][0]:
+            return None
+        # Every sample kept must sit on that curve (within whole-percent rounding), not just the last two.
+        for t, p in self._samples[:-2]:
+            expected = 100.0 * (max(0.0, t - began) * rate) ** 2
+            if abs(p - expected) > max(2.0, self.policy.easing_tolerance * p):
+                return None
+        return t1 + (1.0 - r1) / rate
 
     def _slowed_down(self) -> bool:
         """The last step of progress came far slower than the pace since the start: a plateau began (a stall,
@@ -360,6 +395,11 @@ class PollSchedule:
             return min(p.far_cap_s, max(p.landing_long_s, p.window_fraction * to_start)), False
         if start + p.window_land_s < lo:
             return max(p.min_interval_s, to_start + p.landing_margin_s), True  # the pace's finish, checked
+        own = self.expected_finish_s()
+        if own is not None and max(lo, e + p.min_interval_s) <= own < hi:
+            # This render's own prediction falls inside the window: look just after it first (if it was early,
+            # the next poll lands after the window's end), rather than after the slowest past render's finish.
+            return own - e + p.landing_margin_s, True
         return max(0.0, hi - e) + p.landing_margin_s, True
 
     def _bounded(self, e: float, delay: float, lo: float, hi: float) -> float:

@@ -45,5 +45,5 @@ def test_a_curve_changes_what_the_runner_sees_and_warm_starts_learn_render_times
         main(["--tasks", "16", "--reps", "2", *extra], out=lines.append)
         return next(line for line in lines if line.startswith("| runner/tutorial |"))
 
-    assert ratio("--progress", "ease-in") != ratio()
+    assert ratio("--progress", "steps") != ratio()
     assert ratio("--warm") != ratio()

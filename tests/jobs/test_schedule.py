@@ -227,15 +227,32 @@ def test_a_failure_is_seen_within_the_far_cap_whatever_the_jitter(seed):
 
 
 def test_a_doubtful_prediction_is_resampled_within_a_fraction_of_the_remaining_time():
-    """Progress that starts slow (ease-in) extrapolates to a late finish: the next look must not jump to it."""
+    """Coarse progress over a short stretch, extrapolated far: the next look must not jump to the finish."""
     s = make("veo", 90, 360)
     s.observe(8.7, None, running=False)
-    s.observe(28.8, 1.0, running=True)
-    s.observe(49.1, 13.0, running=True)
+    s.observe(28.8, 4.0, running=True)
+    s.observe(49.1, 10.0, running=True)  # slower than its start: not a curve that speeds up
     eta = s.expected_finish_s()
     assert eta is not None and eta > 150
     delay = s.next_delay(49.1)
     assert delay <= s.policy.refine_fraction * (eta - 49.1) + 1e-9
+
+
+def test_progress_that_speeds_up_from_its_start_is_read_on_its_root():
+    """Ease-in (p = f^2) from a start between the last queued answer and the first running one: a straight line
+    through the samples predicts the finish ~60 s late (150 s+); the root of the progress rises in a line from the
+    start, and that line ends where the render does (~99 s here). A jump after a plateau does not fit it."""
+    s = make("veo", 90, 360)
+    s.observe(8.7, None, running=False)
+    s.observe(28.8, 1.0, running=True)
+    s.observe(49.1, 13.0, running=True)
+    assert s.expected_finish_s() == pytest.approx(99.0, abs=2.0)
+    jump = make("veo", 90, 360)
+    jump.observe(8.7, None, running=False)
+    jump.observe(30.0, 10.0, running=True)
+    jump.observe(50.0, 12.0, running=True)
+    jump.observe(60.0, 40.0, running=True)  # a step after a near-plateau: no root line through all three
+    assert jump._speeding_finish() is None  # noqa: SLF001 - the rule itself
 
 
 def test_the_prediction_follows_progress_that_speeds_up():
