@@ -16,7 +16,9 @@ The rules (reliability.md §0.2 and §2b):
   When that extrapolation is long and the
   progress behind it coarse (the finish could be off by more than 3 s), one more sample is taken well
   before the finish first. The prediction takes the fastest of the whole stretch's slope, the last step's
-  (progress that speeds up) and the pace since the render began (progress that slows down), and a doubtful
+  (progress that speeds up) and the pace since the render began (progress that slows down); progress that
+  speeds up from its start (p = f^2: its square root rises in one line from a start between the last queued
+  answer and the first running sample) ends where that line reaches 100 %, well before any pace says. A doubtful
   one is re-sampled within `refine_fraction` of the remaining time, never by one jump to a far finish. A task
   still running past its prediction was mispredicted: the waits widen from the floor (x1.5 per miss, to a 4 s
   cap), never a loop at the floor. Progress is evidence only while it moves: running at 0 %, stuck, or a step
@@ -59,10 +61,10 @@ from __future__ import annotations
 import itertools
 import math
 import random
-import statistics
 
 from jobs.curve import ProgressCurve, Sighting
 from jobs.poll_policy import DEFAULT_DEADLINE_S, DEFAULT_MIN_INTERVAL_S, PollPolicy
+from jobs.progress_shape import eased_finish, speeding_finish
 from jobs.render_time import HISTORY_MIN_SAMPLES, RenderTime, learn_render_time
 
 __all__ = ["DEFAULT_DEADLINE_S", "DEFAULT_MIN_INTERVAL_S", "HISTORY_MIN_SAMPLES", "PollPolicy", "PollSchedule",
@@ -163,10 +165,12 @@ class PollSchedule:
         start = min(self._not_started_s, self._samples[0][0])
         since_start = p1 / (t1 - start) if t1 > start else slope
         linear = t1 + (100.0 - p1) / max(slope, recent, since_start)
-        eased = self._eased_finish()
+        if self._stuck:
+            return linear
+        eased = eased_finish(self._samples, self.policy)
         if eased is not None:
             return max(linear, eased)
-        speeding = self._speeding_finish()
+        speeding = None if self._plateaued else speeding_finish(self._samples, self._not_started_s, self.policy)
         return linear if speeding is None else min(linear, speeding)
 
     def eta_window(self) -> tuple[float, float]:
@@ -208,62 +212,6 @@ class PollSchedule:
             return None
         (t0, p0), (t1, p1) = self._samples[0], self._samples[-1]
         return (p1 - p0) / (t1 - t0) if t1 > t0 else None
-
-    def _eased_finish(self) -> float | None:
-        """The finish of progress that eases out, or None when the samples do not show it.
-
-        Slowing step by step (not a plateau: that is `_stuck`), as p = 1 - (1 - f)^2 does: the distance left
-        shrinks like a square, so its square root falls in a straight line, and any pace predicts the finish
-        early (every poll there is a miss). Believed only when every step of the last `easing_samples` is
-        slower than the one before and that root fell at one rate throughout: a step curve or a stall that
-        begins mid-way does neither for long."""
-        n = max(3, int(self.policy.easing_samples))
-        if self._stuck or len(self._samples) < n:
-            return None
-        points = self._samples[-n:]
-        paces = [(b[1] - a[1]) / (b[0] - a[0]) for a, b in itertools.pairwise(points)]
-        if any(later >= self.policy.easing_ratio * earlier for earlier, later in itertools.pairwise(paces)):
-            return None
-        roots = [(b[0], math.sqrt(100.0 - b[1]), math.sqrt(100.0 - a[1]), b[0] - a[0])
-                 for a, b in itertools.pairwise(points)]
-        falls = [(before - after) / dt for _, after, before, dt in roots]
-        mean = statistics.fmean(falls)
-        if mean <= 0 or any(abs(f - mean) > self.policy.easing_tolerance * mean for f in falls):
-            return None
-        t1, s1 = roots[-1][0], roots[-1][1]
-        return t1 + s1 / falls[-1]
-
-    def _speeding_finish(self) -> float | None:
-        """The finish of progress that speeds up, or None when the samples do not show it.
-
-        Progress like p = f^2 (slow first, fast last) has a square root that rises in a straight line from the
-        render's start: any pace seen so far predicts the finish late. Believed only when the last step was
-        clearly faster than the one before and that root line starts where the render can have started (after
-        the last answer that said queued, before the first running sample): a step curve's jump after a
-        plateau does not pass both."""
-        if self._stuck or self._plateaued or len(self._samples) < 2:
-            return None
-        (t0, p0), (t1, p1) = self._samples[-2], self._samples[-1]
-        start = self._not_started_s
-        if t1 <= t0 or t0 <= start:
-            return None
-        earlier = p0 / (t0 - start) if len(self._samples) == 2 else (
-            (p0 - self._samples[-3][1]) / (t0 - self._samples[-3][0]))
-        if (p1 - p0) / (t1 - t0) < earlier / self.policy.easing_ratio:
-            return None
-        r0, r1 = math.sqrt(p0 / 100.0), math.sqrt(p1 / 100.0)
-        rate = (r1 - r0) / (t1 - t0)
-        if rate <= 0:
-            return None
-        began = t0 - r0 / rate
-        if not start - self.policy.speeding_slack_s <= began <= self._samples[0][0]:
-            return None
-        # Every sample kept must sit on that curve (within whole-percent rounding), not just the last two.
-        for t, p in self._samples[:-2]:
-            expected = 100.0 * (max(0.0, t - began) * rate) ** 2
-            if abs(p - expected) > max(2.0, self.policy.easing_tolerance * p):
-                return None
-        return t1 + (1.0 - r1) / rate
 
     def _slowed_down(self) -> bool:
         """The last step of progress came far slower than the pace since the start: a plateau began (a stall,

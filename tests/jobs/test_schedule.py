@@ -8,6 +8,7 @@ import random
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from jobs.progress_shape import speeding_finish
 from jobs.schedule import (
     PollPolicy,
     PollSchedule,
@@ -252,7 +253,7 @@ def test_progress_that_speeds_up_from_its_start_is_read_on_its_root():
     jump.observe(30.0, 10.0, running=True)
     jump.observe(50.0, 12.0, running=True)
     jump.observe(60.0, 40.0, running=True)  # a step after a near-plateau: no root line through all three
-    assert jump._speeding_finish() is None  # noqa: SLF001 - the rule itself
+    assert speeding_finish(jump._samples, jump._not_started_s, jump.policy) is None  # noqa: SLF001 - its samples
 
 
 def test_the_prediction_follows_progress_that_speeds_up():
