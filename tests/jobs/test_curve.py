@@ -117,12 +117,13 @@ def test_a_learned_curve_sees_finishes_sooner_with_fewer_polls_than_the_rules_al
 
 def test_on_ease_in_a_learned_curve_saves_polls_and_stays_within_its_window_bound():
     """The rules alone now read ease-in progress on its root (p95 ~2 s for ~6.6 polls); the learned curve lands on
-    its windows instead: ~1.5 fewer polls per render for a p95 under the 5 s a window allows (~3.6 s)."""
+    its windows instead: ~1.5 fewer polls per render for a p95 under the 5 s a window allows, 3.6 s because a
+    narrow window is first looked at where the render's own prediction says (4.1 s landing at its end)."""
     new = renders(200, 5)
     polls_cold, _ = walk("ease-in", None, new)
     polls_warm, p95_warm = walk("ease-in", learned("ease-in"), new)
     assert polls_warm <= polls_cold - 1.0
-    assert p95_warm <= VEO.window_dense_s
+    assert p95_warm < 4.0 < VEO.window_dense_s
 
 
 @pytest.mark.parametrize("curve", ["linear", "ease-in", "ease-out"])
