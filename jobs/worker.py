@@ -33,7 +33,7 @@ from jobs.clipstore import ClipStore, open_clip_store
 from jobs.engine import leases
 from jobs.keys import backend_from_env, mask, plain_http_warning
 from jobs.ledger import Job, JobState, Ledger
-from jobs.prefs import headless_catalog, load_deployment_prefs
+from jobs.prefs import Prefs, headless_catalog, load_deployment_prefs
 from jobs.runner import Runner
 from jobs.worker_http import MetricsServer
 from providers.client import Backend, CometClient
@@ -119,8 +119,10 @@ def lease_ttl(arg: float | None) -> float:
     return raw
 
 
-def _backend(args: argparse.Namespace) -> Backend:
-    backend = backend_from_env(time_scale=args.time_scale)
+def _backend(args: argparse.Namespace, prefs: Prefs) -> Backend:
+    """The key from the environment; the base URL and the plain-http switch as for the app and the CLI (the
+    environment's first, else what Settings saved)."""
+    backend = backend_from_env(time_scale=args.time_scale, base_url=prefs.base_url, allow_http=prefs.allow_http)
     if backend is None:
         raise DailiesError("COMETAPI_KEY: not set. A worker takes its key from its environment (the server's "
                            "secrets), never from a browser session: export COMETAPI_KEY and COMETAPI_BASE_URL.")
@@ -138,9 +140,12 @@ def _state_line(worker: str, job: Job) -> str:
 
 def run_worker(args: argparse.Namespace, out: Any = None) -> int:
     out = out or sys.stdout
+    prefs, problems = load_deployment_prefs(settings.data_dir())
+    for problem in problems:
+        print(f"settings: {problem}", file=sys.stderr, flush=True)
     try:
         ttl = lease_ttl(args.lease_ttl)
-        backend = _backend(args)
+        backend = _backend(args, prefs)
         hooks: CallbackConfig | None = config_from_env()
     except DailiesError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
@@ -148,9 +153,6 @@ def run_worker(args: argparse.Namespace, out: Any = None) -> int:
     warning = plain_http_warning(backend)
     if warning:
         print(f"warning: {warning}", file=sys.stderr, flush=True)
-    prefs, problems = load_deployment_prefs(settings.data_dir())
-    for problem in problems:
-        print(f"settings: {problem}", file=sys.stderr, flush=True)
     ledger = Ledger(args.ledger or settings.ledger_target())
     clips = (ClipStore(args.clips) if args.clips else
              open_clip_store(settings.clips_dir(), settings.clips_url_prefix(),

@@ -104,6 +104,24 @@ def test_a_worker_start_sweeps_the_part_of_a_download_killed_mid_way(team, tmp_p
         worker.stop()
 
 
+def test_a_worker_takes_settings_plain_http_switch_for_a_gateway_as_the_app_and_the_cli_do(team, tmp_path: Path):
+    import socket
+
+    server, env = team
+    gateway = {**env, "COMETAPI_BASE_URL": f"http://{socket.gethostname()}:{server.port}"}  # not loopback by name
+    refused = subprocess.run([sys.executable, "-m", "jobs", "worker", "--time-scale", SCALE], cwd=ROOT, env=gateway,
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "clear text" in refused.stderr, refused.stderr
+    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / "prefs.json").write_text(json.dumps({"allow_http": True}))  # what Settings saves
+    worker = Worker(gateway, tmp_path / "worker.log")
+    try:
+        assert worker.proc.poll() is None
+        assert f"plain http to {socket.gethostname()}" in (tmp_path / "worker.log").read_text()
+    finally:
+        worker.stop()
+
+
 @dataclass
 class ClipTarget:
     name: str
