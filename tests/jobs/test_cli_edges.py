@@ -43,12 +43,16 @@ def standalone(tmp_path: Path, small_clip: Path) -> Iterator[StandaloneSandbox]:
         server.stop()
 
 
-@pytest.fixture
-def env(standalone: StandaloneSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StandaloneSandbox:
-    monkeypatch.setenv("COMETAPI_BASE_URL", standalone.base_url)
-    monkeypatch.setenv("COMETAPI_KEY", standalone.api_key)
+def _point_the_cli_at(server: StandaloneSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COMETAPI_BASE_URL", server.base_url)
+    monkeypatch.setenv("COMETAPI_KEY", server.api_key)
     monkeypatch.setenv("DAILIES_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("DAILIES_CLIPS_DIR", str(tmp_path / "clips"))
+
+
+@pytest.fixture
+def env(standalone: StandaloneSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StandaloneSandbox:
+    _point_the_cli_at(standalone, tmp_path, monkeypatch)
     return standalone
 
 
@@ -253,7 +257,6 @@ def test_plain_http_off_this_machine_is_refused_before_any_post_without_the_opt_
 
 @pytest.mark.parametrize("opt_in", ["flag", "env", "settings"])
 def test_with_the_opt_in_a_gateway_over_plain_http_runs_to_a_clip(env, tmp_path, monkeypatch, capsys, opt_in):
-    import json
     import socket
 
     monkeypatch.setenv("COMETAPI_BASE_URL", _gateway_url(env))
@@ -261,8 +264,7 @@ def test_with_the_opt_in_a_gateway_over_plain_http_runs_to_a_clip(env, tmp_path,
     if opt_in == "env":
         monkeypatch.setenv("DAILIES_ALLOW_HTTP", "1")
     if opt_in == "settings":  # the switch the app's Settings saves
-        (tmp_path / "data").mkdir(exist_ok=True)
-        (tmp_path / "data" / "prefs.json").write_text(json.dumps({"allow_http": True}))
+        _save_prefs(tmp_path, {"allow_http": True})
     code, out = run("run", "--sandbox", "--prompt", "x", "--model", "kling-v1-6", "--time-scale", SCALE,
                     "--timeout", "30", *extra)
     err = capsys.readouterr().err
@@ -296,10 +298,7 @@ def _save_prefs(tmp_path: Path, prefs: dict) -> None:
 def live(tmp_path: Path, small_clip: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandaloneSandbox]:
     """The sandbox under a key that is not the sandbox's: the CLI's run is live, so budgets bind."""
     server = StandaloneSandbox(tmp_path / "live", api_key="sk-a-key-of-its-own", prerendered_clip=small_clip)
-    monkeypatch.setenv("COMETAPI_BASE_URL", server.base_url)
-    monkeypatch.setenv("COMETAPI_KEY", server.api_key)
-    monkeypatch.setenv("DAILIES_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("DAILIES_CLIPS_DIR", str(tmp_path / "clips"))
+    _point_the_cli_at(server, tmp_path, monkeypatch)
     try:
         yield server
     finally:

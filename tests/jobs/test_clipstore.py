@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
-from jobs_helpers import SANDBOX_KEY, backend_for, encode_clip
+from jobs_helpers import SANDBOX_KEY, backend_for, encode_clip, orphan_part
 from PIL import Image
 
 from jobs import clipstore as clipstore_module
@@ -775,19 +775,10 @@ def test_d9_a_file_replaced_between_requests_comes_back_whole_and_only_it_is_kep
 
 
 def test_a_part_whose_writer_is_gone_is_swept_at_the_next_start_whatever_its_age(tmp_path):
-    import subprocess
-    import sys
-
-    from jobs import clipstore
-
     store = ClipStore(tmp_path / "clips")
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
-                          check=True)
-    dead_pid = int(gone.stdout)  # a process that has exited: nothing will ever finish its part
-    tag = clipstore._host_tag()
-    orphan = store.root / f"a.mp4.w{dead_pid}-{tag}.part"
-    orphan.write_bytes(b"half a clip")
-    mine = store.root / f"b.mp4.{clipstore._part_owner()}.part"
+    orphan = orphan_part(store.root)  # its writer has exited: nothing will ever finish it
+    dead_pid = re.search(r"\.w(\d+)-", orphan.name).group(1)
+    mine = store.root / f"b.mp4.{clipstore_module._part_owner()}.part"
     mine.write_bytes(b"being written by this process")
     elsewhere = store.root / f"c.mp4.w{dead_pid}-00000000.part"  # another host's: its pid means nothing here
     elsewhere.write_bytes(b"?")
