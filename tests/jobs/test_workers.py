@@ -196,10 +196,18 @@ def test_three_workers_split_the_work_and_survive_a_kill_and_a_sigterm(team, cli
         assert len(_jobs(tmp_path)) == takes
 
         wait_until(lambda: all(j.task_id for j in _jobs(tmp_path)), timeout=60)
-        killed, stopped, survivor = workers
+        by_id = {w.id: w for w in workers}
+
+        def driving() -> list[str]:
+            held = {j.lease_owner for j in _jobs(tmp_path) if j.state != JobState.DOWNLOADED}
+            return sorted(held & by_id.keys())
+
+        # The two to stop are two that are driving takes right now (which two claimed first is the machine's load).
+        busy = wait_until(lambda: (lambda d: d if len(d) >= 2 else None)(driving()), timeout=30)
+        killed, stopped = by_id[busy[0]], by_id[busy[1]]
+        (survivor,) = [w for w in workers if w not in (killed, stopped)]
         killed_id, stopped_id, survivor_id = killed.id, stopped.id, survivor.id
-        held = {j.lease_owner for j in _jobs(tmp_path) if j.state != JobState.DOWNLOADED}
-        assert {killed_id, stopped_id} <= held, "the workers to stop should be driving takes when they stop"
+        assert {killed_id, stopped_id} <= set(driving()), "the workers to stop should be driving takes when they stop"
         # Unix time, as the sandbox's log: after these a worker's own lease is the only way its tasks move.
         told = {killed_id: time.time()}
         killed.proc.send_signal(signal.SIGKILL)
