@@ -14,23 +14,19 @@
 
 from __future__ import annotations
 
-import base64
 import math
 from typing import Any
 
-from providers import families, images, pricing
+from providers import families, pricing
 from providers.camera import CAMERA_AXES, CAMERA_PRESETS, camera_wire
 from providers.catalog import Catalog, ModelSpec
 from providers.errors import DailiesError, ErrorKind, ValidationError, ValidationErrors
 from providers.families.wire import WireParts
-from providers.recipe import ImageInput, ModelOptions, Recipe
+from providers.mapping_images import map_frames
+from providers.recipe import ModelOptions, Recipe
 from providers.submission import MappingAction as A, MappingLine, Submission, WireFile, WireRequest
-from providers.url_policy import validate_user_image_url
 
 __all__ = ["CAMERA_AXES", "CAMERA_PRESETS", "prepare", "validate"]
-
-
-_EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 
 
 def validate(recipe: Recipe, spec: ModelSpec, options: ModelOptions | None = None) -> list[ValidationError]:
@@ -61,15 +57,6 @@ def prepare(
     if plan.errors:
         raise ValidationErrors(plan.errors)
     return plan.submission()
-
-
-def _url_problem(url: str, field: str) -> ValidationError | None:
-    """User-typed image URLs are forwarded to the provider: refuse local, private and odd ones (no DNS here)."""
-    try:
-        validate_user_image_url(url, resolver=None, field=field)
-    except ValidationError as e:
-        return e
-    return None
 
 
 def _or(values: Any) -> str:
@@ -286,82 +273,12 @@ class _Plan:
     # -- images ----------------------------------------------------------------------------------------
 
     def _images(self) -> None:
-        dropped_last = self.r.last_frame is not None and self.kind != "flf"
-        for field, img in (("first_frame", self.r.first_frame), ("last_frame", self.r.last_frame)):
-            if img is None:
-                self.line(field, A.DEFAULTED, None, None, "none given")
-            elif self.kind == "t2v":
-                self.line(field, A.DROPPED, img.name, None, f"{self.name} is text-to-video only")
-            elif field == "last_frame" and dropped_last:
-                self.line(field, A.DROPPED, img.name, None, f"{self.name} takes only a first frame")
-            else:
-                self._image(field, img)
-
-    def _image(self, field: str, img: ImageInput) -> None:
-        rules = self.s.images
-        # A URL goes to the provider as a URL where the route takes one; elsewhere the app has fetched it (under
-        # the URL policy, providers/image_fetch.py) and its bytes are uploaded like a file.
-        if img.url is not None and (img.data is None or rules.urls):
-            if not rules.urls:
-                self.err(field, f"{field}: {self.name} takes files only and the URL has not been fetched",
-                         "a PNG, JPEG or WebP upload, or an https:// URL the app can fetch")
-            elif (problem := _url_problem(img.url, field)) is not None:
-                self.err(field, problem.message, "a public https:// image URL")
-            else:
-                self.images_wire[field] = img.url
-                self.line(field, A.SENT, img.url, img.url, "as a URL")
-            return
-        if img.data is None:
-            self.err(field, f"{field}: no image data", "a PNG, JPEG or WebP upload")
-            return
-        try:
-            mime, w, h = images.inspect_image(img.data, field)
-        except ValidationError as e:
-            self.errors.append(ValidationError(field, e.message, allowed=e.allowed, model=self.s.id))
-            return
-        data, action, notes = img.data, A.SENT, []
-        bad = len(self.errors)
-        if min(w, h) < rules.min_side:
-            self.err(field, f"{field} is {w}x{h} px: {self.name} needs at least {rules.min_side} px per side",
-                     f"at least {rules.min_side} px per side")
-        aspect = w / h
-        if not rules.min_aspect - 1e-9 <= aspect <= rules.max_aspect + 1e-9:
-            allowed = f"width/height between {rules.min_aspect:g} and {rules.max_aspect:g}"
-            self.err(field, f"{field} aspect {w}x{h} ({aspect:.2f}): {self.name} allows {allowed}", allowed)
-        if mime not in rules.mimes:
-            # A model that takes only JPG/PNG: re-encoding a WebP keeps the picture, so convert rather than refuse.
-            data, mime = images.to_png(data, field), "image/png"
-            action, notes = A.CONVERTED, ["WebP re-encoded as PNG"]
-        if len(data) > rules.max_bytes:
-            self.err(field, f"{field} is {len(data) / 1e6:.1f} MB: {self.name} allows at most "
-                     f"{rules.max_bytes / 1e6:g} MB", f"at most {rules.max_bytes / 1e6:g} MB")
-        if len(self.errors) > bad:
-            return
-        target = self.s.size_px(self.wire_size)
-        if rules.fit_to_size and target and (w, h) != target:
-            fit = self.opts.get("image_fit", "crop")
-            if fit not in ("crop", "pad"):
-                self.err("image_fit", f"image_fit {fit!r}: allowed crop or pad", "crop or pad")
-                return
-            data = images.fit_image(data, target[0], target[1], fit, field)
-            mime = images.sniff_mime(data) or "image/png"
-            action = A.CONVERTED
-            notes.append(f"{'centre-cropped' if fit == 'crop' else 'padded'} {w}x{h} -> {target[0]}x{target[1]}")
-        self._encode(field, data, mime, img, action, notes)
-
-    def _encode(self, field: str, data: bytes, mime: str, img: ImageInput, action: A, notes: list[str]) -> None:
-        how = self.s.images.upload_as
-        if how == "file":
-            name = f"{field}.{_EXT.get(mime, 'png')}"
-            self.files.append(WireFile("input_reference", name, data, mime))
-            sent: Any = f"input_reference file #{len(self.files)} ({name}, {len(data)} bytes)"
-        elif how == "raw_base64":
-            self.images_wire[field] = base64.b64encode(data).decode()
-            sent = f"raw Base64 ({len(data)} bytes, no data: prefix)"
-        else:
-            self.images_wire[field] = f"data:{mime};base64,{base64.b64encode(data).decode()}"
-            sent = f"data URI ({mime}, {len(data)} bytes)"
-        self.line(field, action, img.name, sent, "; ".join(notes))
+        frames = map_frames(self.r, self.s, kind=self.kind, wire_size=self.wire_size,
+                            image_fit=self.opts.get("image_fit", "crop"))
+        self.errors.extend(frames.errors)
+        self.lines.extend(frames.lines)
+        self.files.extend(frames.files)
+        self.images_wire.update(frames.wire)
 
     # -- model options ---------------------------------------------------------------------------------
 
