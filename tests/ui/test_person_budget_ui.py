@@ -19,6 +19,13 @@ def _as(monkeypatch: pytest.MonkeyPatch, email: str, role: str) -> None:
     monkeypatch.setattr(auth, "current_identity", lambda: Identity(email=email, role=role, signed_in_required=True))
 
 
+def _budgets(data_dir, *, person_usd: float) -> None:
+    """A team budget of $200 a week, and `person_usd` for each person inside it."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "prefs.json").write_text(json.dumps({"budget_usd": 200.0, "budget_period": "week",
+                                                     "person_budget_usd": person_usd}))
+
+
 def _spend(data_dir, owner: str, amount: float) -> None:
     ledger = Ledger(data_dir / settings.LEDGER_FILENAME)
     try:
@@ -30,9 +37,7 @@ def _spend(data_dir, owner: str, amount: float) -> None:
 
 
 def test_sidebar_shows_my_spend_of_my_budget_and_the_teams(empty_app, monkeypatch) -> None:
-    empty_app.mkdir(parents=True, exist_ok=True)
-    (empty_app / "prefs.json").write_text(json.dumps({"budget_usd": 200.0, "budget_period": "week",
-                                                      "person_budget_usd": 20.0}))
+    _budgets(empty_app, person_usd=20.0)
     _spend(empty_app, "alice@example.com", 4.20)
     _spend(empty_app, "bob@example.com", 56.80)
     _as(monkeypatch, "alice@example.com", MEMBER)
@@ -77,9 +82,7 @@ def test_single_user_settings_have_no_per_person_budget(empty_app) -> None:
 
 
 def test_generate_refuses_a_live_run_past_my_own_budget_naming_the_teams_room(empty_app, monkeypatch) -> None:
-    empty_app.mkdir(parents=True, exist_ok=True)
-    (empty_app / "prefs.json").write_text(json.dumps({"budget_usd": 200.0, "budget_period": "week",
-                                                      "person_budget_usd": 3.0}))
+    _budgets(empty_app, person_usd=3.0)
     _spend(empty_app, "alice@example.com", 2.0)
     _spend(empty_app, "bob@example.com", 50.0)
     monkeypatch.setenv("COMETAPI_KEY", "sk-live-never-sent-0000")  # live: the only mode a budget binds
