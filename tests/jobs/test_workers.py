@@ -201,12 +201,15 @@ def test_three_workers_split_the_work_and_survive_a_kill_and_a_sigterm(team, cli
         look = _ledger(tmp_path)  # opened now: opening writes, and a frozen worker may hold SQLite's write lock
 
         def driving() -> list[str]:
-            held = {j.lease_owner for j in look.list_jobs(newest_first=False) if j.state != JobState.DOWNLOADED}
+            """Workers holding a take still rendering, which another must poll (or download) once they are gone."""
+            rendering = (JobState.QUEUED, JobState.RUNNING)
+            held = {j.lease_owner for j in look.list_jobs(newest_first=False) if j.state in rendering}
             return sorted(held & by_id.keys())
 
-        # The two to stop must hold unfinished takes when they are signalled. A running worker can finish all it
-        # holds between a look at the ledger and the signal, so all three are frozen (SIGSTOP) for the look:
-        # nothing moves while frozen, and the look (well under the 3 s lease) lets no lease lapse.
+        # The two to stop must hold takes still rendering when they are signalled. A running worker can finish all
+        # it holds between a look at the ledger and the signal, so all three are frozen (SIGSTOP) for the look:
+        # nothing moves while frozen, and the look (well under the 3 s lease) lets no lease lapse. A take already
+        # rendered is not enough: SIGTERM lets HTTP in flight finish, and a download in flight ends the take.
         def freeze_two_drivers() -> list[str] | None:
             for worker in workers:
                 worker.proc.send_signal(signal.SIGSTOP)
