@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -63,11 +64,15 @@ def sandbox_process(tmp_path: Path) -> Iterator[str]:
         proc.wait(10)
 
 
+def _env(tmp_path: Path, base_url: str) -> dict[str, str]:
+    return {"COMETAPI_BASE_URL": base_url, "COMETAPI_KEY": "sk-sandbox",
+            "DAILIES_DATA_DIR": str(tmp_path / "data"), "DAILIES_CLIPS_DIR": str(tmp_path / "clips")}
+
+
 def _engine(tmp_path: Path, base_url: str, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "COMETAPI_BASE_URL": base_url, "COMETAPI_KEY": "sk-sandbox",
-           "DAILIES_DATA_DIR": str(tmp_path / "data"), "DAILIES_CLIPS_DIR": str(tmp_path / "clips")}
     return subprocess.Popen([sys.executable, "-m", "jobs", *args, "--time-scale", SCALE, "--quiet"], cwd=ROOT,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            env={**os.environ, **_env(tmp_path, base_url)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
 
 
 def _rows(tmp_path: Path) -> list[dict]:
@@ -123,25 +128,57 @@ def test_sigkill_after_task_ids_are_recorded_loses_nothing_and_submits_nothing_t
     ledger.close()
 
 
+def _kill_inside_the_submit_window(tmp_path: Path, sandbox_process: str, proxy: FaultProxy) -> None:
+    """A run whose one POST reached the sandbox, killed while its answer was withheld: one job `submitting`."""
+    proxy.hang_next_n(1, match=r"^POST ")
+    engine = _engine(tmp_path, proxy.base_url, "run", "--model", "sora-2", "--prompt", "a quiet harbour")
+    try:
+        wait_until(lambda: len(_submits(sandbox_process)) == 1, timeout=20)  # the provider has the POST
+        wait_until(lambda: proxy.applied("hang") == 1, timeout=20)  # ... and its answer is withheld
+        assert [r["state"] for r in _rows(tmp_path)] == ["submitting"]
+    finally:
+        engine.send_signal(signal.SIGKILL)
+        engine.wait(10)
+
+
 def test_sigkill_inside_the_submit_window_leaves_submit_unknown_and_one_post(tmp_path, sandbox_process):
     proxy = FaultProxy(int(sandbox_process.rsplit(":", 1)[1])).start()
     try:
-        proxy.hang_next_n(1, match=r"^POST ")
-        engine = _engine(tmp_path, proxy.base_url, "run", "--model", "sora-2", "--prompt", "a quiet harbour")
-        try:
-            wait_until(lambda: len(_submits(sandbox_process)) == 1, timeout=20)  # the provider has the POST
-            wait_until(lambda: proxy.applied("hang") == 1, timeout=20)  # ... and its answer is withheld
-            assert [r["state"] for r in _rows(tmp_path)] == ["submitting"]
-        finally:
-            engine.send_signal(signal.SIGKILL)
-            engine.wait(10)
-
+        _kill_inside_the_submit_window(tmp_path, sandbox_process, proxy)
         restarted = _engine(tmp_path, proxy.base_url, "resume", "--timeout", "30")
         out, _ = restarted.communicate(timeout=60)
         assert restarted.returncode == 1, out  # something needs attention
         (job,) = Ledger(tmp_path / "data" / "ledger.sqlite3").list_jobs()
         assert job.state == JobState.SUBMIT_UNKNOWN
         assert job.error_kind == "submit_unknown" and "never resent" in job.error_message
+        assert len(_submits(sandbox_process)) == 1
+    finally:
+        proxy.stop()
+
+
+def test_resume_reports_a_leftover_its_engine_ends_before_the_first_look(tmp_path, sandbox_process, monkeypatch):
+    """The engine marks the unclear submit `submit_unknown` the moment it starts, which on a busy machine came before
+    `resume` first looked at the ledger: it printed '0 job(s)' and exited 0 with a take needing attention. Here the
+    engine's start returns only once the leftover has ended, so the first look always comes after."""
+    from jobs import cli
+    from jobs.runner import Runner
+
+    proxy = FaultProxy(int(sandbox_process.rsplit(":", 1)[1])).start()
+    try:
+        _kill_inside_the_submit_window(tmp_path, sandbox_process, proxy)
+        real_start = Runner.start
+
+        def start_and_let_the_leftover_end(self: Runner) -> Runner:
+            started = real_start(self)
+            wait_until(lambda: not self.ledger.list_jobs()[0].state.active, timeout=20)
+            return started
+
+        monkeypatch.setattr(Runner, "start", start_and_let_the_leftover_end)
+        for name, value in _env(tmp_path, proxy.base_url).items():
+            monkeypatch.setenv(name, value)
+        out = io.StringIO()
+        assert cli.main(["resume", "--timeout", "30", "--time-scale", SCALE, "--quiet"], out=out) == 1, out.getvalue()
+        assert "1 job(s): 1 submit_unknown" in out.getvalue()
         assert len(_submits(sandbox_process)) == 1
     finally:
         proxy.stop()
