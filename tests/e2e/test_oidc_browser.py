@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from app_process import ROOT, free_port, running_app
 from browser_guard import guarded_page
+from playwright.sync_api import expect
 
 from components.model_defaults import DEFAULT_MODELS
 from components.runtime import clips_url_prefix
@@ -191,7 +192,7 @@ def test_two_people_signed_in_through_the_provider_each_with_their_runs_rights_b
         f"This run could cost up to ${run:.2f}, more than the ${mine_left:.2f} left of your ${run * 1.5:.2f} "
         f"per-person budget this month (the team's budget still has ${team_left:.2f}).")
     refusal.wait_for(timeout=30_000)
-    assert ben.get_by_role("button", name="Generate", exact=True).is_disabled()
+    expect(ben.get_by_role("button", name="Generate", exact=True)).to_be_disabled(timeout=30_000)
     ben.get_by_test_id("stSidebar").get_by_text(
         f"you: ${run:.2f} of ${run * 1.5:.2f} this month").wait_for(timeout=30_000)
     refusal.scroll_into_view_if_needed()

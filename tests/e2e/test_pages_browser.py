@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from browser_guard import guarded_page
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
 
@@ -58,7 +59,7 @@ def test_duration_999_and_takes_50_are_refused_next_to_the_field_and_generate_is
     takes.press("Enter")
     page.get_by_text("Takes per model: 50 is out of range (allowed: 1 to 4).").wait_for(timeout=30_000)
     page.wait_for_selector(READY, timeout=30_000)
-    assert generate.is_disabled()
+    expect(generate).to_be_disabled(timeout=30_000)
     # The browser shows what was typed (no widget bounds silently restoring an old value).
     assert duration.input_value() == "999" and takes.input_value() == "50"
     page.screenshot(path=str(tmp_path / "generate-validation.png"), full_page=True)
@@ -127,7 +128,7 @@ def test_a_private_ip_image_url_is_refused_in_the_form_and_nothing_is_sent(app_s
     url.press("Enter")
     page.get_by_text("first_frame: host 192.168.1.20 points to a private or local address").wait_for(timeout=30_000)
     page.wait_for_selector(READY, timeout=30_000)
-    assert page.get_by_role("button", name="Generate", exact=True).is_disabled()
+    expect(page.get_by_role("button", name="Generate", exact=True)).to_be_disabled(timeout=30_000)
     page.screenshot(path=str(tmp_path / "generate-private-url.png"), full_page=True)
     assert page.get_by_text("No runs yet").count() == 1  # nothing was submitted
     assert not any("192.168.1.20" in u for u in guard.blocked) and guard.blocked == [], guard.blocked

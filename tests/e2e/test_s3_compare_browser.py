@@ -62,6 +62,6 @@ def test_compare_plays_two_clips_from_the_bucket_in_sync(s3_app, moto_endpoint: 
         assert "X-Amz-Signature=" in src.query and SECRET_KEY not in video["src"]
     play_and_check_sync(frame)
     page.screenshot(path=str(tmp_path / "compare-s3.png"), full_page=True)
-    page.screenshot(path="/tmp/s3-compare.png")
+    page.screenshot(path=str(tmp_path / "s3-compare.png"))
     assert guard.blocked == []  # nothing but the app and the bucket
     page.close()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from app_process import ROOT, running_app
+from playwright.sync_api import expect
 from signin import HEADER_MODE, READY, open_as
 
 pytestmark = pytest.mark.e2e
@@ -79,7 +80,7 @@ def test_a_member_shares_a_board_and_a_viewer_opens_it_but_cannot_generate(team_
     refusal = page.get_by_text("You are signed in as a viewer: a viewer cannot start takes")
     refusal.wait_for(timeout=30_000)
     assert "Ask an admin (boss@example.com)" in refusal.inner_text()
-    assert page.get_by_role("button", name="Generate").is_disabled()
+    expect(page.get_by_role("button", name="Generate")).to_be_disabled(timeout=30_000)
     page.screenshot(path=str(tmp_path / "roles-viewer-generate.png"), full_page=True)
     assert guard.blocked == []
     page.context.close()

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from app_process import ROOT, two_apps
 from browser_guard import guarded_page
+from playwright.sync_api import expect
 
 from jobs.prefs import Prefs, save_deployment_prefs
 from providers.catalog import load_catalog
@@ -93,8 +94,8 @@ def test_a_cli_runs_spend_is_counted_by_both_apps_and_the_rest_refuses_a_run(liv
     page.get_by_text(f"Budget left this month: ${left:.2f}").first.wait_for(timeout=30_000)
     refusal = page.get_by_text(re.compile(rf"more than the \${left:.2f} left in this month's budget"))
     refusal.first.wait_for(timeout=30_000)
-    assert page.get_by_role("button", name="Generate", exact=True).is_disabled()
-    page.screenshot(path="/tmp/teame2e-budget.png", full_page=True)
+    expect(page.get_by_role("button", name="Generate", exact=True)).to_be_disabled(timeout=30_000)
+    page.screenshot(path=str(tmp_path / "team-budget.png"), full_page=True)
     for page, guard in pages:
         assert guard.blocked == []
         page.context.close()

@@ -201,7 +201,7 @@ def test_two_apps_and_a_cli_share_one_ledger_board_list_and_bucket(team: Team, b
     play_and_check_sync(frame)
     frame.click("#sync-play")
     page_b.screenshot(path=str(tmp_path / "team-compare-b.png"), full_page=True)
-    page_b.screenshot(path="/tmp/teame2e-compare.png")
+    page_b.screenshot(path=str(tmp_path / "team-compare.png"))
 
     # One pot: the sidebar's sandbox spend is the ledger's, the same in both apps.
     expected = f"{_sandbox_spend(team):.2f}"
@@ -209,7 +209,7 @@ def test_two_apps_and_a_cli_share_one_ledger_board_list_and_bucket(team: Team, b
     page_a.reload()
     _settle(page_a)
     assert _spend(page_a) == expected and _spend(page_b) == expected
-    page_a.get_by_test_id("stSidebar").screenshot(path="/tmp/teame2e-sidebar.png")
+    page_a.get_by_test_id("stSidebar").screenshot(path=str(tmp_path / "team-sidebar.png"))
 
     # A board created in A shows in B's open session on its next rerun, with no reload.
     _nav(page_a, "Compare")
@@ -253,6 +253,6 @@ def test_settings_names_postgresql_and_the_bucket_and_no_credential(team: Team, 
         for log in team.logs:
             assert secret not in log.read_text(), log
     page.get_by_role("heading", name="Storage").scroll_into_view_if_needed()
-    page.screenshot(path="/tmp/teame2e-settings.png")
+    page.screenshot(path=str(tmp_path / "team-settings.png"))
     assert guard.blocked == []
     page.context.close()
