@@ -340,9 +340,7 @@ def _admit(engine: _Engine, args: argparse.Namespace, run_id: str) -> list[str]:
 
 def _name_leftovers(engine: _Engine, run_id: str, out: TextIO) -> None:
     """Unfinished jobs of an earlier process are not this run's to send: say so, and who drives them."""
-    fp = engine.backend.key_fingerprint
-    left = [j for j in engine.ledger.list_jobs(states=[s.value for s in JobState if s.active], newest_first=False)
-            if j.run_id != run_id and j.key_fingerprint == fp]
+    left = [j for j in _leftovers(engine) if j.run_id != run_id]
     if left:
         names = ", ".join(f"{j.id[:8]} ({j.state.value})" for j in left[:5]) + (" ..." if len(left) > 5 else "")
         print(f"note: {len(left)} unfinished job(s) from an earlier run are left alone: {names}; "
